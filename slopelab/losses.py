@@ -1,0 +1,116 @@
+"""Full losses of a linear classifier over a dataset, and the registry behind ``get_loss``.
+
+Scores are ``s = X W + b`` with ``X (N, D)``, ``W (D, C)``, ``b (C,)``. The loss is the mean
+per-example loss plus the weight penalty (bias not penalized)::
+
+    L(W, b) = (1/N) sum_i L_i(s_i, y_i) + reg * R(W)
+    dL/dW   = X^T dS / N + reg * dR/dW,    dL/db = sum_i dS_i / N
+
+where ``dS = dL_i/ds`` comes from the per-example loss (``svm.py``, ``softmax.py``).
+
+>>> loss_fn = get_loss("softmax")
+>>> params = {"W": np.zeros((4, 10)), "b": np.zeros(10)}
+>>> X, y = np.ones((5, 4)), np.arange(5)
+>>> loss, grads = loss_fn(params, X, y, reg=0.1)
+>>> round(float(loss), 4), grads["W"].shape
+(2.3026, (4, 10))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from slopelab.regularization import PENALTIES, Penalty
+from slopelab.softmax import softmax_cross_entropy
+from slopelab.svm import svm_ova, svm_structured, svm_ww
+from slopelab.validation import check_choice, check_dataset, check_params, check_positive
+
+Params = dict[str, np.ndarray]
+ExampleLoss = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+EXAMPLE_LOSSES: dict[str, ExampleLoss] = {
+    "svm": svm_ww,
+    "svm-ova": svm_ova,
+    "svm-structured": svm_structured,
+    "softmax": softmax_cross_entropy,
+}
+
+
+@dataclass(frozen=True)
+class LossParts:
+    """One evaluation: ``total = data_loss + reg_loss`` and the gradients of ``total``."""
+
+    data_loss: float
+    reg_loss: float
+    grads: Params
+
+    @property
+    def total(self) -> float:
+        return self.data_loss + self.reg_loss
+
+
+def class_scores(params: Mapping[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """``s = X W + b``, shape (N, C)."""
+    scores = X @ params["W"]
+    scores += params["b"]
+    return scores
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A named loss ``loss_fn(params, X, y, reg) -> (loss, grads)`` with ``grads`` like params.
+
+    Calling it validates the inputs (clear errors for bad shapes, NaN, labels out of range).
+    Training loops validate once and then call :meth:`parts`, which trusts its inputs.
+    """
+
+    name: str
+    example_loss: ExampleLoss
+    penalty_name: str = "l2"
+
+    @property
+    def penalty(self) -> Penalty:
+        return PENALTIES[self.penalty_name]
+
+    def __call__(
+        self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float = 0.0
+    ) -> tuple[float, Params]:
+        X, y = check_dataset(X, y)
+        params = check_params(params, num_features=X.shape[1], num_classes=int(y.max()) + 1)
+        check_positive(reg, "reg", allow_zero=True)
+        parts = self.parts(params, X, y, reg)
+        return parts.total, parts.grads
+
+    def parts(
+        self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float = 0.0
+    ) -> LossParts:
+        """Data loss, regularization loss and gradients, without validation."""
+        W = params["W"]
+        num_examples = X.shape[0]
+        example_losses, dscores = self.example_loss(class_scores(params, X), y)
+        dscores /= num_examples  # (N, C), now the gradient of the mean
+        penalty_value, dpenalty = self.penalty(W)
+        dW = X.T @ dscores  # (D, C)
+        dW += reg * dpenalty
+        grads = {"W": dW, "b": dscores.sum(axis=0)}
+        return LossParts(example_losses.mean(), reg * penalty_value, grads)
+
+    def example_losses(
+        self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-example losses ``L_i (N,)`` and scores ``(N, C)``, without validation."""
+        scores = class_scores(params, X)
+        losses, _ = self.example_loss(scores.copy(), y)
+        return losses, scores
+
+
+def get_loss(name: str, penalty: str = "l2") -> Loss:
+    """Return the loss called ``name``: one of ``"svm"`` (Weston–Watkins), ``"svm-ova"``,
+    ``"svm-structured"`` (Crammer–Singer) or ``"softmax"``; ``penalty`` is ``"l2"`` (default,
+    ``sum W**2``), ``"l1"`` or ``"none"``."""
+    check_choice(name, "loss", EXAMPLE_LOSSES)
+    check_choice(penalty, "penalty", PENALTIES)
+    return Loss(name, EXAMPLE_LOSSES[name], penalty)
