@@ -23,10 +23,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from slopelab.linear import class_scores
 from slopelab.regularization import PENALTIES, Penalty
 from slopelab.softmax import softmax_cross_entropy
 from slopelab.svm import svm_ova, svm_structured, svm_ww
-from slopelab.validation import check_choice, check_dataset, check_params, check_positive
+from slopelab.validation import (
+    check_choice,
+    check_features,
+    check_labels,
+    check_params,
+    check_positive,
+)
 
 Params = dict[str, np.ndarray]
 ExampleLoss = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -46,17 +53,11 @@ class LossParts:
     data_loss: float
     reg_loss: float
     grads: Params
+    scores: np.ndarray  # (N, C) at the evaluated parameters; free for accuracy
 
     @property
     def total(self) -> float:
         return self.data_loss + self.reg_loss
-
-
-def class_scores(params: Mapping[str, np.ndarray], X: np.ndarray) -> np.ndarray:
-    """``s = X W + b``, shape (N, C)."""
-    scores = X @ params["W"]
-    scores += params["b"]
-    return scores
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,9 @@ class Loss:
     def __call__(
         self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float = 0.0
     ) -> tuple[float, Params]:
-        X, y = check_dataset(X, y)
-        params = check_params(params, num_features=X.shape[1], num_classes=int(y.max()) + 1)
+        X = check_features(X)
+        params = check_params(params, num_features=X.shape[1])
+        y = check_labels(y, num_examples=X.shape[0], num_classes=params["W"].shape[1])
         check_positive(reg, "reg", allow_zero=True)
         parts = self.parts(params, X, y, reg)
         return parts.total, parts.grads
@@ -90,20 +92,29 @@ class Loss:
         """Data loss, regularization loss and gradients, without validation."""
         W = params["W"]
         num_examples = X.shape[0]
-        example_losses, dscores = self.example_loss(class_scores(params, X), y)
+        scores = class_scores(params, X)  # (N, C)
+        example_losses, dscores = self.example_loss(scores, y)
         dscores /= num_examples  # (N, C), now the gradient of the mean
         penalty_value, dpenalty = self.penalty(W)
         dW = X.T @ dscores  # (D, C)
         dW += reg * dpenalty
         grads = {"W": dW, "b": dscores.sum(axis=0)}
-        return LossParts(example_losses.mean(), reg * penalty_value, grads)
+        return LossParts(example_losses.mean(), reg * penalty_value, grads, scores)
+
+    def evaluate(
+        self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float = 0.0
+    ) -> tuple[float, float]:
+        """``(data_loss, reg_loss)`` without the weight gradient (for gradient-free search)."""
+        example_losses, _ = self.example_losses(params, X, y)
+        penalty_value, _ = self.penalty(params["W"])
+        return example_losses.mean(), reg * penalty_value
 
     def example_losses(
         self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per-example losses ``L_i (N,)`` and scores ``(N, C)``, without validation."""
         scores = class_scores(params, X)
-        losses, _ = self.example_loss(scores.copy(), y)
+        losses, _ = self.example_loss(scores, y)
         return losses, scores
 
 

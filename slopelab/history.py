@@ -1,0 +1,174 @@
+"""What every strategy returns: a :class:`History` of steps and epochs, and the budget it ran on.
+
+Random search, random local search, gradient descent and minibatch SGD all fill the same
+records, so their curves can be drawn on one set of axes (loss against evaluations, examples
+processed or seconds).
+
+* a **step** is one proposal (search) or one parameter update (descent); it records the loss and
+  its data/regularization parts, the learning rate, the gradient norm, the update-to-weight
+  ratio ``||dW_update|| / ||W||`` (the CS231n notes: about 1e-3 is healthy), the wall time, and the
+  cumulative loss evaluations and examples processed (a full-batch evaluation counts N);
+* an **epoch** is one pass over the training set's worth of examples; it records train and
+  validation accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from slopelab.validation import check_positive
+
+Params = dict[str, np.ndarray]
+
+STATUSES = ("completed", "diverged", "early_stopped", "interrupted")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step: loss parts at the parameters the step started from, and what the step did."""
+
+    step: int
+    loss: float
+    data_loss: float
+    reg_loss: float
+    learning_rate: float
+    grad_norm: float
+    update_ratio: float
+    seconds: float
+    evaluations: int
+    examples: int
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Accuracy after ``epoch`` passes over the data (``val_accuracy`` is NaN without a split)."""
+
+    epoch: float
+    step: int
+    train_accuracy: float
+    val_accuracy: float
+    seconds: float
+    evaluations: int
+    examples: int
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Stop at the first limit reached; unset limits (None) do not apply.
+
+    ``steps``: updates or proposals; ``epochs``: passes over the training set;
+    ``evaluations``: loss evaluations (a minibatch evaluation counts 1);
+    ``examples``: examples processed (a full-batch evaluation counts N); ``seconds``: wall time.
+    """
+
+    steps: int | None = None
+    epochs: float | None = None
+    evaluations: int | None = None
+    examples: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        limits = {item.name: getattr(self, item.name) for item in fields(self)}
+        if all(value is None for value in limits.values()):
+            raise ValueError(
+                "budget has no limit; set at least one of steps, epochs, evaluations, "
+                "examples or seconds"
+            )
+        for name, value in limits.items():
+            if value is not None:
+                check_positive(value, f"budget {name}", integer=name in ("steps", "evaluations"))
+
+    def exhausted(
+        self, *, steps: int, epochs: float, evaluations: int, examples: int, seconds: float
+    ) -> bool:
+        """True when any set limit has been reached."""
+        used = {
+            "steps": steps,
+            "epochs": epochs,
+            "evaluations": evaluations,
+            "examples": examples,
+            "seconds": seconds,
+        }
+        return any(
+            getattr(self, name) is not None and value >= getattr(self, name)
+            for name, value in used.items()
+        )
+
+
+@dataclass
+class History:
+    """The record of one run, and its outcome.
+
+    ``params`` are the parameters the run settled on (the best ones for random search and for
+    early stopping); ``status`` is one of ``completed``, ``diverged``, ``early_stopped``,
+    ``interrupted``; ``message`` explains it in one line.
+    """
+
+    strategy: str
+    steps: list[StepRecord] = field(default_factory=list)
+    epochs: list[EpochRecord] = field(default_factory=list)
+    params: Params | None = None
+    status: str = "completed"
+    message: str = ""
+
+    def column(self, name: str) -> np.ndarray:
+        """One field of every step (or, for epoch fields, every epoch) as an array.
+
+        >>> history = History("sgd", steps=[_example_step(0, 2.3), _example_step(1, 2.1)])
+        >>> history.column("loss")
+        array([2.3, 2.1])
+        """
+        step_fields = {item.name for item in fields(StepRecord)}
+        epoch_fields = {item.name for item in fields(EpochRecord)}
+        if name in step_fields:
+            return np.array([getattr(record, name) for record in self.steps], dtype=float)
+        if name in epoch_fields:
+            return np.array([getattr(record, name) for record in self.epochs], dtype=float)
+        valid = ", ".join(sorted(step_fields | epoch_fields))
+        raise ValueError(f"unknown History column {name!r}; valid columns are {valid}")
+
+    @property
+    def final_loss(self) -> float:
+        return self.steps[-1].loss if self.steps else math.nan
+
+    @property
+    def evaluations(self) -> int:
+        return self.steps[-1].evaluations if self.steps else 0
+
+    @property
+    def examples(self) -> int:
+        return self.steps[-1].examples if self.steps else 0
+
+    @property
+    def seconds(self) -> float:
+        return self.steps[-1].seconds if self.steps else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """Headline numbers, JSON-ready."""
+        last_epoch = self.epochs[-1] if self.epochs else None
+        return {
+            "strategy": self.strategy,
+            "status": self.status,
+            "message": self.message,
+            "steps": len(self.steps),
+            "final_loss": float(self.final_loss),
+            "train_accuracy": last_epoch.train_accuracy if last_epoch else math.nan,
+            "val_accuracy": last_epoch.val_accuracy if last_epoch else math.nan,
+            "evaluations": self.evaluations,
+            "examples": self.examples,
+            "seconds": self.seconds,
+        }
+
+    def step_rows(self) -> list[dict[str, Any]]:
+        return [asdict(record) for record in self.steps]
+
+    def epoch_rows(self) -> list[dict[str, Any]]:
+        return [asdict(record) for record in self.epochs]
+
+
+def _example_step(step: int, loss: float) -> StepRecord:
+    return StepRecord(step, loss, loss, 0.0, 0.1, 1.0, 1e-3, 0.0, step + 1, 10 * (step + 1))

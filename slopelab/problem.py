@@ -1,0 +1,57 @@
+"""A validated training problem: the loss and the data every strategy works on."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from slopelab.linear import accuracy
+from slopelab.losses import Loss, get_loss
+from slopelab.validation import check_dataset
+
+
+@dataclass
+class Problem:
+    """Training data ``X (N, D)``, ``y (N,)``, an optional validation split, and the loss."""
+
+    loss: Loss
+    X: np.ndarray
+    y: np.ndarray
+    X_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    num_classes: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        top = int(self.y.max())
+        if self.y_val is not None:
+            top = max(top, int(self.y_val.max()))
+        self.num_classes = top + 1
+
+    @property
+    def num_examples(self) -> int:
+        return self.X.shape[0]
+
+    def accuracies(self, params: dict[str, np.ndarray]) -> tuple[float, float]:
+        """Train and validation accuracy of ``params`` (validation NaN without a split)."""
+        val = math.nan if self.X_val is None else accuracy(params, self.X_val, self.y_val)
+        return accuracy(params, self.X, self.y), val
+
+
+def make_problem(
+    loss: Loss | str, X: Any, y: Any, X_val: Any = None, y_val: Any = None, penalty: str = "l2"
+) -> Problem:
+    """Validate the data once and resolve a loss name (the boundary of every strategy)."""
+    X, y = check_dataset(X, y)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val must be given together (or neither)")
+    if X_val is not None:
+        X_val, y_val = check_dataset(X_val, y_val, dtype=X.dtype)
+        if X_val.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}; they must match"
+            )
+    loss = get_loss(loss, penalty) if isinstance(loss, str) else loss
+    return Problem(loss, X, y, X_val, y_val)

@@ -1,0 +1,369 @@
+"""Gradient descent and minibatch SGD: one training loop for both.
+
+Every step reads top to bottom: sample a batch, evaluate the loss and its gradient, ask the
+update rule for an update, apply it, record. Full-batch gradient descent is the same loop with
+the whole training set as the batch.
+
+Batches: ``sampling="shuffle"`` (default) visits a fresh permutation every epoch, the last batch
+of an epoch holding the remainder; ``"replacement"`` draws every batch independently with
+replacement, as the CS231n assignment does (an "epoch" is then ``ceil(N / batch_size)`` steps).
+
+The loop's whole position lives in a :class:`DescentState` (parameters, optimizer state, counters,
+the current epoch's permutation), so a run can be checkpointed and resumed exactly: the RNG is the
+only other state, and it is passed in.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from slopelab.autolr import auto_learning_rate
+from slopelab.history import Budget, EpochRecord, History, StepRecord
+from slopelab.linear import as_generator, init_params
+from slopelab.losses import Loss
+from slopelab.optim import Optimizer, apply_updates, get_optimizer
+from slopelab.problem import Problem, make_problem
+from slopelab.validation import check_choice, check_params, check_positive
+
+Params = dict[str, np.ndarray]
+SAMPLINGS = ("shuffle", "replacement")
+
+
+@dataclass
+class DescentState:
+    """Where a descent run is; everything a checkpoint needs besides the RNG."""
+
+    params: Params
+    opt_state: Any
+    step: int = 0
+    batch_in_epoch: int = 0
+    epochs_done: int = 0
+    order: np.ndarray | None = None
+    evaluations: int = 0
+    examples: int = 0
+    seconds: float = 0.0
+    start_loss: float | None = None
+    best_val_accuracy: float = -math.inf
+    best_params: Params | None = None
+    stale_epochs: int = 0
+
+
+@dataclass(frozen=True)
+class DescentConfig:
+    """The knobs of one descent run (validated by :func:`descend`)."""
+
+    reg: float = 0.0
+    batch_size: int | None = 200
+    sampling: str = "shuffle"
+    eval_every: int | None = 1
+    patience: int | None = None
+    divergence_factor: float = 100.0
+    strategy: str = "sgd"
+
+
+def sgd(
+    loss: Loss | str,
+    X: Any,
+    y: Any,
+    *,
+    budget: Budget,
+    reg: float = 0.0,
+    optimizer: Optimizer | str = "sgd",
+    learning_rate: Any = None,
+    batch_size: int = 200,
+    sampling: str = "shuffle",
+    rng: np.random.Generator | int | None = None,
+    params: Params | None = None,
+    X_val: Any = None,
+    y_val: Any = None,
+    patience: int | None = None,
+    eval_every: int | None = 1,
+    divergence_factor: float = 100.0,
+) -> History:
+    """Minibatch stochastic gradient descent.
+
+    Each step takes ``batch_size`` examples, computes ``grad L_batch(W)`` and applies the update
+    rule (plain SGD: ``W <- W - learning_rate * grad``). ``patience`` (epochs) turns on early
+    stopping on validation accuracy, restoring the best parameters.
+    """
+    config = DescentConfig(reg, batch_size, sampling, eval_every, patience, divergence_factor)
+    problem = make_problem(loss, X, y, X_val, y_val)
+    optimizer = resolve_optimizer(optimizer, learning_rate, problem.X, reg)
+    return descend(problem, optimizer, config, budget, as_generator(rng), params)
+
+
+def gradient_descent(
+    loss: Loss | str,
+    X: Any,
+    y: Any,
+    *,
+    budget: Budget,
+    reg: float = 0.0,
+    optimizer: Optimizer | str = "sgd",
+    learning_rate: Any = None,
+    params: Params | None = None,
+    X_val: Any = None,
+    y_val: Any = None,
+    patience: int | None = None,
+    eval_every: int | None = 10,
+    divergence_factor: float = 100.0,
+    rng: np.random.Generator | int | None = None,
+) -> History:
+    """Full-batch gradient descent: every step uses the gradient over all N examples.
+
+    One step is one epoch, so ``eval_every`` counts steps here. ``rng`` only initializes the
+    parameters when ``params`` is not given.
+    """
+    config = DescentConfig(
+        reg, None, "shuffle", eval_every, patience, divergence_factor, strategy="gradient_descent"
+    )
+    problem = make_problem(loss, X, y, X_val, y_val)
+    optimizer = resolve_optimizer(optimizer, learning_rate, problem.X, reg)
+    return descend(problem, optimizer, config, budget, as_generator(rng), params)
+
+
+def resolve_optimizer(
+    optimizer: Optimizer | str,
+    learning_rate: Any = None,
+    X: np.ndarray | None = None,
+    reg: float = 0.0,
+) -> Optimizer:
+    """An Optimizer object from a name and a learning rate (None: the rule's default;
+    ``"auto"``: from the data's curvature, see ``slopelab.autolr``), or as given."""
+    if isinstance(optimizer, str):
+        if isinstance(learning_rate, str) and learning_rate == "auto" and X is not None:
+            learning_rate = auto_learning_rate(X, reg, optimizer)
+        hyper = {} if learning_rate is None else {"learning_rate": learning_rate}
+        return get_optimizer(optimizer, **hyper)
+    if learning_rate is not None:
+        raise ValueError("learning_rate is part of the Optimizer object; pass one or the other")
+    return optimizer
+
+
+def start_state(
+    problem: Problem, optimizer: Optimizer, rng: np.random.Generator, params: Params | None = None
+) -> DescentState:
+    """Fresh state: given or CS231n-initialized parameters and the optimizer's initial state."""
+    num_features = problem.X.shape[1]
+    if params is None:
+        params = init_params(num_features, problem.num_classes, rng, dtype=problem.X.dtype)
+    else:
+        params = check_params(params, num_features, problem.num_classes)
+    return DescentState(params=params, opt_state=optimizer.init(params))
+
+
+def descend(
+    problem: Problem,
+    optimizer: Optimizer,
+    config: DescentConfig,
+    budget: Budget,
+    rng: np.random.Generator,
+    params: Params | None = None,
+    state: DescentState | None = None,
+    history: History | None = None,
+    on_step: Callable[[DescentState, History], None] | None = None,
+    stop_requested: Callable[[], bool] | None = None,
+) -> History:
+    """Run the loop until the budget is spent, the loss diverges, or early stopping fires.
+
+    ``state``/``history`` continue an earlier run (resume); ``on_step`` is called after every
+    step (progress bars, checkpoints); ``stop_requested`` is polled before every step so an
+    interrupt leaves a consistent state.
+    """
+    _check_config(config, problem)
+    state = state if state is not None else start_state(problem, optimizer, rng, params)
+    history = history if history is not None else History(config.strategy)
+    num_examples = problem.num_examples
+    batch_size = num_examples if config.batch_size is None else min(config.batch_size, num_examples)
+    batches_per_epoch = math.ceil(num_examples / batch_size)
+    last_good_params = state.params
+
+    while not _spent(budget, state, num_examples):
+        if stop_requested is not None and stop_requested():
+            _finish(history, state, "interrupted", f"interrupted at step {state.step}")
+            return history
+        started = time.perf_counter()
+        X_batch, y_batch = _next_batch(problem, state, config, rng, batch_size)
+        parts = problem.loss.parts(state.params, X_batch, y_batch, config.reg)
+        loss_value = float(parts.total)
+        if _diverged(loss_value, state, config):
+            _stop_diverged(history, state, optimizer, loss_value)
+            history.params = last_good_params
+            return history
+        last_good_params = state.params
+        learning_rate = float(optimizer.learning_rate(state.step))
+        updates, opt_state = optimizer.update(parts.grads, state.opt_state, state.params)
+        new_params = apply_updates(state.params, updates)
+        state.seconds += time.perf_counter() - started
+
+        history.steps.append(
+            _step_record(state, parts, loss_value, learning_rate, updates, len(y_batch))
+        )
+        state.params, state.opt_state = new_params, opt_state
+        state.step += 1
+        state.batch_in_epoch += 1
+        if state.batch_in_epoch == batches_per_epoch:
+            state.batch_in_epoch = 0
+            state.epochs_done += 1
+            if _epoch_end(problem, config, state, history):
+                break
+        if on_step is not None:
+            on_step(state, history)
+
+    _record_final_epoch(problem, state, history)
+    if history.status != "early_stopped":
+        _finish(history, state, "completed", f"budget spent after {state.step} steps")
+    return history
+
+
+def _check_config(config: DescentConfig, problem: Problem) -> None:
+    check_positive(config.reg, "reg", allow_zero=True)
+    if config.batch_size is not None:
+        check_positive(config.batch_size, "batch_size", integer=True)
+    check_choice(config.sampling, "sampling", SAMPLINGS)
+    if config.eval_every is not None:
+        check_positive(config.eval_every, "eval_every", integer=True)
+    check_positive(config.divergence_factor, "divergence_factor")
+    if config.patience is not None:
+        check_positive(config.patience, "patience", integer=True)
+        if problem.X_val is None:
+            raise ValueError(
+                "patience (early stopping) needs a validation split; pass X_val and y_val"
+            )
+
+
+def _spent(budget: Budget, state: DescentState, num_examples: int) -> bool:
+    return budget.exhausted(
+        steps=state.step,
+        epochs=state.examples / num_examples,
+        evaluations=state.evaluations,
+        examples=state.examples,
+        seconds=state.seconds,
+    )
+
+
+def _next_batch(
+    problem: Problem,
+    state: DescentState,
+    config: DescentConfig,
+    rng: np.random.Generator,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    num_examples = problem.num_examples
+    if batch_size == num_examples and config.batch_size is None:
+        indices = None
+    elif config.sampling == "replacement":
+        indices = rng.integers(0, num_examples, size=batch_size)
+    else:
+        if state.batch_in_epoch == 0:
+            state.order = rng.permutation(num_examples)
+        start = state.batch_in_epoch * batch_size
+        indices = state.order[start : start + batch_size]
+    state.evaluations += 1
+    if indices is None:
+        state.examples += num_examples
+        return problem.X, problem.y
+    state.examples += len(indices)
+    return problem.X[indices], problem.y[indices]
+
+
+def _diverged(loss_value: float, state: DescentState, config: DescentConfig) -> bool:
+    if state.start_loss is None and math.isfinite(loss_value):
+        state.start_loss = loss_value
+    if not math.isfinite(loss_value):
+        return True
+    return loss_value > config.divergence_factor * max(state.start_loss, 1.0)
+
+
+def _stop_diverged(
+    history: History, state: DescentState, optimizer: Optimizer, loss_value: float
+) -> None:
+    rate = optimizer.learning_rate(state.step)
+    message = (
+        f"loss diverged at step {state.step} (loss {loss_value:.4g}, started at "
+        f"{state.start_loss:.4g}); try a smaller learning rate than {rate:.3g}"
+    )
+    _finish(history, state, "diverged", message)
+
+
+def _step_record(
+    state: DescentState,
+    parts: Any,
+    loss_value: float,
+    learning_rate: float,
+    updates: Params,
+    batch_examples: int,
+) -> StepRecord:
+    grad_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in parts.grads.values()))
+    weight_norm = float(np.linalg.norm(state.params["W"]))
+    update_norm = float(np.linalg.norm(updates["W"]))
+    ratio = update_norm / weight_norm if weight_norm > 0 else math.inf
+    return StepRecord(
+        step=state.step,
+        loss=loss_value,
+        data_loss=float(parts.data_loss),
+        reg_loss=float(parts.reg_loss),
+        learning_rate=learning_rate,
+        grad_norm=grad_norm,
+        update_ratio=ratio,
+        seconds=state.seconds,
+        evaluations=state.evaluations,
+        examples=state.examples,
+    )
+
+
+def _epoch_end(
+    problem: Problem, config: DescentConfig, state: DescentState, history: History
+) -> bool:
+    """Record accuracy when due; return True when early stopping ends the run."""
+    due = config.eval_every is not None and state.epochs_done % config.eval_every == 0
+    if not due and config.patience is None:
+        return False
+    record = _epoch_record(problem, state)
+    history.epochs.append(record)
+    if config.patience is None:
+        return False
+    if record.val_accuracy > state.best_val_accuracy:
+        state.best_val_accuracy = record.val_accuracy
+        state.best_params = state.params
+        state.stale_epochs = 0
+        return False
+    state.stale_epochs += 1
+    if state.stale_epochs < config.patience:
+        return False
+    message = (
+        f"early stop after epoch {state.epochs_done}: validation accuracy has not improved on "
+        f"{state.best_val_accuracy:.4f} for {config.patience} epochs"
+    )
+    _finish(history, state, "early_stopped", message)
+    return True
+
+
+def _epoch_record(problem: Problem, state: DescentState) -> EpochRecord:
+    train, val = problem.accuracies(state.params)
+    return EpochRecord(
+        epoch=state.examples / problem.num_examples,
+        step=state.step,
+        train_accuracy=train,
+        val_accuracy=val,
+        seconds=state.seconds,
+        evaluations=state.evaluations,
+        examples=state.examples,
+    )
+
+
+def _record_final_epoch(problem: Problem, state: DescentState, history: History) -> None:
+    if not history.epochs or history.epochs[-1].step != state.step:
+        history.epochs.append(_epoch_record(problem, state))
+
+
+def _finish(history: History, state: DescentState, status: str, message: str) -> None:
+    history.status, history.message = status, message
+    use_best = state.best_params is not None and status in ("early_stopped", "completed")
+    history.params = state.best_params if use_best else state.params

@@ -1,0 +1,35 @@
+"""Small datasets shared by the tests (generated, or shipped with scikit-learn)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+
+def digits_split(seed: int = 0):
+    """scikit-learn's digits, standardized on the training part, 80/20 stratified split."""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, random_state=seed, stratify=y
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def blobs(
+    seed: int = 0,
+    per_class: int = 40,
+    num_classes: int = 3,
+    num_features: int = 2,
+    spread: float = 0.5,
+):
+    """Gaussian blobs around well separated centres."""
+    rng = np.random.default_rng(seed)
+    centres = 3.0 * rng.standard_normal((num_classes, num_features))
+    X = np.concatenate(
+        [c + spread * rng.standard_normal((per_class, num_features)) for c in centres]
+    )
+    y = np.repeat(np.arange(num_classes), per_class)
+    return X, y
