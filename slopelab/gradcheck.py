@@ -1,0 +1,464 @@
+"""Finite-difference gradient checks: does the analytic gradient match the loss?
+
+``numerical_gradient(f, params)`` estimates ``df/dparams`` from loss values alone;
+``check_gradient(f, params)`` compares it with the gradient that ``f`` returns and gives a verdict.
+``params`` is a dict of arrays (``{"W": (D, C), "b": (C,)}``) or one array. Both call ``f`` on
+float64 copies and perturb one entry at a time, restoring it exactly, so the caller's arrays are
+never touched and ``f`` never sees two perturbed entries.
+
+The lecture's worked example: the loss is 1.25347; moving ``W[0, 0]`` by h = 0.0001 gives
+1.25322, so the slope along that dimension is (1.25322 - 1.25347) / 0.0001 = -2.5.
+
+>>> def loss(params):
+...     return 1.25347 - 2.5 * float(params["W"][0, 0])
+>>> params = {"W": np.zeros((2, 3))}
+>>> moved = {"W": np.array([[0.0001, 0, 0], [0, 0, 0]])}
+>>> round(loss(params), 5), round(loss(moved), 5)
+(1.25347, 1.25322)
+>>> grads = numerical_gradient(loss, params, h=0.0001, scheme="forward")
+>>> round(float(grads["W"][0, 0]), 6), float(grads["W"][1, 2])
+(-2.5, 0.0)
+
+**Differences.** Centered ``n = (f(x + h) - f(x - h)) / 2h`` (error O(h^2), the default) or
+forward ``n = (f(x + h) - f(x)) / h`` (error O(h)). The denominator is the step actually taken,
+``fl(x + h) - x``, so the rounding of ``x + h`` does not leak into the quotient.
+
+**Relative error** (the CS231n notes' formula): ``|a - n| / max(|a|, |n|)``, 0 when both are 0.
+
+**Noise floor.** One evaluation of f carries a rounding error of about ``eps F`` (eps = 2.2e-16)
+with ``F = max(|f|, 1)`` over the points evaluated, so a difference quotient carries about
+``eps F / h``. The 1 is there because rounding inside f happens at the scale of its intermediate
+values, not of its result: a softmax normalizer is >= 1 and an SVM margin holds ``delta = 1``, so
+a nearly fitted loss of 1e-8 still rounds like a loss of 1. A row with
+``|a - n| <= 10 eps F / h`` (2.2e-10 at h = 1e-5 and F = 1) passes whatever its relative error:
+the two values agree to rounding (on the slopelab losses the measured error stays below one
+such unit). The notes call gradients this small worrying; the report warns about them.
+
+**Kinks** (``detect_kinks=True``). f is also evaluated at ``x + t`` for t = -2h, -h/2, h/2, 2h
+(six calls per row instead of two), giving two five-point stencils around x with spacings
+``s = h`` and ``s = h/2``. On each, scaled divided differences of the values give::
+
+    D3(s) = -f(-2s) + 2 f(-s) - 2 f(s) + f(2s)           smooth f: 2 s^3 f''' + O(s^5)
+    D4(s) = f(-2s) - 4 f(-s) + 6 f(0) - 4 f(s) + f(2s)   smooth f: s^4 f'''' + O(s^6)
+
+Both ignore quadratics, so a large ``reg`` cannot hide a kink. For a smooth f they scale like
+``s^3`` and ``s^4``, while a kink (slope jump ``delta``) contributes ``delta s`` times a function
+of where it sits. Comparing the two spacings cancels the smooth part and keeps the kink::
+
+    R3 = D3(h) - 8 D3(h/2)      smooth f: ~ 0.375 h^5 f^(5)
+    R4 = D4(h) - 16 D4(h/2)     smooth f: ~ 0.125 h^6 f^(6)
+
+For a kink anywhere in ``[x - 1.5h, x + 1.5h]``, ``R = max(|R3|, |R4|) >= 0.357 delta h`` and
+``R >= 0.385 max(|D3(h)|, |D4(h)|)``: the worst case over the kink's position, found
+numerically; no position is blind. A row is a kink when::
+
+    R > 1000 eps F                    above rounding noise (measured below 210 eps F)
+    R > 0.1 max(|D3(h)|, |D4(h)|)     not a smooth f that varies within the stencil: for
+                                      exp(k x) the ratio is 0.002 at k h = 0.1, 0.045 at 0.5
+
+Why not one least-squares parabola through -2h..2h against the noise (the first design): its
+residual holds the ``2 h^3 f'''`` of every smooth f, which beats rounding noise for exp(10 x) at
+h = 1e-5 and exp(3 x) at h = 1e-4. One stencil alone cannot do it either: five equally spaced
+values with a kink ``2s/3`` from x lie exactly on a cubic (D4 = 0), so that kink looks like
+steep smooth curvature, which a large ``reg`` or a steep softmax also produces.
+
+A kink row is judged by the subgradient interval check of BVLC/caffe#1334, not by relative
+error: the analytic value must lie between the one-sided slopes ``(f(x) - f(x - h)) / h`` and
+``(f(x + h) - f(x)) / h``, widened by the noise floor. On a convex f (every loss here) each
+subgradient at x lies there, so a correct gradient passes and a wrong one still fails; on a
+non-convex f a correct value can miss the interval by about ``h |f''|``.
+
+**Modes.** ``"sampled"``: ``num_checks`` random coordinates in every parameter array (never from
+a concatenated vector, which would miss the biases); ``"all"``: every coordinate;
+``"directional"``: one random unit direction ``u`` over all arrays, comparing ``sum(grad * u)``
+with the centered difference of ``t -> f(x + t u)`` (as JAX ``check_grads`` and torch's fast
+mode; it can miss errors orthogonal to ``u``, so it complements the sampled mode).
+Verdicts and their thresholds live in ``slopelab.gradcheck_report``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from slopelab.gradcheck_report import (
+    GradCheckReport,
+    GradCheckRow,
+    magnitude_warnings,
+    make_report,
+    precision_warnings,
+)
+from slopelab.validation import check_choice, check_finite, check_positive
+
+__all__ = [
+    "GradCheckReport",
+    "GradCheckRow",
+    "check_gradient",
+    "numerical_gradient",
+    "relative_error",
+]
+
+EPS = float(np.finfo(np.float64).eps)
+LOSS_UNIT = 1.0  # rounding scale of a loss whose value is tiny (see "Noise floor")
+NOISE_FLOOR_MULTIPLE = 10.0  # |a - n| below this many eps F / h is rounding noise
+KINK_NOISE_MULTIPLE = 1000.0  # R above this many eps F is a real signal
+KINK_RATIO = 0.1  # R / max(|D3|, |D4|) above this is not a smooth f
+TOL_SMOOTH, TOL_KINKS = 1e-7, 1e-4
+SCHEMES = ("centered", "forward")
+MODES = ("sampled", "all", "directional")
+SINGLE = "x"  # the name of the parameter when params is one array
+
+# Steps in units of h. The kink stencil holds a coarse (spacing h) and a fine (h/2) stencil.
+CENTERED_STENCIL = (-1.0, 0.0, 1.0)
+KINK_STENCIL = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
+COARSE, FINE = [0, 1, 3, 5, 6], [1, 2, 3, 4, 5]
+
+Params = dict[str, np.ndarray]
+Sample = Callable[[tuple[float, ...]], tuple[np.ndarray, np.ndarray]]
+
+
+def numerical_gradient(
+    f: Callable[[Any], Any],
+    params: Mapping[str, np.ndarray] | np.ndarray,
+    h: float = 1e-5,
+    scheme: str = "centered",
+) -> Params | np.ndarray:
+    """Finite-difference gradient of ``f(params) -> float`` (or ``-> (loss, grads)``).
+
+    Centered ``df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / 2h``, or forward
+    ``(f(x + h e_i) - f(x)) / h``; one entry perturbed at a time, on float64 copies.
+
+    Returns:
+        float64 gradients shaped like ``params``: a dict, or an array if ``params`` is one.
+    """
+    check_positive(h, "h")
+    check_choice(scheme, "scheme", SCHEMES)
+    arrays, as_input = _float64_copies(params)
+    loss = _CountingLoss(f, as_input)
+    steps = (-h, h) if scheme == "centered" else (h,)
+    loss_at_x = loss() if scheme == "forward" else 0.0
+    grads = {}
+    for name, array in arrays.items():
+        grad = np.empty_like(array)
+        for index in np.ndindex(array.shape):
+            offsets, values = _values_along_coordinate(loss, array, index, steps)
+            if scheme == "centered":
+                grad[index] = (values[1] - values[0]) / (offsets[1] - offsets[0])
+            else:
+                grad[index] = (values[0] - loss_at_x) / offsets[0]
+        grads[name] = grad
+    return grads if isinstance(params, Mapping) else grads[SINGLE]
+
+
+def check_gradient(
+    f: Callable[[Any], tuple[Any, Any]],
+    params: Mapping[str, np.ndarray] | np.ndarray,
+    *,
+    num_checks: int = 10,
+    h: float = 1e-5,
+    rng: np.random.Generator | None = None,
+    mode: str = "sampled",
+    tol: float | None = None,
+    detect_kinks: bool = True,
+) -> GradCheckReport:
+    """Compare the analytic gradient of ``f(params) -> (loss, grads)`` with centered differences.
+
+    Args:
+        f: returns the loss and gradients shaped like ``params``.
+        params: dict of arrays or one array; never modified.
+        num_checks: coordinates per parameter array in ``"sampled"`` mode.
+        h: finite-difference step.
+        rng: picks coordinates or the direction; default ``np.random.default_rng(0)``.
+        mode: ``"sampled"``, ``"all"`` or ``"directional"`` (see the module docstring).
+        tol: largest relative error that passes; ``None`` means 1e-7, or 1e-4 once a kink
+            was seen.
+        detect_kinks: evaluate six points per row instead of two, flag kinks and judge them
+            by their subgradient interval instead of relative error.
+
+    >>> report = check_gradient(lambda x: (np.sum(x**3), 3 * x**2), np.arange(1.0, 4.0))
+    >>> report.verdict, report.passed, report.evaluations  # 1 + 3 rows * 6
+    ('excellent', True, 19)
+    """
+    _check_arguments(num_checks, h, mode, tol, rng)
+    rng = np.random.default_rng(0) if rng is None else rng
+    arrays, as_input = _float64_copies(params)
+    loss = _CountingLoss(f, as_input)
+    loss_at_x, grads, dtypes = _analytic_gradient(loss, arrays, params)
+    measured = [
+        _measure(name, index, analytic, sample, loss_at_x, h, detect_kinks)
+        for name, index, analytic, sample in _probes(mode, arrays, grads, loss, num_checks, rng)
+    ]
+    if tol is None:
+        tol = TOL_KINKS if any(m.kink for m in measured) else TOL_SMOOTH
+    rows = tuple(m.judge(tol) for m in measured)
+    warnings = precision_warnings(dtypes) + magnitude_warnings(rows)
+    return make_report(rows, h=h, mode=mode, tol=tol, evaluations=loss.calls, warnings=warnings)
+
+
+def relative_error(analytic: float, numeric: float) -> float:
+    """``|a - n| / max(|a|, |n|)``, and 0 when both are 0 (the CS231n notes' formula).
+
+    >>> relative_error(2.0, 1.0), relative_error(0.0, 0.0)
+    (0.5, 0.0)
+    """
+    scale = max(abs(analytic), abs(numeric))
+    return 0.0 if scale == 0.0 else abs(analytic - numeric) / scale
+
+
+@dataclass(frozen=True)
+class _Measurement:
+    """What the stencil along one row showed, before a tolerance is applied."""
+
+    name: str
+    index: tuple[int, ...]
+    analytic: float
+    numeric: float
+    noise_floor: float
+    interval: tuple[float, float] | None  # one-sided slopes, for kink rows only
+
+    @property
+    def kink(self) -> bool:
+        return self.interval is not None
+
+    def judge(self, tol: float) -> GradCheckRow:
+        abs_error = abs(self.analytic - self.numeric)
+        rel_error = relative_error(self.analytic, self.numeric)
+        at_noise_floor = not self.kink and rel_error > tol and abs_error <= self.noise_floor
+        if self.interval is not None:
+            low, high = self.interval
+            passed = low - self.noise_floor <= self.analytic <= high + self.noise_floor
+        else:
+            passed = rel_error <= tol or at_noise_floor
+        return GradCheckRow(
+            name=self.name,
+            index=self.index,
+            analytic=self.analytic,
+            numeric=self.numeric,
+            rel_error=rel_error,
+            abs_error=abs_error,
+            kink=self.kink,
+            passed=bool(passed),
+            interval=self.interval,
+            noise_floor=self.noise_floor,
+            at_noise_floor=at_noise_floor,
+        )
+
+
+def _measure(
+    name: str,
+    index: tuple[int, ...],
+    analytic: float,
+    sample: Sample,
+    loss_at_x: float,
+    h: float,
+    detect_kinks: bool,
+) -> _Measurement:
+    """Evaluate the stencil along one row: centered difference, noise floor, kink interval."""
+    stencil = KINK_STENCIL if detect_kinks else CENTERED_STENCIL
+    center, minus, plus = stencil.index(0.0), stencil.index(-1.0), stencil.index(1.0)
+    offsets, values = sample(tuple(h * step for step in stencil if step != 0.0))
+    offsets, values = np.insert(offsets, center, 0.0), np.insert(values, center, loss_at_x)
+    numeric = (values[plus] - values[minus]) / (offsets[plus] - offsets[minus])
+    rounding = EPS * max(float(np.abs(values).max()), LOSS_UNIT)  # eps F
+    noise_floor = NOISE_FLOOR_MULTIPLE * rounding / h
+    interval = None
+    if detect_kinks and _is_kink(offsets, values, h, rounding):
+        left = (values[center] - values[minus]) / (offsets[center] - offsets[minus])
+        right = (values[plus] - values[center]) / (offsets[plus] - offsets[center])
+        interval = (float(min(left, right)), float(max(left, right)))
+    return _Measurement(name, index, analytic, float(numeric), noise_floor, interval)
+
+
+def _is_kink(offsets: np.ndarray, values: np.ndarray, h: float, rounding: float) -> bool:
+    """A non-differentiable point near x: the two stencils disagree (module docstring)."""
+    d3_coarse, d4_coarse = _kink_statistics(offsets[COARSE], values[COARSE], h)
+    d3_fine, d4_fine = _kink_statistics(offsets[FINE], values[FINE], h / 2)
+    beyond_smooth = max(abs(d3_coarse - 8 * d3_fine), abs(d4_coarse - 16 * d4_fine))  # R
+    noise = KINK_NOISE_MULTIPLE * rounding
+    smooth_scale = KINK_RATIO * max(abs(d3_coarse), abs(d4_coarse))
+    return bool(beyond_smooth > max(noise, smooth_scale))
+
+
+def _kink_statistics(offsets: np.ndarray, values: np.ndarray, s: float) -> tuple[float, float]:
+    """``(D3, D4)`` of a five-point stencil of spacing ``s``, from divided differences.
+
+    ``D3 = 3! s^3 (f[t0..t3] + f[t1..t4])`` and ``D4 = 4! s^4 f[t0..t4]`` equal the finite
+    differences of the module docstring on exact steps; on the rounded steps actually taken
+    they stay exact for any affine f, so the rounding of ``x + t`` adds no noise.
+    """
+    third_left = _divided_difference(offsets[:4], values[:4])
+    third_right = _divided_difference(offsets[1:], values[1:])
+    fourth = _divided_difference(offsets, values)
+    return 6 * s**3 * (third_left + third_right), 24 * s**4 * fourth
+
+
+def _divided_difference(offsets: np.ndarray, values: np.ndarray) -> float:
+    """Newton's divided difference ``f[t_0, ..., t_k]``."""
+    table = np.asarray(values, dtype=np.float64)
+    for order in range(1, len(offsets)):
+        table = (table[1:] - table[:-1]) / (offsets[order:] - offsets[:-order])
+    return float(table[0])
+
+
+def _probes(
+    mode: str,
+    arrays: Params,
+    grads: Params,
+    loss: _CountingLoss,
+    num_checks: int,
+    rng: np.random.Generator,
+) -> Iterator[tuple[str, tuple[int, ...], float, Sample]]:
+    """``(name, index, analytic value, sample)`` for each row; ``sample(steps)`` evaluates f."""
+    if mode == "directional":
+        direction = _random_unit_direction(arrays, rng)
+        analytic = sum(float(np.vdot(grads[name], u)) for name, u in direction.items())
+        yield "direction", (), analytic, partial(_values_along_direction, loss, arrays, direction)
+        return
+    for name, array in arrays.items():
+        for index in _coordinates(array.shape, mode, num_checks, rng):
+            sample = partial(_values_along_coordinate, loss, array, index)
+            yield name, index, float(grads[name][index]), sample
+
+
+def _coordinates(
+    shape: tuple[int, ...], mode: str, num_checks: int, rng: np.random.Generator
+) -> list[tuple[int, ...]]:
+    """Every index, or ``num_checks`` distinct random ones, in C order."""
+    size = int(np.prod(shape))
+    if mode == "all":
+        flat = np.arange(size)
+    else:
+        flat = np.sort(rng.choice(size, min(num_checks, size), replace=False))
+    return [tuple(int(i) for i in np.unravel_index(k, shape)) for k in flat]
+
+
+def _random_unit_direction(arrays: Params, rng: np.random.Generator) -> Params:
+    """``u ~ N(0, I)`` over all arrays together, scaled to unit length."""
+    direction = {name: rng.standard_normal(array.shape) for name, array in arrays.items()}
+    norm = np.sqrt(sum(np.vdot(u, u) for u in direction.values()))
+    return {name: u / norm for name, u in direction.items()}
+
+
+def _values_along_coordinate(
+    loss: _CountingLoss, array: np.ndarray, index: tuple[int, ...], steps: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """f at ``x + t e_i`` for each step, with the step actually taken after rounding."""
+    original = array[index]
+    offsets, values = [], []
+    try:
+        for step in steps:
+            array[index] = original + step
+            offsets.append(array[index] - original)
+            values.append(loss())
+    finally:
+        array[index] = original  # exact: (x + h) - h need not round back to x
+    return np.array(offsets), np.array(values)
+
+
+def _values_along_direction(
+    loss: _CountingLoss, arrays: Params, direction: Params, steps: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """f at ``x + t u`` for each step; every array is restored from a copy afterwards."""
+    originals = {name: array.copy() for name, array in arrays.items()}
+    values = []
+    try:
+        for step in steps:
+            for name, array in arrays.items():
+                np.add(originals[name], step * direction[name], out=array)
+            values.append(loss())
+    finally:
+        for name, array in arrays.items():
+            np.copyto(array, originals[name])
+    return np.array(steps, dtype=np.float64), np.array(values)
+
+
+class _CountingLoss:
+    """Calls ``f`` on the shared float64 copies and counts the calls."""
+
+    def __init__(self, f: Callable[[Any], Any], as_input: Any) -> None:
+        self.f, self.as_input, self.calls = f, as_input, 0
+
+    def full(self) -> Any:
+        """Whatever ``f`` returns."""
+        self.calls += 1
+        return self.f(self.as_input)
+
+    def __call__(self) -> float:
+        """The loss alone: ``f``'s value, or element 0 when it returns a tuple."""
+        return _scalar_loss(self.full())
+
+
+def _scalar_loss(output: Any) -> float:
+    value = output[0] if isinstance(output, tuple) else output
+    if np.ndim(value) != 0:
+        raise ValueError(f"f must return a scalar loss; got a loss of shape {np.shape(value)}")
+    return float(value)
+
+
+def _analytic_gradient(
+    loss: _CountingLoss, arrays: Params, params: Any
+) -> tuple[float, Params, list[tuple[str, np.dtype]]]:
+    """Call f once at x: the loss, float64 copies of the gradients, and every input dtype."""
+    output = loss.full()
+    if not isinstance(output, tuple) or len(output) != 2:
+        raise TypeError(
+            f"f must return a tuple (loss, grads) for check_gradient; got {type(output).__name__}"
+        )
+    value, grads = output
+    grads = _checked_grads(grads if isinstance(params, Mapping) else {SINGLE: grads}, arrays)
+    if isinstance(params, Mapping):
+        labelled = [(f"params[{name!r}]", array) for name, array in params.items()]
+        labelled += [(f"grads[{name!r}]", grad) for name, grad in grads.items()]
+    else:
+        labelled = [("params", params), ("the gradient", grads[SINGLE])]
+    dtypes = [(label, np.asarray(array).dtype) for label, array in labelled]
+    dtypes.append(("the loss", np.asarray(value).dtype))
+    grads64 = {name: np.array(grad, dtype=np.float64) for name, grad in grads.items()}
+    return _scalar_loss(value), grads64, dtypes
+
+
+def _checked_grads(grads: Any, arrays: Params) -> Mapping[str, Any]:
+    if not isinstance(grads, Mapping) or set(grads) != set(arrays):
+        got = sorted(grads) if isinstance(grads, Mapping) else type(grads).__name__
+        raise ValueError(f"f must return grads with the keys of params {sorted(arrays)}; got {got}")
+    for name, array in arrays.items():
+        shape = np.shape(grads[name])
+        if shape != array.shape:
+            raise ValueError(
+                f"grads[{name!r}] has shape {shape} but params[{name!r}] has shape "
+                f"{array.shape}; a gradient must have the shape of its parameter"
+            )
+    return grads
+
+
+def _float64_copies(params: Any) -> tuple[Params, Any]:
+    """Float64 copies by name, and the object ``f`` receives (a dict, or the single array)."""
+    named = params.items() if isinstance(params, Mapping) else [(SINGLE, params)]
+    arrays = {}
+    for name, value in named:
+        label = f"params[{name!r}]" if isinstance(params, Mapping) else "params"
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{label} must be a real numeric array; got dtype {array.dtype}")
+        arrays[name] = np.array(array, dtype=np.float64)  # always a copy
+        check_finite(arrays[name], label)
+    if not arrays:
+        raise ValueError("params is empty; need at least one array to check")
+    return arrays, (arrays if isinstance(params, Mapping) else arrays[SINGLE])
+
+
+def _check_arguments(num_checks: Any, h: Any, mode: Any, tol: Any, rng: Any) -> None:
+    check_positive(num_checks, "num_checks", integer=True)
+    check_positive(h, "h")
+    check_choice(mode, "mode", MODES)
+    if tol is not None:
+        check_positive(tol, "tol")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            "rng must be a numpy.random.Generator, e.g. np.random.default_rng(0); "
+            f"got {rng!r} ({type(rng).__name__})"
+        )
