@@ -3,10 +3,28 @@
 import slopelab
 
 EXPECTED_API = {
+    "OPTIMIZERS",
+    "Budget",
+    "DivergedError",
+    "EpochRecord",
+    "GradCheckReport",
+    "GradCheckRow",
+    "History",
     "LinearClassifier",
     "Loss",
     "LossParts",
+    "Optimizer",
+    "StepRecord",
+    "apply_updates",
+    "check_gradient",
     "get_loss",
+    "get_optimizer",
+    "gradient_descent",
+    "numerical_gradient",
+    "random_local_search",
+    "random_search",
+    "schedules",
+    "sgd",
 }
 
 
