@@ -1,0 +1,71 @@
+"""Where data lives: --data-dir beats $SLOPELAB_DATA beats the user cache folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from slopelab.data import default_data_dir, locations, resolve_data_dir
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SLOPELAB_DATA", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    return tmp_path / "home"
+
+
+def test_argument_beats_environment_beats_cache(home, tmp_path, monkeypatch):
+    assert resolve_data_dir(None) == home / ".cache" / "slopelab"
+    monkeypatch.setenv("SLOPELAB_DATA", str(tmp_path / "from-env"))
+    assert resolve_data_dir(None) == tmp_path / "from-env"
+    assert default_data_dir() == tmp_path / "from-env"
+    assert resolve_data_dir(tmp_path / "from-arg") == tmp_path / "from-arg"
+    assert resolve_data_dir(str(tmp_path / "from-arg")) == tmp_path / "from-arg"
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_empty_values_count_as_not_given(home, monkeypatch, empty):
+    monkeypatch.setenv("SLOPELAB_DATA", empty)
+    assert resolve_data_dir(empty) == home / ".cache" / "slopelab"
+
+
+def test_xdg_cache_home_is_honoured_when_absolute(home, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_data_dir() == tmp_path / "xdg" / "slopelab"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")  # the XDG spec says: ignore it
+    assert default_data_dir() == home / ".cache" / "slopelab"
+
+
+@pytest.mark.parametrize(
+    ("platform", "environment", "expected"),
+    [
+        ("darwin", {}, "home/Library/Caches/slopelab"),
+        ("win32", {"LOCALAPPDATA": "{tmp}/local"}, "local/slopelab/Cache"),
+        ("win32", {}, "home/AppData/Local/slopelab/Cache"),
+    ],
+)
+def test_other_platforms(home, tmp_path, monkeypatch, platform, environment, expected):
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.delenv("LOCALAPPDATA", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value.format(tmp=tmp_path))
+    assert locations.user_cache_dir() == tmp_path / expected
+
+
+def test_user_folder_is_expanded(home):
+    assert resolve_data_dir("~/datasets") == home / "datasets"
+
+
+def test_search_order_is_named_folder_then_data_folder_then_system(tmp_path, monkeypatch):
+    monkeypatch.setitem(locations.SYSTEM_DIRS, "fashion-mnist", (Path("/system/fm"),))
+    assert locations.search_dirs("fashion-mnist", tmp_path) == [
+        tmp_path / "fashion-mnist",
+        tmp_path,
+        Path("/system/fm"),
+    ]
+    assert locations.dataset_dir("cifar10", tmp_path) == tmp_path / "cifar10"
