@@ -1,0 +1,341 @@
+"""Figures for runs and reports (matplotlib, Agg backend, PNG, written atomically).
+
+Each function takes plain data (a History, arrays) and a path, draws one figure and returns the
+path. Nothing here computes a result: the numbers come from the training code.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from slopelab.history import History
+from slopelab.runs import atomic_write_bytes
+
+# Okabe–Ito: distinguishable with the common forms of colour blindness.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+
+def save(figure: plt.Figure, path: Path) -> Path:
+    """Render ``figure`` to PNG at ``path`` atomically and close it."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)
+
+
+def smooth(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
+    """Bias-corrected exponential moving average (minibatch losses are noisy).
+
+    >>> smooth(np.array([1.0, 1.0, 1.0])).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    averaged = np.empty(len(values))
+    running = 0.0
+    for index, value in enumerate(values):
+        running = weight * running + (1 - weight) * value
+        averaged[index] = running / (1 - weight ** (index + 1))
+    return averaged
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Centered moving average (no lag), the window shrinking at the ends.
+
+    >>> moving_average(np.array([0.0, 3.0, 0.0, 3.0]), 3).tolist()
+    [1.5, 1.0, 2.0, 1.5]
+    """
+    half = window // 2
+    padded = np.concatenate([[0.0], np.cumsum(values)])
+    starts = np.clip(np.arange(len(values)) - half, 0, len(values))
+    ends = np.clip(np.arange(len(values)) + half + 1, 0, len(values))
+    return (padded[ends] - padded[starts]) / (ends - starts)
+
+
+def loss_curve(history: History, path: Path, title: str = "Training loss") -> Path:
+    """Data, regularization and total loss against steps (log scale when it spans decades)."""
+    figure, axes = plt.subplots(figsize=(7, 4))
+    steps = history.column("step")
+    window = max(1, len(steps) // 30)
+    series = (
+        ("loss", "total", PALETTE[0], "-"),
+        ("data_loss", "data", PALETTE[1], "--"),
+        ("reg_loss", "regularization", PALETTE[2], "-"),
+    )
+    for name, label, color, style in series:
+        values = history.column(name)
+        if window > 1:
+            axes.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
+            label += f" (mean of {window} steps)"
+        axes.plot(steps, moving_average(values, window), color=color, linestyle=style, label=label)
+    if _spans_decades([history.column("loss")], ratio=100.0):
+        axes.set_yscale("log")
+    axes.set(xlabel="step", ylabel="loss", title=title)
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return save(figure, path)
+
+
+def accuracy_curves(history: History, path: Path, title: str = "Accuracy") -> Path:
+    """Train and validation accuracy against epochs."""
+    figure, axes = plt.subplots(figsize=(7, 4))
+    epochs = history.column("epoch")
+    axes.plot(
+        epochs,
+        history.column("train_accuracy"),
+        color=PALETTE[0],
+        marker="o",
+        markersize=3,
+        label="train",
+    )
+    val = history.column("val_accuracy")
+    if np.any(np.isfinite(val)):
+        axes.plot(epochs, val, color=PALETTE[1], marker="o", markersize=3, label="validation")
+    axes.set(xlabel="epoch", ylabel="accuracy", title=title, ylim=(0, 1.01))
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return save(figure, path)
+
+
+def weight_templates(
+    W: np.ndarray,
+    image_shape: Sequence[int],
+    class_names: Sequence[str],
+    path: Path,
+    title: str = "Learned weights as class templates",
+) -> Path:
+    """Each column of ``W`` drawn as an image, rescaled to [0, 1] (as in the CS231n notes)."""
+    height, width, channels = image_shape
+    num_classes = W.shape[1]
+    columns = min(num_classes, 10)
+    rows = math.ceil(num_classes / columns)
+    figure, axes_grid = plt.subplots(
+        rows, columns, figsize=(1.3 * columns, 1.6 * rows), squeeze=False
+    )
+    low, high = float(W.min()), float(W.max())
+    for index, axes in enumerate(axes_grid.flat):
+        axes.axis("off")
+        if index >= num_classes:
+            continue
+        template = W[:, index].reshape(channels, height, width).transpose(1, 2, 0)
+        template = (template - low) / (high - low if high > low else 1.0)
+        axes.imshow(
+            template[:, :, 0] if channels == 1 else template,
+            cmap="gray" if channels == 1 else None,
+            interpolation="nearest",
+        )
+        axes.set_title(str(class_names[index])[:12], fontsize=8)
+    figure.suptitle(title)
+    return save(figure, path)
+
+
+def confusion_matrix(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: Sequence[str],
+    path: Path,
+    title: str = "Confusion matrix (test)",
+) -> Path:
+    """Counts of true class (rows) against predicted class (columns)."""
+    num_classes = len(class_names)
+    counts = np.zeros((num_classes, num_classes), dtype=int)
+    np.add.at(counts, (y_true, y_pred), 1)
+    size = max(4.0, 0.45 * num_classes + 2)
+    figure, axes = plt.subplots(figsize=(size, size))
+    axes.imshow(counts, cmap="Blues")
+    for (row, column), count in np.ndenumerate(counts):
+        if count:
+            light = count > counts.max() / 2
+            axes.text(
+                column,
+                row,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if light else "black",
+            )
+    labels = [str(name)[:10] for name in class_names]
+    axes.set_xticks(range(num_classes), labels, rotation=60, ha="right", fontsize=7)
+    axes.set_yticks(range(num_classes), labels, fontsize=7)
+    axes.set(xlabel="predicted", ylabel="true", title=title)
+    return save(figure, path)
+
+
+def compare_curves(histories: Mapping[str, History], x_column: str, path: Path, title: str) -> Path:
+    """Loss (left) and validation/train accuracy (right) of several runs against one axis:
+    ``"examples"``, ``"evaluations"`` or ``"seconds"``."""
+    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for index, (name, history) in enumerate(histories.items()):
+        color = PALETTE[index % len(PALETTE)]
+        losses = history.column("loss")
+        x = history.column(x_column)
+        if len(losses) > 200:
+            loss_axes.plot(x, smooth(losses, 0.98), color=color, label=name)
+        else:
+            loss_axes.plot(x, losses, color=color, label=name)
+        epoch_x = np.array([getattr(record, x_column) for record in history.epochs], float)
+        accuracy = history.column("val_accuracy")
+        if not np.any(np.isfinite(accuracy)):
+            accuracy = history.column("train_accuracy")
+        accuracy_axes.plot(epoch_x, accuracy, color=color, marker="o", markersize=3, label=name)
+    label = {
+        "examples": "examples processed",
+        "evaluations": "loss evaluations",
+        "seconds": "seconds",
+    }[x_column]
+    loss_axes.set(xlabel=label, ylabel="training loss", title="loss")
+    if _spans_decades([history.column("loss") for history in histories.values()]):
+        loss_axes.set_yscale("log")
+    accuracy_axes.set(xlabel=label, ylabel="accuracy", title="validation accuracy", ylim=(0, 1))
+    for axes in (loss_axes, accuracy_axes):
+        axes.grid(alpha=0.3)
+        if x_column == "examples":
+            axes.set_xscale("symlog", linthresh=max(1.0, _smallest_positive(histories, x_column)))
+    accuracy_axes.legend(fontsize=8)
+    figure.suptitle(title)
+    return save(figure, path)
+
+
+def _spans_decades(series: list[np.ndarray], ratio: float = 20.0) -> bool:
+    values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in series] or [np.ones(1)])
+    return len(values) > 0 and values.max() / values.min() > ratio
+
+
+def _smallest_positive(histories: Mapping[str, History], column: str) -> float:
+    values = [history.column(column) for history in histories.values()]
+    positive = [v[v > 0].min() for v in values if np.any(v > 0)]
+    return float(min(positive)) if positive else 1.0
+
+
+def lr_range(
+    learning_rates: np.ndarray,
+    losses: np.ndarray,
+    smoothed: np.ndarray,
+    suggestions: Mapping[str, float],
+    path: Path,
+) -> Path:
+    """The learning-rate range test: loss against an exponentially growing rate."""
+    figure, axes = plt.subplots(figsize=(7, 4))
+    axes.plot(learning_rates, losses, color=PALETTE[0], alpha=0.3, label="loss")
+    axes.plot(learning_rates, smoothed, color=PALETTE[0], label="smoothed loss")
+    for index, (name, rate) in enumerate(suggestions.items()):
+        axes.axvline(
+            rate,
+            color=PALETTE[(index + 1) % len(PALETTE)],
+            linestyle="--",
+            label=f"{name}: {rate:.3g}",
+        )
+    finite = smoothed[np.isfinite(smoothed)]
+    if len(finite):
+        axes.set_ylim(finite.min() * 0.9, min(finite.max(), finite[0] * 3) * 1.05)
+    axes.set(
+        xscale="log",
+        xlabel="learning rate",
+        ylabel="training loss",
+        title="Learning-rate range test",
+    )
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3)
+    return save(figure, path)
+
+
+def sweep_map(
+    learning_rates: np.ndarray,
+    regs: np.ndarray,
+    accuracies: np.ndarray,
+    best: tuple[float, float],
+    path: Path,
+    title: str,
+) -> Path:
+    """Validation accuracy of every (learning rate, reg) trial on log axes."""
+    figure, axes = plt.subplots(figsize=(6.5, 5))
+    points = axes.scatter(
+        learning_rates,
+        regs,
+        c=accuracies,
+        cmap="viridis",
+        s=90,
+        edgecolors="black",
+        linewidths=0.5,
+        vmin=np.nanmin(accuracies),
+        vmax=np.nanmax(accuracies),
+    )
+    axes.scatter(
+        [best[0]], [best[1]], marker="*", s=320, color="#D55E00", edgecolors="black", label="best"
+    )
+    figure.colorbar(points, label="validation accuracy")
+    axes.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="reg", title=title)
+    axes.legend(loc="best")
+    return save(figure, path)
+
+
+def landscape_line(offsets: np.ndarray, losses: np.ndarray, path: Path) -> Path:
+    figure, axes = plt.subplots(figsize=(6.5, 4))
+    axes.plot(offsets, losses, color=PALETTE[0])
+    axes.axvline(0.0, color="gray", linestyle=":", label="W")
+    axes.set(
+        xlabel="a  (W + a·d, d a random direction with ||d|| = ||W||)",
+        ylabel="loss",
+        title="Loss along a random line through W",
+    )
+    axes.legend()
+    axes.grid(alpha=0.3)
+    return save(figure, path)
+
+
+def landscape_plane(
+    alphas: np.ndarray,
+    betas: np.ndarray,
+    losses: np.ndarray,
+    path: Path,
+    trajectory: np.ndarray | None = None,
+    title: str = "",
+) -> Path:
+    """Filled contours of the loss over a plane through W, with an optional projected path."""
+    figure, axes = plt.subplots(figsize=(6.5, 5.5))
+    finite = losses[np.isfinite(losses)]
+    levels = np.quantile(finite, np.linspace(0, 1, 25)) if len(finite) else 20
+    levels = np.unique(levels) if not isinstance(levels, int) else levels
+    contour = axes.contourf(alphas, betas, losses, levels=levels, cmap="viridis")
+    figure.colorbar(contour, label="loss")
+    axes.plot(0, 0, marker="x", color="white", markersize=9, label="W")
+    if trajectory is not None and len(trajectory):
+        axes.plot(
+            trajectory[:, 0],
+            trajectory[:, 1],
+            color="#E69F00",
+            marker=".",
+            markersize=3,
+            label="optimizer path",
+        )
+    axes.set(xlabel="a", ylabel="b", title=title or "Loss over a random plane W + a·d1 + b·d2")
+    axes.legend(loc="upper right", fontsize=8)
+    return save(figure, path)
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    path: Path,
+    title: str,
+    ylabel: str,
+    log: bool = False,
+) -> Path:
+    figure, axes = plt.subplots(figsize=(6.5, 3.6))
+    axes.bar(range(len(values)), values, color=PALETTE[: len(values)] or PALETTE[0])
+    axes.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
+    axes.set(title=title, ylabel=ylabel)
+    if log:
+        axes.set_yscale("log")
+    axes.grid(alpha=0.3, axis="y")
+    return save(figure, path)
