@@ -1,0 +1,237 @@
+"""``slopelab compare``: the lecture's strategies side by side on one budget.
+
+Random search, random local search, full-batch gradient descent and minibatch SGD with each
+update rule all get the same budget — examples processed (a full-batch loss evaluation counts N),
+loss evaluations, or seconds — and are ranked by test accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from slopelab import plots
+from slopelab.commands.common import (
+    Console,
+    Prepared,
+    add_common_arguments,
+    add_data_arguments,
+    add_loss_arguments,
+    console_for,
+    data_config,
+    positive_float,
+    positive_int,
+    prepare_data,
+)
+from slopelab.environment import describe_environment
+from slopelab.history import Budget, History
+from slopelab.linear import accuracy
+from slopelab.losses import get_loss
+from slopelab.runs import atomic_write_text, dumps, new_run_dir, write_config
+from slopelab.search import random_local_search, random_search
+from slopelab.train import gradient_descent, sgd
+
+STRATEGIES = (
+    "random-search",
+    "random-local-search",
+    "gradient-descent",
+    "sgd",
+    "sgd+momentum",
+    "sgd+nesterov",
+    "sgd+adagrad",
+    "sgd+rmsprop",
+    "sgd+adam",
+)
+DESCRIPTION = """Run the lecture's strategies on one dataset with one budget and rank them: random
+search, random local search, full-batch gradient descent, minibatch SGD, and minibatch SGD with
+each update rule. The budget is examples processed (default: --epochs 200, i.e. 200 x N examples;
+a full-batch loss evaluation counts N), loss evaluations, or seconds."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare", help="strategies side by side on one budget", description=DESCRIPTION
+    )
+    add_data_arguments(parser)
+    add_loss_arguments(parser)
+    budget = parser.add_argument_group("budget (one of)").add_mutually_exclusive_group()
+    budget.add_argument(
+        "--epochs",
+        type=positive_float,
+        default=200.0,
+        help="examples processed = EPOCHS x N (default: 200; the searches "
+        "then get 200 loss evaluations; try 10-20 on CIFAR-10)",
+    )
+    budget.add_argument("--evaluations", type=positive_int, help="loss evaluations each")
+    budget.add_argument("--seconds", type=positive_float, help="training seconds each")
+    parser.add_argument(
+        "--strategies",
+        default=",".join(STRATEGIES),
+        metavar="LIST",
+        help="comma-separated subset of: " + ", ".join(STRATEGIES),
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=200,
+        help="minibatch size of the SGD strategies (default: 200)",
+    )
+    add_common_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = console_for(args)
+    strategies = _parse_strategies(args.strategies)
+    prepared = prepare_data(data_config(args), console)
+    budget, budget_text = _budget(args, len(prepared.y_train))
+    run_dir = new_run_dir(args.out, args.name, f"compare-{args.data.replace(':', '-')}")
+    write_config(
+        run_dir,
+        {
+            "command": "compare",
+            "data": data_config(args),
+            "loss": {"loss": args.loss, "penalty": args.penalty, "reg": args.reg},
+            "budget": budget_text,
+            "strategies": strategies,
+            "batch_size": args.batch_size,
+            "environment": describe_environment(),
+        },
+    )
+    console.say(f"budget: {budget_text} per strategy")
+    histories = run_strategies(prepared, strategies, budget, args, console)
+    rows = summarize(histories, prepared)
+    figures = [
+        plots.compare_curves(
+            histories,
+            "examples",
+            run_dir / "compare_examples.png",
+            f"Strategies on {prepared.dataset.name}: {budget_text}",
+        ),
+        plots.compare_curves(
+            histories,
+            "seconds",
+            run_dir / "compare_seconds.png",
+            f"Strategies on {prepared.dataset.name} against training time",
+        ),
+    ]
+    console.table(
+        ["strategy", "test acc", "val acc", "final loss", "examples", "evaluations", "seconds"],
+        [
+            [
+                r["name"],
+                f"{r['test_accuracy']:.1%}",
+                f"{r['val_accuracy']:.1%}",
+                r["final_loss"],
+                r["examples_processed"],
+                r["evaluations"],
+                f"{r['seconds']:.2f}",
+            ]
+            for r in rows
+        ],
+    )
+    console.say(f"chance: {prepared.chance:.1%}; figures and results in {run_dir}")
+    document = {
+        "strategies": rows,
+        "budget": budget_text,
+        "run_dir": str(run_dir),
+        "figures": [str(path) for path in figures],
+    }
+    atomic_write_text(run_dir / "results.json", dumps(document, indent=2) + "\n")
+    console.emit(document)
+    return 0
+
+
+def _parse_strategies(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in STRATEGIES]
+    if unknown or not names:
+        raise ValueError(
+            f"unknown strategy {unknown[0] if unknown else text!r}; valid strategies are "
+            + ", ".join(STRATEGIES)
+        )
+    return names
+
+
+def _budget(args: argparse.Namespace, num_examples: int) -> tuple[Budget, str]:
+    if args.evaluations is not None:
+        return Budget(evaluations=args.evaluations), f"{args.evaluations} loss evaluations"
+    if args.seconds is not None:
+        return Budget(seconds=args.seconds), f"{args.seconds:g} s of training"
+    examples = round(args.epochs * num_examples)
+    return Budget(examples=examples), f"{examples} examples ({args.epochs:g} epochs)"
+
+
+def run_strategies(
+    prepared: Prepared,
+    strategies: list[str],
+    budget: Budget,
+    args: argparse.Namespace,
+    console: Console,
+) -> dict[str, History]:
+    """Run each strategy from the same seed; return their histories by name."""
+    loss = get_loss(args.loss, args.penalty)
+    data = {"X_val": prepared.X_val, "y_val": prepared.y_val}
+    common = {"budget": budget, "reg": args.reg, "rng": args.seed, **data}
+    runners: dict[str, Callable[[], History]] = {
+        "random-search": lambda: random_search(
+            loss, prepared.X_train, prepared.y_train, eval_every=_every(budget, prepared), **common
+        ),
+        "random-local-search": lambda: random_local_search(
+            loss, prepared.X_train, prepared.y_train, eval_every=_every(budget, prepared), **common
+        ),
+        "gradient-descent": lambda: gradient_descent(
+            loss,
+            prepared.X_train,
+            prepared.y_train,
+            learning_rate="auto",
+            eval_every=_every(budget, prepared),
+            **common,
+        ),
+    }
+    for rule in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"):
+        name = "sgd" if rule == "sgd" else f"sgd+{rule}"
+        runners[name] = lambda rule=rule: sgd(
+            loss,
+            prepared.X_train,
+            prepared.y_train,
+            optimizer=rule,
+            learning_rate="auto",
+            batch_size=args.batch_size,
+            **common,
+        )
+    histories = {}
+    for name in strategies:
+        with console.bar(None, name):
+            histories[name] = runners[name]()
+        if histories[name].status == "diverged":
+            console.say(f"{name}: {histories[name].message}")
+    return histories
+
+
+def _every(budget: Budget, prepared: Prepared) -> int:
+    """Accuracy checkpoints for full-batch strategies: about 25 per run."""
+    if budget.examples is not None:
+        return max(1, budget.examples // len(prepared.y_train) // 25)
+    if budget.evaluations is not None:
+        return max(1, budget.evaluations // 25)
+    return 10
+
+
+def summarize(histories: dict[str, History], prepared: Prepared) -> list[dict[str, Any]]:
+    rows = []
+    for name, history in histories.items():
+        rows.append(
+            {
+                "name": name,
+                "test_accuracy": accuracy(history.params, prepared.X_test, prepared.y_test),
+                "val_accuracy": accuracy(history.params, prepared.X_val, prepared.y_val),
+                "final_loss": history.final_loss,
+                "examples_processed": history.examples,
+                "evaluations": history.evaluations,
+                "seconds": history.seconds,
+                "status": history.status,
+            }
+        )
+    return sorted(rows, key=lambda row: -row["test_accuracy"])
