@@ -1,0 +1,140 @@
+"""Benchmark the web demo against its budget: a step on 100 points under 20 ms, a 60x60 loss
+landscape under 200 ms.
+
+Not a test: it prints the median of interleaved repeats (A B C, A B C, ...; timings on shared
+machines drift), once for the computation alone and once for the whole HTTP round trip through
+uvicorn (JSON in, validation, computation, JSON out), with the BLAS kernel and thread count.
+
+    python benchmarks/bench_web.py              # 30 repeats
+    python benchmarks/bench_web.py --repeats 5  # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import numpy as np
+import uvicorn
+from threadpoolctl import threadpool_info
+
+from slopelab.data.toy2d import blobs
+from slopelab.losses import get_loss
+from slopelab.optim import get_optimizer
+from slopelab.web import create_app
+from slopelab.web.compute import advance, evaluate
+from slopelab.web.convert import Setup
+from slopelab.web.landscape import landscape
+from slopelab.web.models import AxesIn
+from slopelab.web.server import bind
+
+NUM_POINTS = 100
+GRID = 100  # background cells per side, as the page asks
+LANDSCAPE = 60
+BUDGETS_MS = {"step": 20.0, "landscape": 200.0}
+
+
+def blas_description() -> str:
+    pools = [
+        f"{pool['internal_api']} {pool.get('version', '?')} kernel={pool.get('architecture')} "
+        f"threads={pool['num_threads']}"
+        for pool in threadpool_info()
+        if pool["user_api"] == "blas"
+    ]
+    return "; ".join(pools) or "no BLAS found by threadpoolctl"
+
+
+def interleaved(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median milliseconds of each callable, running them in turn ``repeats`` times."""
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    for run in candidates.values():
+        run()  # warm up: imports, caches, the first connection
+    for _ in range(repeats):
+        for name, run in candidates.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(1e3 * (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+@contextlib.contextmanager
+def served() -> Iterator[str]:
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning", ws="none",
+                                           lifespan="off"))  # fmt: skip
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+
+    X, y = blobs(num_points=NUM_POINTS, num_classes=3, noise=0.2, rng=np.random.default_rng(0))
+    params = {"W": np.array([[1.0, 2.0, 3.0], [2.0, -4.0, -1.0]]), "b": np.array([0.0, 0.5, -0.5])}
+    setup = Setup(X, y, 3, get_loss("softmax"), 0.1)
+    optimizer = get_optimizer("momentum", 0.1)
+    axes = AxesIn(kind="coordinates", first="W[0,0]", second="W[1,0]")
+    path = [params] * 100
+
+    def step_compute() -> None:
+        result = advance(setup, params, optimizer, optimizer.init(params), num_steps=1)
+        evaluate(setup, result["params"], grid_size=GRID)
+
+    def landscape_compute() -> None:
+        landscape(setup, params, axes, span=2.0, size=LANDSCAPE, paths=[path])
+
+    json_params = {"W": params["W"].tolist(), "b": params["b"].tolist()}
+    problem = {"data": {"X": X.tolist(), "y": y.tolist(), "num_classes": 3},
+               "params": json_params, "loss": "softmax", "reg": 0.1}  # fmt: skip
+    step_body = {**problem, "optimizer": {"name": "momentum", "learning_rate": 0.1},
+                 "num_steps": 1, "grid_size": GRID}  # fmt: skip
+    landscape_body = {**problem, "axes": axes.model_dump(), "span": 2.0, "size": LANDSCAPE,
+                      "paths": [[json_params] * 100]}  # fmt: skip
+
+    print(f"slopelab web demo benchmark: {NUM_POINTS} points, 3 classes, softmax, momentum")
+    print(f"BLAS: {blas_description()}")
+    print(f"median of {args.repeats} interleaved repeats\n")
+    with served() as base_url, httpx.Client(base_url=base_url) as client:
+
+        def post(path: str, body: dict) -> Callable[[], None]:
+            def run() -> None:
+                response = client.post(path, json=body)
+                response.raise_for_status()
+
+            return run
+
+        times = interleaved(
+            {
+                "step: compute": step_compute,
+                "step: HTTP round trip": post("/api/step", step_body),
+                "landscape: compute": landscape_compute,
+                "landscape: HTTP round trip": post("/api/landscape", landscape_body),
+            },
+            args.repeats,
+        )
+    for name, milliseconds in times.items():
+        budget = BUDGETS_MS[name.split(":")[0]]
+        verdict = "within" if milliseconds <= budget else "OVER"
+        print(f"  {name:28s} {milliseconds:8.2f} ms   ({verdict} the {budget:g} ms budget)")
+    print(
+        f"\n  step = 1 update + full-batch losses + {GRID}x{GRID} class regions + lines;"
+        f"\n  landscape = {LANDSCAPE}x{LANDSCAPE} total losses + a 100-point path projected"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The web API's boundary: validated request models to numpy and slopelab objects, and back.
+
+Anything slopelab rejects here (an unknown hyperparameter, an optimizer state of the wrong
+shape) becomes an :class:`InputError`, which the app answers with a 422 and the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from slopelab.losses import Loss, get_loss
+from slopelab.optim import Optimizer, State, get_optimizer, state_from_arrays, state_to_arrays
+from slopelab.schedules import schedule_from_dict
+from slopelab.web.models import DataLossIn, OptimizerIn, ParamsIn
+
+Params = dict[str, np.ndarray]
+
+
+class InputError(ValueError):
+    """A request that passed the models' limits but that slopelab refuses; answered by a 422."""
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every computation shares: the data ``X (N, 2)``, ``y (N,)``, the loss and ``reg``."""
+
+    X: np.ndarray
+    y: np.ndarray
+    num_classes: int
+    loss: Loss
+    reg: float
+
+    @property
+    def num_examples(self) -> int:
+        return self.X.shape[0]
+
+
+def setup_from(request: DataLossIn) -> Setup:
+    X = np.array(request.data.X, dtype=np.float64).reshape(-1, 2)
+    y = np.array(request.data.y, dtype=np.int64)
+    return Setup(X, y, request.data.num_classes, get_loss(request.loss), float(request.reg))
+
+
+def params_from(params: ParamsIn) -> Params:
+    return {"W": np.array(params.W, dtype=np.float64), "b": np.array(params.b, dtype=np.float64)}
+
+
+def params_to_json(params: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    return {"W": params["W"].tolist(), "b": params["b"].tolist()}
+
+
+def schedule_description(spec: OptimizerIn) -> dict[str, Any] | None:
+    """The input of ``schedule_from_dict`` for the spec's schedule, starting from its step size;
+    ``None`` for a constant step size."""
+    if spec.schedule is None or spec.schedule.name == "constant":
+        return None
+    description: dict[str, Any] = {"name": spec.schedule.name, "init_value": spec.learning_rate}
+    counts = ("step_size", "decay_steps", "warmup_steps")  # JSON numbers arrive as floats
+    for key, value in spec.schedule.options.items():
+        description[key] = int(value) if key in counts and float(value).is_integer() else value
+    return description
+
+
+def learning_rate_from(spec: OptimizerIn) -> Any:
+    """The step size as a float, or a slopelab schedule starting from it."""
+    description = schedule_description(spec)
+    if description is None:
+        return spec.learning_rate
+    try:
+        return schedule_from_dict(description)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"optimizer.schedule: {error}") from None
+
+
+def optimizer_from(spec: OptimizerIn) -> Optimizer:
+    learning_rate = learning_rate_from(spec)
+    try:
+        return get_optimizer(spec.name, learning_rate, **spec.hyperparams)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"optimizer: {error}") from None
+
+
+def opt_state_from(optimizer: Optimizer, params: Params, arrays: Mapping[str, Any] | None) -> State:
+    """The optimizer's state from its JSON arrays, or a fresh one for ``None``."""
+    if arrays is None:
+        return optimizer.init(params)
+    count = arrays.get("count")
+    if not isinstance(count, int | float) or count < 0 or count != int(count):
+        raise InputError(f"opt_state.count must be a non-negative integer; got {count!r}")
+    try:
+        numeric = {key: np.asarray(value, dtype=np.float64) for key, value in arrays.items()}
+        return state_from_arrays(optimizer, params, numeric)
+    except ValueError as error:
+        raise InputError(f"opt_state: {error}") from None
+
+
+def opt_state_to_json(state: State) -> dict[str, Any]:
+    arrays = state_to_arrays(state)
+    return {key: (int(a) if key == "count" else a.tolist()) for key, a in arrays.items()}

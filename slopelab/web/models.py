@@ -1,0 +1,458 @@
+"""Request and response models of the demo's JSON API, with the limits that keep it fast.
+
+Every request carries the whole state it needs (the API is stateless). Parameters use slopelab's
+layout, ``W (D, C)`` with D = 2 features, and ``b (C,)``; the CS231n demo stores W as (C, D)
+rows, the transpose. Coordinates live on the demo's canvas, [-1, 1]^2. Numbers must be finite:
+Python's JSON reader accepts ``NaN`` and ``Infinity``, the models do not.
+
+A request that breaks a limit gets a 422 whose ``message`` names the field, e.g.
+``data.X[3][0]: Input should be less than or equal to 1``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from slopelab.validation import check_labels
+
+MAX_POINTS = 500
+MIN_CLASSES, MAX_CLASSES = 2, 6
+NUM_FEATURES = 2
+MAX_PARAM = 1e6
+MAX_REG = 1e3
+MAX_LEARNING_RATE = 100.0
+MAX_STEPS_PER_REQUEST = 200
+MAX_STEP_INDEX = 10**7
+MAX_GRID = 201
+MAX_LANDSCAPE = 101
+MAX_PATHS = 8
+MAX_PATH_POINTS = 3000
+MAX_RUNNERS = 7
+MAX_RECENT = 50
+MAX_SEED = 2**32 - 1
+MAX_BODY_BYTES = 1_000_000
+
+LossName = Literal["svm", "svm-ova", "svm-structured", "softmax"]
+OptimizerName = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+ScheduleName = Literal["constant", "step", "exponential", "inverse-time", "cosine"]
+PresetName = Literal["cs231n", "blobs", "spiral", "circles", "xor", "outlier", "not-separable"]
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Coordinate = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+ParamValue = Annotated[float, Field(ge=-MAX_PARAM, le=MAX_PARAM, allow_inf_nan=False)]
+Label = Annotated[int, Field(ge=0, lt=MAX_CLASSES)]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+StepIndex = Annotated[int, Field(ge=0, le=MAX_STEP_INDEX)]
+StateValue = Finite | list[Finite] | list[list[Finite]]
+PARAM_NAME = re.compile(r"^(?:W\[(\d),(\d)\]|b\[(\d)\])$")
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors, so a typo in a request cannot be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataIn(Strict):
+    """Labelled points on the canvas: ``X (N, 2)`` in [-1, 1]^2, ``y (N,)`` in [0, C)."""
+
+    X: list[tuple[Coordinate, Coordinate]] = Field(min_length=1, max_length=MAX_POINTS)
+    y: list[Label] = Field(min_length=1, max_length=MAX_POINTS)
+    num_classes: int = Field(ge=MIN_CLASSES, le=MAX_CLASSES)
+
+    @model_validator(mode="after")
+    def _labels_in_range(self) -> DataIn:
+        if len(self.y) != len(self.X):
+            raise ValueError(
+                f"data has {len(self.X)} points in X but {len(self.y)} labels in y; "
+                "they must have the same length"
+            )
+        check_labels(self.y, num_classes=self.num_classes)
+        return self
+
+
+class ParamsIn(Strict):
+    """``W (2, C)`` (one row per feature, one column per class) and ``b (C,)``."""
+
+    W: list[list[ParamValue]] = Field(min_length=NUM_FEATURES, max_length=NUM_FEATURES)
+    b: list[ParamValue] = Field(min_length=MIN_CLASSES, max_length=MAX_CLASSES)
+
+    @model_validator(mode="after")
+    def _shapes_agree(self) -> ParamsIn:
+        num_classes = len(self.b)
+        for row, values in enumerate(self.W):
+            if len(values) != num_classes:
+                raise ValueError(
+                    f"W must have shape (2, C) with C = len(b) = {num_classes}; "
+                    f"row {row} has {len(values)} entries"
+                )
+        return self
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.b)
+
+
+class BatchIn(Strict):
+    """Minibatches of ``size`` examples, shuffled per epoch from ``seed``."""
+
+    size: int = Field(ge=1, le=MAX_POINTS)
+    seed: Seed = 0
+
+
+class ScheduleIn(Strict):
+    """A learning-rate schedule of ``slopelab.schedules``; ``init_value`` is the step size."""
+
+    name: ScheduleName
+    options: dict[str, Finite] = Field(default_factory=dict, max_length=6)
+
+
+class OptimizerIn(Strict):
+    """An update rule of ``slopelab.optim`` with its step size and other hyperparameters."""
+
+    name: OptimizerName = "sgd"
+    learning_rate: float = Field(gt=0.0, le=MAX_LEARNING_RATE, allow_inf_nan=False)
+    hyperparams: dict[str, Finite] = Field(default_factory=dict, max_length=8)
+    schedule: ScheduleIn | None = None
+
+
+class DataLossIn(Strict):
+    """The data, the loss and its L2 strength: what every computation shares."""
+
+    data: DataIn
+    loss: LossName = "svm"
+    reg: float = Field(0.1, ge=0.0, le=MAX_REG, allow_inf_nan=False)
+
+
+class ProblemIn(DataLossIn):
+    """A loss at given parameters."""
+
+    params: ParamsIn
+
+    @model_validator(mode="after")
+    def _classes_agree(self) -> ProblemIn:
+        _check_classes(self.params, self.data.num_classes, "params")
+        return self
+
+
+class EvaluateIn(ProblemIn):
+    """Losses, gradients and per-point details; ``grid_size`` > 0 adds the background colouring,
+    ``batch`` the minibatch that update number ``step`` would use and its gradient."""
+
+    grid_size: int = Field(0, ge=0, le=MAX_GRID)
+    batch: BatchIn | None = None
+    step: StepIndex = 0
+
+
+class StepIn(EvaluateIn):
+    """``num_steps`` updates from ``params`` and ``opt_state`` (``None``: a fresh state).
+
+    ``step`` counts the updates since the run started (it picks the minibatches);
+    ``recent_totals`` are the last total losses before this request, for divergence checks.
+    """
+
+    optimizer: OptimizerIn
+    opt_state: dict[str, StateValue] | None = Field(None, max_length=12)
+    num_steps: int = Field(1, ge=1, le=MAX_STEPS_PER_REQUEST)
+    recent_totals: list[Finite] = Field(default_factory=list, max_length=MAX_RECENT)
+
+
+class RunnerIn(Strict):
+    """One competitor of a race: its update rule and where it is."""
+
+    id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    optimizer: OptimizerIn
+    params: ParamsIn
+    opt_state: dict[str, StateValue] | None = Field(None, max_length=12)
+    step: StepIndex = 0
+    recent_totals: list[Finite] = Field(default_factory=list, max_length=MAX_RECENT)
+
+
+class RaceIn(DataLossIn):
+    """Several update rules on the same data; each runner advances ``num_steps``."""
+
+    runners: list[RunnerIn] = Field(min_length=1, max_length=MAX_RUNNERS)
+    batch: BatchIn | None = None
+    num_steps: int = Field(1, ge=1, le=MAX_STEPS_PER_REQUEST)
+
+    @model_validator(mode="after")
+    def _runners_fit(self) -> RaceIn:
+        ids = [runner.id for runner in self.runners]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"runner ids must be unique; got {ids}")
+        for runner in self.runners:
+            _check_classes(runner.params, self.data.num_classes, f"runner {runner.id!r} params")
+        return self
+
+
+class AxesIn(Strict):
+    """Two parameter coordinates such as ``"W[0,1]"`` and ``"b[2]"``, or two random directions
+    (drawn from ``seed``, orthonormal over all of W and b)."""
+
+    kind: Literal["coordinates", "random"] = "coordinates"
+    first: str = Field("W[0,0]", max_length=10)
+    second: str = Field("W[1,0]", max_length=10)
+    seed: Seed = 0
+
+    def check_against(self, num_classes: int) -> None:
+        if self.kind != "coordinates":
+            return
+        for label, name in (("first", self.first), ("second", self.second)):
+            _check_param_name(name, num_classes, f"axes.{label}")
+        if self.first == self.second:
+            raise ValueError(f"axes.first and axes.second are both {self.first!r}; pick two")
+
+
+class LandscapeIn(ProblemIn):
+    """The loss on a ``size`` x ``size`` grid spanning ``+-span`` around ``params`` along
+    ``axes``; ``paths`` (lists of parameters) are projected onto the same axes."""
+
+    axes: AxesIn = Field(default_factory=AxesIn)
+    span: float = Field(2.0, gt=0.0, le=100.0, allow_inf_nan=False)
+    size: int = Field(41, ge=3, le=MAX_LANDSCAPE)
+    quantity: Literal["total", "data"] = "total"
+    paths: list[list[ParamsIn]] = Field(default_factory=list, max_length=MAX_PATHS)
+    batch: BatchIn | None = None
+    step: StepIndex = 0
+
+    @model_validator(mode="after")
+    def _fits(self) -> LandscapeIn:
+        self.axes.check_against(self.params.num_classes)
+        total = sum(len(path) for path in self.paths)
+        if total > MAX_PATH_POINTS:
+            raise ValueError(f"paths hold {total} points; the limit is {MAX_PATH_POINTS}")
+        for path in self.paths:
+            for params in path:
+                _check_classes(params, self.data.num_classes, "a path's params")
+        return self
+
+
+class LandscapePointIn(Strict):
+    """The parameters at axis values ``(first, second)`` of a landscape centred on ``params``."""
+
+    params: ParamsIn
+    axes: AxesIn = Field(default_factory=AxesIn)
+    first: Finite
+    second: Finite
+
+    @model_validator(mode="after")
+    def _fits(self) -> LandscapePointIn:
+        self.axes.check_against(self.params.num_classes)
+        return self
+
+
+class GradcheckIn(ProblemIn):
+    """Numerical vs analytic gradient with step ``h``; ``sweep`` adds the error against h."""
+
+    h: float = Field(1e-5, ge=1e-12, le=1.0, allow_inf_nan=False)
+    scheme: Literal["centered", "forward"] = "centered"
+    sweep: bool = True
+
+
+class DatasetIn(Strict):
+    """A preset of ``slopelab.data.toy2d`` (``cs231n`` ignores the other fields)."""
+
+    preset: PresetName = "cs231n"
+    num_points: int = Field(60, ge=MIN_CLASSES, le=MAX_POINTS)
+    num_classes: int = Field(3, ge=MIN_CLASSES, le=MAX_CLASSES)
+    noise: float = Field(0.1, ge=0.0, le=1.0, allow_inf_nan=False)
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _enough_points(self) -> DatasetIn:
+        if self.num_points < self.num_classes:
+            raise ValueError(
+                f"num_points ({self.num_points}) must be at least num_classes ({self.num_classes})"
+            )
+        return self
+
+
+class ParamsInitIn(Strict):
+    """``default`` (the CS231n demo's W and b for 3 classes), ``random`` (U(-0.5, 0.5) as its
+    Randomize button) or ``zeros``."""
+
+    kind: Literal["default", "random", "zeros"] = "default"
+    num_classes: int = Field(3, ge=MIN_CLASSES, le=MAX_CLASSES)
+    seed: Seed = 0
+
+
+class PythonIn(ProblemIn):
+    """A script replaying ``num_steps`` updates from ``params`` with slopelab's API;
+    ``modified`` says the browser run changed settings or data on the way."""
+
+    optimizer: OptimizerIn
+    batch: BatchIn | None = None
+    num_steps: StepIndex = 0
+    modified: bool = False
+
+
+# Responses. They document the API; the values come from slopelab and are always finite.
+
+
+class ParamsOut(BaseModel):
+    W: list[list[float]]
+    b: list[float]
+
+
+class PointsOut(BaseModel):
+    """Per point: scores ``s (N, C)``, loss ``L_i``, ``dL_i/ds`` and the active hinge terms."""
+
+    scores: list[list[float]]
+    losses: list[float]
+    dscores: list[list[float]]
+    active: list[list[bool]]
+    predicted: list[int]
+    probabilities: list[list[float]] | None
+
+
+class GridOut(BaseModel):
+    """Predicted class at the centre of each cell of a ``size`` x ``size`` grid over the canvas,
+    row by row from the top (x1 = 1) and left to right (x0 = -1), one digit per cell."""
+
+    size: int
+    classes: str
+
+
+class LineOut(BaseModel):
+    """Class ``label``'s zero-score line clipped to the canvas, and an arrow along its weights."""
+
+    label: int
+    segment: list[list[float]] | None
+    arrow: list[list[float]] | None
+
+
+class MarginLineOut(BaseModel):
+    """Where hinge term ``term`` of a point labelled ``label`` switches on (margin zero)."""
+
+    label: int
+    term: int
+    segment: list[list[float]] | None
+
+
+class BatchOut(BaseModel):
+    indices: list[int]
+    data_loss: float
+    grads: ParamsOut
+
+
+class EvaluateOut(BaseModel):
+    data_loss: float
+    reg_loss: float
+    total: float
+    accuracy: float
+    grads: ParamsOut
+    points: PointsOut
+    grid: GridOut | None
+    lines: list[LineOut]
+    margin_lines: list[MarginLineOut]
+    batch: BatchOut | None
+
+
+class RecordOut(BaseModel):
+    """The state after one update: ``step`` updates done, full-batch losses at ``params``."""
+
+    step: int
+    params: ParamsOut
+    opt_state: dict[str, StateValue]
+    data_loss: float
+    reg_loss: float
+    total: float
+    accuracy: float
+    learning_rate: float
+    batch_loss: float
+    batch: list[int] | None
+
+
+class StepOut(BaseModel):
+    records: list[RecordOut]
+    status: Literal["ok", "diverging", "diverged"]
+    message: str | None
+    evaluation: EvaluateOut | None = None
+
+
+class RunnerOut(StepOut):
+    id: str
+
+
+class RaceOut(BaseModel):
+    runners: list[RunnerOut]
+
+
+class AxisOut(BaseModel):
+    label: str
+    values: list[float]
+    centre: float
+
+
+class LandscapeOut(BaseModel):
+    first: AxisOut
+    second: AxisOut
+    values: list[list[float]]
+    minimum: float
+    maximum: float
+    paths: list[list[list[float]]]
+    descent: list[float]
+    batch_descent: list[float] | None
+
+
+class GradcheckRowOut(BaseModel):
+    name: str
+    analytic: float
+    numeric: float | None
+    rel_error: float | None
+    at_noise_floor: bool
+    kink: bool
+    passed: bool
+    demo_analytic: float
+    demo_rel_error: float | None
+    demo_at_noise_floor: bool
+
+
+class SweepOut(BaseModel):
+    h: list[float]
+    centered: list[float | None]
+    forward: list[float | None]
+
+
+class GradcheckOut(BaseModel):
+    rows: list[GradcheckRowOut]
+    verdict: str
+    h: float
+    scheme: str
+    sweep: SweepOut | None
+
+
+class DataOut(BaseModel):
+    X: list[list[float]]
+    y: list[int]
+    num_classes: int
+
+
+class PythonOut(BaseModel):
+    code: str
+
+
+def _check_classes(params: ParamsIn, num_classes: int, what: str) -> None:
+    if params.num_classes != num_classes:
+        raise ValueError(
+            f"{what} have {params.num_classes} classes (W is 2 x {params.num_classes}) "
+            f"but data.num_classes is {num_classes}"
+        )
+
+
+def _check_param_name(name: str, num_classes: int, field: str) -> None:
+    match = PARAM_NAME.match(name)
+    if match is None:
+        raise ValueError(f"{field} must name a parameter like 'W[0,2]' or 'b[1]'; got {name!r}")
+    feature, column, bias = match.groups()
+    label = int(column if bias is None else bias)
+    if feature is not None and int(feature) >= NUM_FEATURES:
+        raise ValueError(f"{field} {name!r}: W has {NUM_FEATURES} rows (features 0 and 1)")
+    if label >= num_classes:
+        raise ValueError(
+            f"{field} {name!r}: there are {num_classes} classes; class indices are "
+            f"0..{num_classes - 1}"
+        )

@@ -1,0 +1,163 @@
+// Talking to the server about the current run: evaluate, step, run and stop, landscape and
+// gradient-check refreshes. Each kind of request has its own lane, one request at a time.
+
+import { Lane, api } from "./api.js";
+import {
+  GRID_SIZE, MAX_PATH, MAX_TIMELINE, app, current, fromRecord, pace, problem, recentTotals,
+  resetTimeline, setMetrics, thin,
+} from "./state.js";
+import { clearStatus, setStatus } from "./status.js";
+
+// Filled in by main.js: redraw soon, and "the state changed" (redraw and refresh the panels).
+export const hooks = { render: () => {}, changed: () => {} };
+
+// Evaluations and steps, in order. body[data-busy] turns "false" only once a redraw has shown
+// the last answer (see mainLaneIdle), so tests can wait for a settled page.
+const mainLane = new Lane((idle) => {
+  if (idle) hooks.render();
+  else document.body.dataset.busy = "true";
+});
+
+export const mainLaneIdle = () => mainLane.idle;
+const landscapeLane = new Lane();
+const checkLane = new Lane();
+
+export function runOnMainLane(task, key = null) {
+  return mainLane.run(task, key).catch(showError);
+}
+
+export function showError(error) {
+  if (!error) return;
+  setStatus("error", error.message || String(error), "error");
+  setRunning(false);
+}
+
+export function startRun(params) {
+  resetTimeline(params);
+  clearStatus("step");
+}
+
+export function applyEvaluation(entry, evaluation) {
+  setMetrics(entry, evaluation);
+  app.evaluation = evaluation;
+  hooks.changed();
+}
+
+export function refresh() {
+  return runOnMainLane(async () => {
+    const entry = current();
+    const evaluation = await api.evaluate({
+      ...problem(entry.params), grid_size: GRID_SIZE, batch: app.setup.batch, step: entry.step,
+    });
+    applyEvaluation(entry, evaluation);
+  }, "evaluate");
+}
+
+export function step(numSteps = 1) {
+  return mainLane.run(async () => {
+    const from = app.cursor;
+    const entry = app.timeline[from];
+    const rule = app.setup.optimizer.name;
+    const result = await api.step({
+      // an iterate made by another update rule carries that rule's state: start a fresh one
+      ...problem(entry.params), optimizer: app.setup.optimizer,
+      opt_state: entry.rule === rule ? entry.opt_state : null,
+      batch: app.setup.batch, step: entry.step, num_steps: numSteps,
+      recent_totals: recentTotals(from), grid_size: GRID_SIZE,
+    });
+    if (app.timeline[from] !== entry) return result; // the run was restarted meanwhile
+    app.timeline.length = from + 1; // stepping from the past replaces the old future
+    for (const record of result.records) app.timeline.push(fromRecord(record, rule));
+    while (app.timeline.length > MAX_TIMELINE) app.timeline.splice(1, 1);
+    app.cursor = app.timeline.length - 1;
+    if (result.status === "ok") clearStatus("step");
+    else setStatus(result.status === "diverged" ? "error" : "warning", result.message, "step");
+    applyEvaluation(current(), result.evaluation);
+    return result;
+  });
+}
+
+export function setRunning(running) {
+  if (app.ui.running === running) return;
+  app.ui.running = running;
+  hooks.render();
+  if (running) runLoop();
+}
+
+async function runLoop() {
+  while (app.ui.running) {
+    const started = performance.now();
+    const { stepsPerTick, interval } = pace(Number(document.getElementById("speed").value));
+    let result;
+    try {
+      result = await step(stepsPerTick);
+    } catch (error) {
+      showError(error);
+      break;
+    }
+    if (!result || result.status === "diverged") break;
+    const wait = interval - (performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+  }
+  setRunning(false);
+}
+
+export function singleStep() {
+  if (!app.ui.running) step(1).catch(showError);
+}
+
+export function goTo(index) {
+  setRunning(false);
+  app.cursor = Math.max(0, Math.min(app.timeline.length - 1, index));
+  clearStatus("step");
+  refresh();
+}
+
+let landscapeTimer = null;
+let landscapeLast = 0;
+
+export function requestLandscape() {
+  if (app.ui.landscapeDragging) return;
+  const busy = app.ui.running || app.race.running;
+  const wait = Math.max(0, landscapeLast + (busy ? 150 : 0) - performance.now());
+  clearTimeout(landscapeTimer);
+  landscapeTimer = setTimeout(() => {
+    landscapeLane.run(fetchLandscape, "landscape").catch(showError);
+  }, wait);
+}
+
+async function fetchLandscape() {
+  landscapeLast = performance.now();
+  const entry = current();
+  const settings = app.setup.landscape;
+  const centre = settings.follow ? entry.params : app.timeline[0].params;
+  const paths = [thin(app.timeline.slice(0, app.cursor + 1).map((e) => e.params), MAX_PATH)];
+  const pathRunners = [];
+  if (app.ui.chartMode === "race") {
+    for (const runner of app.race.runners) {
+      paths.push(thin(runner.history.map((h) => h.params), MAX_PATH / 2));
+      pathRunners.push(runner.slot);
+    }
+  }
+  const result = await api.landscape({
+    ...problem(centre), axes: settings.axes, span: settings.span, size: settings.size,
+    quantity: settings.quantity, paths, batch: app.setup.batch, step: entry.step,
+  });
+  app.landscape = { result, pathRunners, centre };
+  hooks.render();
+}
+
+let gradcheckTimer = null;
+
+export function requestGradcheck() {
+  if (app.ui.tab !== "gradcheck") return;
+  clearTimeout(gradcheckTimer);
+  gradcheckTimer = setTimeout(() => {
+    checkLane.run(async () => {
+      const scheme = document.querySelector('input[name="scheme"]:checked').value;
+      const h = 10 ** Number(document.getElementById("gradcheck-h").value);
+      app.gradcheck.result = await api.gradcheck({ ...problem(current().params), h, scheme, sweep: true });
+      hooks.render();
+    }, "gradcheck").catch(showError);
+  }, app.ui.running ? 400 : 60);
+}
