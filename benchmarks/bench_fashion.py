@@ -22,8 +22,13 @@ from slopelab.environment import describe_blas
 
 def slopelab(args: list[str], cwd: str) -> tuple[dict, float]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "slopelab", *args, "--json", "--no-progress"],
-                          cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "slopelab", *args, "--json", "--no-progress"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"slopelab {' '.join(args)} failed: {done.stderr.strip()}")
@@ -41,24 +46,30 @@ def main() -> None:
     except DataError:
         location = None
     if location is None:
-        raise SystemExit("Fashion-MNIST not found: apt-get install dataset-fashion-mnist, "
-                         "or pass --data-dir")
+        raise SystemExit(
+            "Fashion-MNIST not found: apt-get install dataset-fashion-mnist, or pass --data-dir"
+        )
     data = ["--data", "fashion-mnist"] + (["--data-dir", args.data_dir] if args.data_dir else [])
     print(f"Fashion-MNIST from {location}; BLAS: {describe_blas()}")
     with tempfile.TemporaryDirectory() as folder:
         print(f"\ntrain, softmax + SGD (auto rate), {args.epochs} epochs, batch 200:")
         for loss in ("softmax", "svm"):
-            result, wall = slopelab(["train", *data, "--loss", loss, "--epochs",
-                                     str(args.epochs)], folder)
-            print(f"  {loss:8s} test {result['test_accuracy']:.2%}  val "
-                  f"{result['val_accuracy']:.2%}  final loss {result['final_loss']:.4f}  "
-                  f"training {result['seconds']:.2f} s  (command {wall:.1f} s)")
+            result, wall = slopelab(
+                ["train", *data, "--loss", loss, "--epochs", str(args.epochs)], folder
+            )
+            print(
+                f"  {loss:8s} test {result['test_accuracy']:.2%}  val "
+                f"{result['val_accuracy']:.2%}  final loss {result['final_loss']:.4f}  "
+                f"training {result['seconds']:.2f} s  (command {wall:.1f} s)"
+            )
         print(f"\ncompare, {args.compare_epochs} epochs of examples per strategy:")
         result, wall = slopelab(["compare", *data, "--epochs", str(args.compare_epochs)], folder)
         for row in result["strategies"]:
-            print(f"  {row['name']:20s} test {row['test_accuracy']:.2%}  loss "
-                  f"{row['final_loss']:.4f}  examples {row['examples_processed']:>9,}  "
-                  f"{row['seconds']:.2f} s")
+            print(
+                f"  {row['name']:20s} test {row['test_accuracy']:.2%}  loss "
+                f"{row['final_loss']:.4f}  examples {row['examples_processed']:>9,}  "
+                f"{row['seconds']:.2f} s"
+            )
         print(f"  (command {wall:.1f} s)")
 
 

@@ -437,3 +437,32 @@ def test_every_command_has_help(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert "usage: slopelab " + command in capsys.readouterr().out
+
+
+def test_demo_command_serves_the_page_on_localhost(workdir):
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "slopelab", "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline, body = time.monotonic() + 30, None
+        while body is None:
+            assert time.monotonic() < deadline and process.poll() is None
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/defaults") as reply:
+                    body = json.loads(reply.read())
+            except OSError:
+                time.sleep(0.1)
+        assert body["reg"] == 0.1 and len(body["data"]["X"]) == 9  # the CS231n defaults
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in out
