@@ -7,10 +7,9 @@ Every knob of a run is declared here once, with its type and help, so ``train``,
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,11 @@ from tqdm import tqdm
 
 from slopelab.autolr import auto_learning_rate
 from slopelab.data import DATASETS, Dataset, Preprocessor, load_dataset, resolve_data_dir
+from slopelab.environment import describe_environment
 from slopelab.losses import EXAMPLE_LOSSES
 from slopelab.optim import DEFAULTS, OPTIMIZERS, Optimizer, get_optimizer
 from slopelab.regularization import PENALTIES
-from slopelab.runs import dumps
+from slopelab.runs import atomic_write_text, dumps, new_run_dir, write_config
 from slopelab.schedules import SCHEDULES, linear_warmup
 from slopelab.train import SAMPLINGS
 
@@ -405,5 +405,60 @@ def interrupt_flag() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
+# ---------------------------------------------------------------------------- run folders
+
+DATA_ARGUMENTS = (
+    "data",
+    "data_dir",
+    "num_train",
+    "num_val",
+    "num_test",
+    "preprocess",
+    "label_column",
+    "seed",
+)
+NOT_KNOBS = ("handler", "command", "json", "no_progress", "out", "name")
+
+
+def run_slug(data: str) -> str:
+    """A folder-name fragment for a dataset name or file path.
+
+    >>> run_slug("toy2d:spiral"), run_slug("/tmp/my data.csv")
+    ('toy2d-spiral', 'my-data')
+    """
+    name = Path(data).stem if ("/" in data or data.endswith((".npz", ".csv"))) else data
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:40]
+
+
+def start_run(
+    args: argparse.Namespace,
+    command: str,
+    console: Console,
+    resolve: Callable[[Prepared], dict[str, Any]] | None = None,
+) -> tuple[Prepared, Path]:
+    """Load and preprocess the data, create the run folder, and write its config.json: the
+    data options, every other knob of the command, what ``resolve`` adds (values decided
+    from the data), and the environment."""
+    prepared = prepare_data(data_config(args), console)
+    run_dir = new_run_dir(args.out, args.name, f"{command}-{run_slug(args.data)}")
+    knobs = {
+        key: value
+        for key, value in vars(args).items()
+        if key not in NOT_KNOBS and key not in DATA_ARGUMENTS
+    }
+    config = {
+        "command": command,
+        "data": data_config(args),
+        "arguments": knobs,
+        **(resolve(prepared) if resolve else {}),
+        "environment": describe_environment(),
+    }
+    write_config(run_dir, config)
+    return prepared, run_dir
+
+
+def finish_run(console: Console, run_dir: Path, document: dict[str, Any]) -> int:
+    """Save the command's results as results.json in the run folder and emit them."""
+    atomic_write_text(run_dir / "results.json", dumps(document, indent=2) + "\n")
+    console.emit(document)
+    return 0

@@ -19,16 +19,14 @@ from slopelab.commands.common import (
     add_data_arguments,
     add_loss_arguments,
     console_for,
-    data_config,
+    finish_run,
     positive_float,
     positive_int,
-    prepare_data,
+    start_run,
 )
-from slopelab.environment import describe_environment
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy
 from slopelab.losses import get_loss
-from slopelab.runs import atomic_write_text, dumps, new_run_dir, write_config
 from slopelab.search import random_local_search, random_search
 from slopelab.train import gradient_descent, sgd
 
@@ -84,21 +82,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     console = console_for(args)
     strategies = _parse_strategies(args.strategies)
-    prepared = prepare_data(data_config(args), console)
+    prepared, run_dir = start_run(args, "compare", console)
     budget, budget_text = _budget(args, len(prepared.y_train))
-    run_dir = new_run_dir(args.out, args.name, f"compare-{args.data.replace(':', '-')}")
-    write_config(
-        run_dir,
-        {
-            "command": "compare",
-            "data": data_config(args),
-            "loss": {"loss": args.loss, "penalty": args.penalty, "reg": args.reg},
-            "budget": budget_text,
-            "strategies": strategies,
-            "batch_size": args.batch_size,
-            "environment": describe_environment(),
-        },
-    )
     console.say(f"budget: {budget_text} per strategy")
     histories = run_strategies(prepared, strategies, budget, args, console)
     rows = summarize(histories, prepared)
@@ -138,9 +123,7 @@ def run(args: argparse.Namespace) -> int:
         "run_dir": str(run_dir),
         "figures": [str(path) for path in figures],
     }
-    atomic_write_text(run_dir / "results.json", dumps(document, indent=2) + "\n")
-    console.emit(document)
-    return 0
+    return finish_run(console, run_dir, document)
 
 
 def _parse_strategies(text: str) -> list[str]:

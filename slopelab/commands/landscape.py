@@ -23,10 +23,10 @@ from slopelab.commands.common import (
     add_data_arguments,
     add_loss_arguments,
     console_for,
-    data_config,
+    finish_run,
     positive_float,
     positive_int,
-    prepare_data,
+    start_run,
 )
 from slopelab.history import Budget, History
 from slopelab.linear import init_params
@@ -34,7 +34,6 @@ from slopelab.losses import Loss, get_loss
 from slopelab.model import load_model
 from slopelab.optim import OPTIMIZERS
 from slopelab.problem import Problem
-from slopelab.runs import atomic_write_text, dumps, new_run_dir, write_config
 from slopelab.train import DescentConfig, DescentState, descend, resolve_optimizer, start_state
 
 
@@ -82,26 +81,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     console = console_for(args)
-    prepared = prepare_data(data_config(args), console)
-    run_dir = new_run_dir(args.out, args.name, f"landscape-{args.data.replace(':', '-')}")
-    write_config(
-        run_dir,
-        {
-            "command": "landscape",
-            "data": data_config(args),
-            "loss": {"loss": args.loss, "penalty": args.penalty, "reg": args.reg},
-            "at": args.at,
-            "optimizer": args.optimizer,
-            "epochs": args.epochs,
-            "trajectory": args.trajectory,
-            "span": args.span,
-            "resolution": args.resolution,
-            "num_examples": args.num_examples,
-        },
-    )
-    loss = get_loss(args.loss, args.penalty)
     if args.trajectory and args.at != "trained":
         raise CommandError("--trajectory needs --at trained (the path comes from training here)")
+    prepared, run_dir = start_run(args, "landscape", console)
+    loss = get_loss(args.loss, args.penalty)
     params, path, features = point_and_path(prepared, args, loss)
     rows = np.random.default_rng(args.seed).permutation(len(prepared.y_train))
     rows = rows[: args.num_examples]
@@ -143,9 +126,7 @@ def run(args: argparse.Namespace) -> int:
         "figures": [str(f) for f in figures],
         "run_dir": str(run_dir),
     }
-    atomic_write_text(run_dir / "results.json", dumps(document, indent=2) + "\n")
-    console.emit(document)
-    return 0
+    return finish_run(console, run_dir, document)
 
 
 def point_and_path(

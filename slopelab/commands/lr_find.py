@@ -28,16 +28,15 @@ from slopelab.commands.common import (
     add_data_arguments,
     add_loss_arguments,
     console_for,
-    data_config,
+    finish_run,
     positive_float,
     positive_int,
-    prepare_data,
+    start_run,
 )
 from slopelab.history import Budget, History
 from slopelab.losses import get_loss
 from slopelab.optim import get_optimizer
 from slopelab.problem import Problem
-from slopelab.runs import atomic_write_text, dumps, new_run_dir, write_config
 from slopelab.train import DescentConfig, descend
 
 DIVERGENCE_FACTOR = 4.0
@@ -62,20 +61,7 @@ def run(args: argparse.Namespace) -> int:
     console = console_for(args)
     if args.end <= args.start:
         raise ValueError(f"--end ({args.end:g}) must be larger than --start ({args.start:g})")
-    prepared = prepare_data(data_config(args), console)
-    run_dir = new_run_dir(args.out, args.name, f"lr-find-{args.data.replace(':', '-')}")
-    write_config(
-        run_dir,
-        {
-            "command": "lr-find",
-            "data": data_config(args),
-            "loss": {"loss": args.loss, "penalty": args.penalty, "reg": args.reg},
-            "start": args.start,
-            "end": args.end,
-            "steps": args.steps,
-            "batch_size": args.batch_size,
-        },
-    )
+    prepared, run_dir = start_run(args, "lr-find", console)
     problem = Problem(get_loss(args.loss, args.penalty), prepared.X_train, prepared.y_train)
     rates, losses = range_test(
         problem, args.reg, args.start, args.end, args.steps, args.batch_size, args.seed
@@ -97,9 +83,7 @@ def run(args: argparse.Namespace) -> int:
         "figure": str(figure),
         "run_dir": str(run_dir),
     }
-    atomic_write_text(run_dir / "results.json", dumps(document, indent=2) + "\n")
-    console.emit(document)
-    return 0
+    return finish_run(console, run_dir, document)
 
 
 def range_test(

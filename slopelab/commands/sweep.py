@@ -24,15 +24,14 @@ from slopelab.commands.common import (
     add_data_arguments,
     add_loss_arguments,
     console_for,
-    data_config,
+    finish_run,
     positive_int,
-    prepare_data,
+    start_run,
 )
 from slopelab.history import Budget
 from slopelab.linear import accuracy
 from slopelab.losses import get_loss
 from slopelab.optim import OPTIMIZERS
-from slopelab.runs import atomic_write_text, dumps, new_run_dir, write_config
 from slopelab.train import sgd
 
 EDGE_FRACTION = 0.1  # a best value in the outer 10% of a log range counts as "on the edge"
@@ -113,24 +112,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     console = console_for(args)
-    prepared = prepare_data(data_config(args), console)
-    run_dir = new_run_dir(args.out, args.name, f"sweep-{args.data.replace(':', '-')}")
-    write_config(
-        run_dir,
-        {
-            "command": "sweep",
-            "data": data_config(args),
-            "loss": {"loss": args.loss, "penalty": args.penalty},
-            "lr_range": args.lr_range,
-            "reg_range": args.reg_range,
-            "search": args.search,
-            "trials": args.trials,
-            "stages": args.stages,
-            "epochs": args.epochs,
-            "optimizer": args.optimizer,
-            "batch_size": args.batch_size,
-        },
-    )
+    prepared, run_dir = start_run(args, "sweep", console)
     rng = np.random.default_rng(args.seed)
     lr_range, reg_range = args.lr_range, args.reg_range
     trials: list[Trial] = []
@@ -177,9 +159,7 @@ def run(args: argparse.Namespace) -> int:
         "figure": str(figure),
         "run_dir": str(run_dir),
     }
-    atomic_write_text(run_dir / "results.json", dumps(document, indent=2) + "\n")
-    console.emit(document)
-    return 0
+    return finish_run(console, run_dir, document)
 
 
 def sample_settings(

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import asdict
 
 from slopelab.commands.common import (
+    Prepared,
     add_common_arguments,
     add_data_arguments,
     console_for,
-    data_config,
     non_negative_float,
     positive_int,
-    prepare_data,
+    start_run,
 )
-from slopelab.environment import describe_blas, describe_environment
+from slopelab.environment import describe_blas
 from slopelab.losses import EXAMPLE_LOSSES
 from slopelab.report import write_report
-from slopelab.runs import new_run_dir, write_config
 from slopelab.tour import TourSettings, TourStep, run_steps
 
 # Mean-centred CIFAR-10 pixels are ~60x larger than standardized features. Measured on the dev
@@ -74,26 +74,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     console = console_for(args)
     started = time.perf_counter()
-    prepared = prepare_data(data_config(args), console)
-    reg = args.reg if args.reg is not None else DEFAULT_REG.get(prepared.dataset.name, 1e-4)
-    settings = TourSettings(
-        loss=args.loss,
-        reg=reg,
-        tries=args.tries,
-        gd_steps=args.gd_steps,
-        epochs=args.epochs,
-        seed=args.seed,
-    )
-    run_dir = new_run_dir(args.out, args.name, f"tour-{args.data.replace(':', '-')}")
-    write_config(
-        run_dir,
-        {
-            "command": "tour",
-            "data": data_config(args),
-            "settings": settings.__dict__,
-            "environment": describe_environment(),
-        },
-    )
+
+    def settings_for(prepared: Prepared) -> dict:
+        reg = args.reg if args.reg is not None else DEFAULT_REG.get(prepared.dataset.name, 1e-4)
+        return {
+            "settings": asdict(
+                TourSettings(
+                    loss=args.loss,
+                    reg=reg,
+                    tries=args.tries,
+                    gd_steps=args.gd_steps,
+                    epochs=args.epochs,
+                    seed=args.seed,
+                )
+            )
+        }
+
+    prepared, run_dir = start_run(args, "tour", console, settings_for)
+    settings = TourSettings(**settings_for(prepared)["settings"])
+    reg = settings.reg
     console.say(
         f"touring the optimization lecture on {prepared.dataset.name} "
         f"({args.loss} loss); run folder {run_dir}"

@@ -27,6 +27,7 @@ from slopelab.commands.common import (
     optimizer_config,
     positive_int,
     prepare_data,
+    run_slug,
 )
 from slopelab.environment import describe_environment
 from slopelab.history import Budget, History
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         prepared = prepare_data(data_config(args), console)
         config = train_config(args, prepared)
-        run_dir = new_run_dir(args.out, args.name, f"train-{_slug(args.data)}")
+        run_dir = new_run_dir(args.out, args.name, f"train-{run_slug(args.data)}")
         write_config(run_dir, config)
     result = train_run(config, prepared, run_dir, console, resume=bool(args.resume))
     console.emit(result)
@@ -259,8 +260,3 @@ def _figures(run_dir: Path, history: History, prepared: Prepared, params: dict) 
             )
         )
     return figures
-
-
-def _slug(text: str) -> str:
-    name = Path(text).stem if ("/" in text or "." in text) else text
-    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:40]
