@@ -21,40 +21,13 @@ Sections:
 from __future__ import annotations
 
 import argparse
-import gzip
-import statistics
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_info
+from timing import describe_blas, interleaved
 
+from slopelab.data import find_dataset, load_dataset
 from slopelab.losses import get_loss
 from slopelab.reference import NAIVE_LOSSES
-
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-
-
-def blas_description() -> str:
-    pools = [
-        f"{pool['internal_api']} {pool.get('version', '?')} kernel={pool.get('architecture')} "
-        f"threads={pool['num_threads']}"
-        for pool in threadpool_info()
-        if pool["user_api"] == "blas"
-    ]
-    return "; ".join(pools) or "no BLAS found by threadpoolctl"
-
-
-def interleaved(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds of each callable, running them in turn ``repeats`` times."""
-    times: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(repeats):
-        for name, run in candidates.items():
-            started = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def random_problem(num_examples: int, num_features: int, num_classes: int, dtype, seed=0):
@@ -115,22 +88,15 @@ def section_floor(quick: bool) -> None:
             )
 
 
-def read_idx(path: Path) -> np.ndarray:
-    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    num_dims = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(num_dims)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * num_dims).reshape(dims)
-
-
 def training_data(quick: bool):
     from sklearn.preprocessing import StandardScaler
 
-    if FASHION_DIR.exists() and not quick:
+    if find_dataset("fashion-mnist") and not quick:
         name = "Fashion-MNIST (60000 train / 10000 test, D=784)"
-        X_train = read_idx(FASHION_DIR / "train-images-idx3-ubyte.gz").reshape(-1, 784)
-        y_train = read_idx(FASHION_DIR / "train-labels-idx1-ubyte.gz").astype(np.int64)
-        X_test = read_idx(FASHION_DIR / "t10k-images-idx3-ubyte.gz").reshape(-1, 784)
-        y_test = read_idx(FASHION_DIR / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
+        dataset = load_dataset("fashion-mnist", num_val=1)  # all 60,000 minus one for training
+        X_train = np.concatenate([dataset.X_train, dataset.X_val])
+        y_train = np.concatenate([dataset.y_train, dataset.y_val])
+        X_test, y_test = dataset.X_test, dataset.y_test
     else:
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
@@ -233,7 +199,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
     args = parser.parse_args()
-    print(f"BLAS: {blas_description()}")
+    print(f"BLAS: {describe_blas()}")
     section_naive(args.quick)
     section_floor(args.quick)
     section_training(args.quick)

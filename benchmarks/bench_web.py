@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import numpy as np
 import uvicorn
-from threadpoolctl import threadpool_info
+from timing import describe_blas, interleaved
 
 from slopelab.data.toy2d import blobs
 from slopelab.losses import get_loss
@@ -37,29 +36,6 @@ NUM_POINTS = 100
 GRID = 100  # background cells per side, as the page asks
 LANDSCAPE = 60
 BUDGETS_MS = {"step": 20.0, "landscape": 200.0}
-
-
-def blas_description() -> str:
-    pools = [
-        f"{pool['internal_api']} {pool.get('version', '?')} kernel={pool.get('architecture')} "
-        f"threads={pool['num_threads']}"
-        for pool in threadpool_info()
-        if pool["user_api"] == "blas"
-    ]
-    return "; ".join(pools) or "no BLAS found by threadpoolctl"
-
-
-def interleaved(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median milliseconds of each callable, running them in turn ``repeats`` times."""
-    times: dict[str, list[float]] = {name: [] for name in candidates}
-    for run in candidates.values():
-        run()  # warm up: imports, caches, the first connection
-    for _ in range(repeats):
-        for name, run in candidates.items():
-            started = time.perf_counter()
-            run()
-            times[name].append(1e3 * (time.perf_counter() - started))
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 @contextlib.contextmanager
@@ -106,7 +82,7 @@ def main() -> None:
                       "paths": [[json_params] * 100]}  # fmt: skip
 
     print(f"slopelab web demo benchmark: {NUM_POINTS} points, 3 classes, softmax, momentum")
-    print(f"BLAS: {blas_description()}")
+    print(f"BLAS: {describe_blas()}")
     print(f"median of {args.repeats} interleaved repeats\n")
     with served() as base_url, httpx.Client(base_url=base_url) as client:
 
@@ -125,8 +101,10 @@ def main() -> None:
                 "landscape: HTTP round trip": post("/api/landscape", landscape_body),
             },
             args.repeats,
+            warm_up=True,
         )
-    for name, milliseconds in times.items():
+    for name, seconds in times.items():
+        milliseconds = 1e3 * seconds
         budget = BUDGETS_MS[name.split(":")[0]]
         verdict = "within" if milliseconds <= budget else "OVER"
         print(f"  {name:28s} {milliseconds:8.2f} ms   ({verdict} the {budget:g} ms budget)")
