@@ -26,6 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from slopelab.autolr import auto_learning_rate
+from slopelab.errors import SlopelabError
 from slopelab.history import Budget, History
 from slopelab.linear import class_scores, init_params
 from slopelab.losses import EXAMPLE_LOSSES, get_loss
@@ -36,7 +37,7 @@ from slopelab.train import SAMPLINGS, DescentConfig, DescentState, descend
 from slopelab.validation import check_choice, check_positive
 
 
-class DivergedError(RuntimeError):
+class DivergedError(SlopelabError, RuntimeError):
     """Training stopped because the loss blew up (the message says where and what to try)."""
 
 

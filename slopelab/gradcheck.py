@@ -85,6 +85,7 @@ from typing import Any
 
 import numpy as np
 
+from slopelab.errors import InvalidTypeError, InvalidValueError
 from slopelab.gradcheck_report import (
     GradCheckReport,
     GradCheckRow,
@@ -395,7 +396,9 @@ class _CountingLoss:
 def _scalar_loss(output: Any) -> float:
     value = output[0] if isinstance(output, tuple) else output
     if np.ndim(value) != 0:
-        raise ValueError(f"f must return a scalar loss; got a loss of shape {np.shape(value)}")
+        raise InvalidValueError(
+            f"f must return a scalar loss; got a loss of shape {np.shape(value)}"
+        )
     return float(value)
 
 
@@ -405,7 +408,7 @@ def _analytic_gradient(
     """Call f once at x: the loss, float64 copies of the gradients, and every input dtype."""
     output = loss.full()
     if not isinstance(output, tuple) or len(output) != 2:
-        raise TypeError(
+        raise InvalidTypeError(
             f"f must return a tuple (loss, grads) for check_gradient; got {type(output).__name__}"
         )
     value, grads = output
@@ -424,11 +427,13 @@ def _analytic_gradient(
 def _checked_grads(grads: Any, arrays: Params) -> Mapping[str, Any]:
     if not isinstance(grads, Mapping) or set(grads) != set(arrays):
         got = sorted(grads) if isinstance(grads, Mapping) else type(grads).__name__
-        raise ValueError(f"f must return grads with the keys of params {sorted(arrays)}; got {got}")
+        raise InvalidValueError(
+            f"f must return grads with the keys of params {sorted(arrays)}; got {got}"
+        )
     for name, array in arrays.items():
         shape = np.shape(grads[name])
         if shape != array.shape:
-            raise ValueError(
+            raise InvalidValueError(
                 f"grads[{name!r}] has shape {shape} but params[{name!r}] has shape "
                 f"{array.shape}; a gradient must have the shape of its parameter"
             )
@@ -443,11 +448,11 @@ def _float64_copies(params: Any) -> tuple[Params, Any]:
         label = f"params[{name!r}]" if isinstance(params, Mapping) else "params"
         array = np.asarray(value)
         if array.dtype.kind not in "biuf":
-            raise TypeError(f"{label} must be a real numeric array; got dtype {array.dtype}")
+            raise InvalidTypeError(f"{label} must be a real numeric array; got dtype {array.dtype}")
         arrays[name] = np.array(array, dtype=np.float64)  # always a copy
         check_finite(arrays[name], label)
     if not arrays:
-        raise ValueError("params is empty; need at least one array to check")
+        raise InvalidValueError("params is empty; need at least one array to check")
     return arrays, (arrays if isinstance(params, Mapping) else arrays[SINGLE])
 
 
@@ -458,7 +463,7 @@ def _check_arguments(num_checks: Any, h: Any, mode: Any, tol: Any, rng: Any) -> 
     if tol is not None:
         check_positive(tol, "tol")
     if rng is not None and not isinstance(rng, np.random.Generator):
-        raise TypeError(
+        raise InvalidTypeError(
             "rng must be a numpy.random.Generator, e.g. np.random.default_rng(0); "
             f"got {rng!r} ({type(rng).__name__})"
         )

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from slopelab.errors import InvalidValueError
 from slopelab.validation import check_positive
 
 Params = dict[str, np.ndarray]
@@ -74,7 +75,7 @@ class Budget:
     def __post_init__(self) -> None:
         limits = {item.name: getattr(self, item.name) for item in fields(self)}
         if all(value is None for value in limits.values()):
-            raise ValueError(
+            raise InvalidValueError(
                 "budget has no limit; set at least one of steps, epochs, evaluations, "
                 "examples or seconds"
             )
@@ -129,7 +130,7 @@ class History:
         if name in epoch_fields:
             return np.array([getattr(record, name) for record in self.epochs], dtype=float)
         valid = ", ".join(sorted(step_fields | epoch_fields))
-        raise ValueError(f"unknown History column {name!r}; valid columns are {valid}")
+        raise InvalidValueError(f"unknown History column {name!r}; valid columns are {valid}")
 
     @property
     def final_loss(self) -> float:

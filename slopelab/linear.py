@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from slopelab.errors import InvalidTypeError
+
 Params = dict[str, np.ndarray]
 
 
@@ -49,6 +51,6 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
         return rng
     if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
-    raise TypeError(
+    raise InvalidTypeError(
         f"rng must be a numpy.random.Generator, an int seed or None; got {type(rng).__name__}"
     )

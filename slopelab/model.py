@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from slopelab.data import Preprocessor
+from slopelab.errors import InvalidValueError
 from slopelab.linear import class_scores
 from slopelab.runs import MODEL, RunError, atomic_save_npz, load_npz
 from slopelab.softmax import softmax_probabilities
@@ -40,7 +41,7 @@ class SavedModel:
         """Validate raw rows and apply the saved preprocessing."""
         X = check_features(X_raw)
         if X.shape[1] != self.num_features:
-            raise ValueError(
+            raise InvalidValueError(
                 f"X has {X.shape[1]} features but the model expects {self.num_features}; "
                 "use data with the same layout as the training data"
             )

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from slopelab.errors import InvalidTypeError, InvalidValueError
 from slopelab.schedules import ScheduleLike, as_schedule
 from slopelab.validation import check_choice, check_positive
 
@@ -129,7 +130,7 @@ def get_optimizer(
     for key in hyperparams:
         if key not in defaults:
             listed = ", ".join(repr(option) for option in defaults)
-            raise TypeError(
+            raise InvalidTypeError(
                 f"unknown hyperparameter {key!r} for optimizer {name!r}; "
                 f"valid hyperparameters are {listed}"
             )
@@ -266,7 +267,7 @@ def _adamw(
 
     def update(grads, state, params=None):
         if params is None:
-            raise ValueError(
+            raise InvalidValueError(
                 "adamw needs params for its weight decay; call update(grads, state, params)"
             )
         lr = _rate(learning_rate, state)
@@ -341,18 +342,18 @@ def state_from_arrays(
     expected = state_to_arrays(template)
     for key, like in expected.items():
         if key not in arrays:
-            raise ValueError(
+            raise InvalidValueError(
                 f"optimizer state is missing key {key!r} for optimizer {optimizer.name!r}; "
                 f"expected keys {sorted(expected)}"
             )
         shape = np.shape(arrays[key])
         if shape != like.shape:
-            raise ValueError(
+            raise InvalidValueError(
                 f"optimizer state {key!r} has shape {shape} but the params need {like.shape}"
             )
     unexpected = sorted(set(arrays) - set(expected))
     if unexpected:
-        raise ValueError(
+        raise InvalidValueError(
             f"optimizer state has unexpected keys {unexpected} for optimizer {optimizer.name!r}; "
             f"expected keys {sorted(expected)}"
         )
@@ -401,23 +402,23 @@ def _check_hyperparams(name: str, hyperparams: dict[str, Any]) -> dict[str, Any]
             check_positive(value, key, allow_zero=True)
         checked[key] = float(value)
     if name == "nesterov" and checked["momentum"] == 0:
-        raise ValueError("momentum must be > 0 for nesterov; use 'sgd' for no momentum")
+        raise InvalidValueError("momentum must be > 0 for nesterov; use 'sgd' for no momentum")
     return checked
 
 
 def _check_unit_interval(value: Any, name: str) -> None:
     check_positive(value, name, allow_zero=True)
     if value >= 1:
-        raise ValueError(f"{name} must be in [0, 1); got {value!r}")
+        raise InvalidValueError(f"{name} must be in [0, 1); got {value!r}")
 
 
 def _check_names(value: Any, name: str) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise TypeError(
+        raise InvalidTypeError(
             f"{name} must be a tuple of parameter names such as ('b',); "
             f"got {value!r} ({type(value).__name__})"
         )
     names = tuple(value)
     if not all(isinstance(key, str) for key in names):
-        raise TypeError(f"{name} must hold parameter names (str); got {names!r}")
+        raise InvalidTypeError(f"{name} must hold parameter names (str); got {names!r}")
     return names

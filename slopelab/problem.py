@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from slopelab.errors import InvalidValueError
 from slopelab.linear import accuracy
 from slopelab.losses import Loss, get_loss
 from slopelab.validation import check_dataset
@@ -46,11 +47,11 @@ def make_problem(
     """Validate the data once and resolve a loss name (the boundary of every strategy)."""
     X, y = check_dataset(X, y)
     if (X_val is None) != (y_val is None):
-        raise ValueError("X_val and y_val must be given together (or neither)")
+        raise InvalidValueError("X_val and y_val must be given together (or neither)")
     if X_val is not None:
         X_val, y_val = check_dataset(X_val, y_val, dtype=X.dtype)
         if X_val.shape[1] != X.shape[1]:
-            raise ValueError(
+            raise InvalidValueError(
                 f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}; they must match"
             )
     loss = get_loss(loss, penalty) if isinstance(loss, str) else loss

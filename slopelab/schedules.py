@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from slopelab.errors import InvalidTypeError, InvalidValueError
 from slopelab.validation import check_choice, check_positive
 
 ScheduleLike = float | Callable[[int], float]
@@ -217,7 +218,7 @@ def cosine_decay(init_value: float, decay_steps: int, final_value: float = 0.0) 
     check_positive(decay_steps, "decay_steps", integer=True)
     check_positive(final_value, "final_value", allow_zero=True)
     if final_value > init_value:
-        raise ValueError(
+        raise InvalidValueError(
             f"final_value must be <= init_value ({init_value!r}) for a decay; got {final_value!r}"
         )
     return CosineDecay(float(init_value), int(decay_steps), float(final_value))
@@ -230,7 +231,7 @@ def linear_warmup(
     :class:`LinearWarmup`). A float is wrapped as :func:`constant`."""
     if not isinstance(schedule_or_value, Schedule):
         if callable(schedule_or_value):
-            raise TypeError(
+            raise InvalidTypeError(
                 "schedule_or_value must be a number or a slopelab schedule (so the run config "
                 f"can be saved); got {schedule_or_value!r}"
             )
@@ -258,7 +259,7 @@ def schedule_from_dict(d: Mapping[str, Any]) -> Schedule:
     """
     if not isinstance(d, Mapping) or "name" not in d:
         got = sorted(d) if isinstance(d, Mapping) else repr(d)
-        raise ValueError(f"a schedule dict needs a 'name' key; got {got}")
+        raise InvalidValueError(f"a schedule dict needs a 'name' key; got {got}")
     name = check_choice(d["name"], "schedule", SCHEDULES)
     constructor = SCHEDULES[name]
     kwargs = {key: value for key, value in d.items() if key != "name"}
@@ -266,7 +267,7 @@ def schedule_from_dict(d: Mapping[str, Any]) -> Schedule:
     for key in kwargs:
         if key not in valid:
             listed = ", ".join(repr(option) for option in valid)
-            raise TypeError(
+            raise InvalidTypeError(
                 f"unknown argument {key!r} for schedule {name!r}; valid arguments are {listed}"
             )
     if isinstance(kwargs.get("schedule_or_value"), Mapping):
@@ -285,7 +286,7 @@ def as_schedule(learning_rate: ScheduleLike) -> Callable[[int], float]:
         return learning_rate
     is_number = isinstance(learning_rate, int | float | np.integer | np.floating)
     if not is_number or isinstance(learning_rate, bool):
-        raise TypeError(
+        raise InvalidTypeError(
             "learning_rate must be a number > 0 or a schedule (a callable step -> rate); "
             f"got {learning_rate!r} ({type(learning_rate).__name__})"
         )
@@ -295,4 +296,4 @@ def as_schedule(learning_rate: ScheduleLike) -> Callable[[int], float]:
 def _check_decay_factor(value: float, name: str) -> None:
     check_positive(value, name)
     if value > 1:
-        raise ValueError(f"{name} must be in (0, 1] so the rate decays; got {value!r}")
+        raise InvalidValueError(f"{name} must be in (0, 1] so the rate decays; got {value!r}")

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from slopelab.errors import InvalidTypeError, InvalidValueError
+
 FLOAT_DTYPES = (np.float32, np.float64)
 
 
@@ -36,15 +38,17 @@ def check_features(X: Any, name: str = "X", dtype: Any = None) -> np.ndarray:
     """
     array = _as_numeric_array(X, name)
     if array.ndim != 2:
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} must be a 2-D array of shape (N, D), one row per example; "
             f"got {array.ndim}-D shape {array.shape}"
             + (" (reshape a single example with X.reshape(1, -1))" if array.ndim == 1 else "")
         )
     if array.shape[0] == 0:
-        raise ValueError(f"{name} is empty: it has 0 rows; need at least 1 example")
+        raise InvalidValueError(f"{name} is empty: it has 0 rows; need at least 1 example")
     if array.shape[1] == 0:
-        raise ValueError(f"{name} has 0 features (shape {array.shape}); need at least 1 column")
+        raise InvalidValueError(
+            f"{name} has 0 features (shape {array.shape}); need at least 1 column"
+        )
     target = np.dtype(dtype) if dtype is not None else _float_dtype_for(array.dtype)
     array = np.asarray(array, dtype=target)
     check_finite(array, name)
@@ -60,7 +64,9 @@ def check_finite(array: np.ndarray, name: str) -> None:
     where = f"row {bad[0]}" if array.ndim >= 1 else "its value"
     if array.ndim == 2:
         where += f", column {bad[1]}"
-    raise ValueError(f"{name} contains NaN or infinity in {where}; remove or impute that row")
+    raise InvalidValueError(
+        f"{name} contains NaN or infinity in {where}; remove or impute that row"
+    )
 
 
 def check_labels(
@@ -75,27 +81,31 @@ def check_labels(
     if array.ndim == 2 and array.shape[1] == 1:
         array = array.ravel()
     if array.ndim != 1:
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} must be a 1-D array of shape (N,) with one integer label per example; "
             f"got shape {array.shape}"
         )
     if array.size == 0:
-        raise ValueError(f"{name} is empty: it has 0 labels; need at least 1 example")
+        raise InvalidValueError(f"{name} is empty: it has 0 labels; need at least 1 example")
     if num_examples is not None and array.shape[0] != num_examples:
-        raise ValueError(
+        raise InvalidValueError(
             f"X has {num_examples} rows but {name} has {array.shape[0]} labels; "
             "they must have the same length"
         )
     if array.dtype.kind == "f":
         check_finite(array, name)
         if not np.all(array == np.round(array)):
-            raise ValueError(f"{name} must hold integer class labels; got non-integer values")
+            raise InvalidValueError(
+                f"{name} must hold integer class labels; got non-integer values"
+            )
     labels = array.astype(np.int64, copy=False)
     smallest, largest = int(labels.min()), int(labels.max())
     if smallest < 0:
-        raise ValueError(f"{name} contains label {smallest}; labels must be non-negative integers")
+        raise InvalidValueError(
+            f"{name} contains label {smallest}; labels must be non-negative integers"
+        )
     if num_classes is not None and largest >= num_classes:
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} contains label {largest} but there are only {num_classes} classes; "
             f"labels must be in [0, {num_classes})"
         )
@@ -117,23 +127,25 @@ def check_params(
     """Validate classifier parameters ``{"W": (D, C), "b": (C,)}``."""
     if not isinstance(params, Mapping) or set(params) != {"W", "b"}:
         got = sorted(params) if isinstance(params, Mapping) else _describe(params)
-        raise ValueError(f'params must be a dict with keys "W" (D, C) and "b" (C,); got {got}')
+        raise InvalidValueError(
+            f'params must be a dict with keys "W" (D, C) and "b" (C,); got {got}'
+        )
     W = _as_numeric_array(params["W"], "params['W']")
     b = _as_numeric_array(params["b"], "params['b']")
     if W.ndim != 2:
-        raise ValueError(f"params['W'] must be 2-D of shape (D, C); got shape {W.shape}")
+        raise InvalidValueError(f"params['W'] must be 2-D of shape (D, C); got shape {W.shape}")
     if b.shape != (W.shape[1],):
-        raise ValueError(
+        raise InvalidValueError(
             f"params['b'] must have shape ({W.shape[1]},) to match W of shape {W.shape}; "
             f"got shape {b.shape}"
         )
     if num_features is not None and W.shape[0] != num_features:
-        raise ValueError(
+        raise InvalidValueError(
             f"params['W'] has {W.shape[0]} rows but X has {num_features} features; "
             f"W must have shape ({num_features}, C)"
         )
     if num_classes is not None and W.shape[1] < num_classes:
-        raise ValueError(
+        raise InvalidValueError(
             f"params['W'] has {W.shape[1]} columns (classes) but y has labels up to "
             f"{num_classes - 1}; W needs at least {num_classes} columns"
         )
@@ -149,11 +161,11 @@ def check_positive(
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     if isinstance(value, bool) or not isinstance(value, kinds):
         expected = "an integer" if integer else "a number"
-        raise TypeError(f"{name} must be {expected}; got {_describe(value)}")
+        raise InvalidTypeError(f"{name} must be {expected}; got {_describe(value)}")
     bound_ok = value >= 0 if allow_zero else value > 0
     if not np.isfinite(value) or not bound_ok:
         expected = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {expected}; got {value!r}")
+        raise InvalidValueError(f"{name} must be {expected}; got {value!r}")
     return value
 
 
@@ -162,29 +174,29 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     valid = list(choices)
     if not isinstance(value, str) or value not in valid:
         listed = ", ".join(repr(choice) for choice in valid)
-        raise ValueError(f"unknown {name} {value!r}; valid choices are {listed}")
+        raise InvalidValueError(f"unknown {name} {value!r}; valid choices are {listed}")
     return value
 
 
 def _as_numeric_array(value: Any, name: str) -> np.ndarray:
     if value is None:
-        raise TypeError(f"{name} must be an array of numbers; got None")
+        raise InvalidTypeError(f"{name} must be an array of numbers; got None")
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:  # ragged nested lists
-        raise ValueError(f"{name} could not be read as an array ({error})") from None
+        raise InvalidValueError(f"{name} could not be read as an array ({error})") from None
     if array.dtype.kind == "O":
         try:
             array = array.astype(np.float64)
         except (ValueError, TypeError):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"{name} must be numeric (int or float); got dtype object holding non-numbers. "
                 "Convert strings or objects to numbers first"
             ) from None
     if array.dtype.kind not in "biuf":
         if array.dtype.kind == "c":
-            raise TypeError(f"{name} must be real numbers; got complex dtype {array.dtype}")
-        raise TypeError(
+            raise InvalidTypeError(f"{name} must be real numbers; got complex dtype {array.dtype}")
+        raise InvalidTypeError(
             f"{name} must be numeric (int or float); got dtype {array.dtype}. "
             "Convert strings or objects to numbers first"
         )

@@ -9,6 +9,7 @@ from slopelab.data import DataError, row_to_image, rows_to_images
 from slopelab.data.dataset import make_dataset, shuffle_split, tail_split
 from slopelab.data.errors import DataError as DataErrorFromModule
 from slopelab.data.errors import reported_as
+from slopelab.errors import InvalidValueError
 
 X = np.arange(24.0).reshape(6, 4)
 Y = np.array([0, 1, 0, 1, 0, 1])
@@ -60,7 +61,11 @@ def test_data_error_is_a_value_error_on_one_line():
     assert DataError is DataErrorFromModule and issubclass(DataError, ValueError)
     assert str(DataError("first line\n   second  line")) == "first line second line"
     with pytest.raises(DataError, match=r"^ctx: X must be"), reported_as("ctx"):
-        raise ValueError("X must be\nsomething")
+        raise InvalidValueError("X must be\nsomething")
+    # A plain ValueError is a bug, not bad input: it must not be dressed up as a data error.
+    with pytest.raises(ValueError, match="internal") as raised, reported_as("ctx"):
+        raise ValueError("internal")
+    assert not isinstance(raised.value, DataError)
 
 
 def test_row_to_image_reads_channel_major_rows():

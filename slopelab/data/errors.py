@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from slopelab.errors import InvalidValueError, SlopelabError
 
-class DataError(ValueError):
+
+class DataError(InvalidValueError):
     """A dataset could not be found, read, validated or downloaded.
 
     Newlines and runs of whitespace in the message are collapsed, so ``str(error)`` is one line.
@@ -24,18 +26,11 @@ class DataError(ValueError):
     'bad file: truncated'
     """
 
-    def __init__(self, message: str) -> None:
-        super().__init__(one_line(message))
-
-
-def one_line(text: str) -> str:
-    """``text`` with every run of whitespace (newlines included) replaced by one space."""
-    return " ".join(str(text).split())
-
 
 @contextmanager
 def reported_as(context: str) -> Iterator[None]:
-    """Re-raise a validation ``ValueError``/``TypeError`` as a one-line ``DataError``.
+    """Re-raise a validation error (a :class:`~slopelab.errors.SlopelabError`) as a
+    ``DataError`` that names where the data came from.
 
     The shared checkers in :mod:`slopelab.validation` name the argument but not the file it came
     from; ``context`` adds that, e.g. ``"cifar10 training split"``.
@@ -51,5 +46,5 @@ def reported_as(context: str) -> Iterator[None]:
         yield
     except DataError:
         raise
-    except (ValueError, TypeError) as error:
+    except SlopelabError as error:
         raise DataError(f"{context}: {error}") from None

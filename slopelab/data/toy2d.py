@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from slopelab.errors import InvalidValueError
 from slopelab.validation import check_positive
 
 CS231N_X = np.array(
@@ -42,9 +43,9 @@ def _check(num_points: int, num_classes: int, noise: float) -> None:
     check_positive(num_points, "num_points", integer=True)
     check_positive(num_classes, "num_classes", integer=True)
     if not 2 <= num_classes <= MAX_CLASSES:
-        raise ValueError(f"num_classes must be in [2, {MAX_CLASSES}]; got {num_classes}")
+        raise InvalidValueError(f"num_classes must be in [2, {MAX_CLASSES}]; got {num_classes}")
     if num_points < num_classes:
-        raise ValueError(
+        raise InvalidValueError(
             f"num_points must be at least num_classes ({num_classes}); got {num_points}"
         )
     check_positive(noise, "noise", allow_zero=True)
