@@ -38,6 +38,7 @@ def save_checkpoint(run_dir: Path, state: DescentState, rng: np.random.Generator
         value = getattr(state, name)
         arrays[name] = np.array(math.nan if value is None else value, dtype=np.float64)
     arrays["rng_state"] = np.array(json.dumps(rng.bit_generator.state))
+    arrays["status"] = np.array(json.dumps({"status": state.status, "message": state.message}))
     atomic_save_npz(Path(run_dir) / CHECKPOINT, arrays)
 
 
@@ -58,6 +59,9 @@ def load_checkpoint(run_dir: Path, optimizer: Optimizer) -> tuple[DescentState, 
         if math.isnan(state.start_loss):
             state.start_loss = None
         rng_state = json.loads(str(arrays["rng_state"]))
+        if "status" in arrays:  # checkpoints written before the status was saved lack it
+            ended = json.loads(str(arrays["status"]))
+            state.status, state.message = str(ended["status"]), str(ended["message"])
     except (KeyError, ValueError) as error:
         raise RunError(f"{Path(run_dir) / CHECKPOINT} is incomplete or corrupt ({error})") from None
     return state, rng_state

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from slopelab.errors import InvalidValueError
 from slopelab.history import EpochRecord, History, StepRecord
 
 CONFIG = "config.json"
@@ -39,7 +40,7 @@ MODEL = "model.npz"
 CHECKPOINT = "checkpoint.npz"
 
 
-class RunError(ValueError):
+class RunError(InvalidValueError):
     """A run folder or model file that cannot be used; the message says why and what to do."""
 
 
@@ -150,7 +151,8 @@ def read_config(run_dir: Path) -> dict[str, Any]:
 
 
 class MetricsLog:
-    """Appends step and epoch records to ``metrics.jsonl``, one whole line per write."""
+    """Appends step and epoch records to ``metrics.jsonl``, one whole line per write, in the
+    order a run produces them: the steps of an epoch, then that epoch's record."""
 
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / METRICS
@@ -159,14 +161,7 @@ class MetricsLog:
 
     def sync(self, history: History) -> None:
         """Append the records of ``history`` that are not in the file yet."""
-        lines = [
-            dumps({"type": "step", **asdict(record)})
-            for record in history.steps[self._written_steps :]
-        ]
-        lines += [
-            dumps({"type": "epoch", **asdict(record)})
-            for record in history.epochs[self._written_epochs :]
-        ]
+        lines = _ordered_lines(history, self._written_steps, self._written_epochs)
         if lines:
             with self.path.open("a") as stream:
                 stream.write("".join(line + "\n" for line in lines))
@@ -175,11 +170,19 @@ class MetricsLog:
 
     def rewrite(self, history: History) -> None:
         """Replace the file with exactly ``history`` (used when resuming)."""
-        lines = [dumps({"type": "step", **asdict(r)}) for r in history.steps]
-        lines += [dumps({"type": "epoch", **asdict(r)}) for r in history.epochs]
+        lines = _ordered_lines(history, 0, 0)
         atomic_write_text(self.path, "".join(line + "\n" for line in lines))
         self._written_steps = len(history.steps)
         self._written_epochs = len(history.epochs)
+
+
+def _ordered_lines(history: History, from_step: int, from_epoch: int) -> list[str]:
+    """JSON lines of the steps and epochs not yet written, interleaved as they happened: an
+    epoch record taken after ``step`` updates follows the record of update ``step - 1``."""
+    keyed = [((record.step, 0), "step", record) for record in history.steps[from_step:]]
+    keyed += [((record.step - 1, 1), "epoch", record) for record in history.epochs[from_epoch:]]
+    keyed.sort(key=lambda item: item[0])
+    return [dumps({"type": kind, **asdict(record)}) for _, kind, record in keyed]
 
 
 def read_history(run_dir: Path, strategy: str, up_to_step: int | None = None) -> History:

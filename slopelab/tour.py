@@ -21,7 +21,7 @@ import numpy as np
 
 from slopelab import plots
 from slopelab.autolr import auto_learning_rate
-from slopelab.commands.common import Prepared
+from slopelab.data.prepare import Prepared
 from slopelab.gradcheck import check_gradient, numerical_gradient
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy, init_params, predict_classes

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from slopelab.autolr import auto_learning_rate
+from slopelab.errors import InvalidValueError
 from slopelab.history import Budget, EpochRecord, History, StepRecord
 from slopelab.linear import as_generator, init_params
 from slopelab.losses import Loss
@@ -52,6 +53,8 @@ class DescentState:
     best_val_accuracy: float = -math.inf
     best_params: Params | None = None
     stale_epochs: int = 0
+    status: str = "running"  # or how the run ended: completed, early_stopped, diverged, ...
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,9 @@ def resolve_optimizer(
         hyper = {} if learning_rate is None else {"learning_rate": learning_rate}
         return get_optimizer(optimizer, **hyper)
     if learning_rate is not None:
-        raise ValueError("learning_rate is part of the Optimizer object; pass one or the other")
+        raise InvalidValueError(
+            "learning_rate is part of the Optimizer object; pass one or the other"
+        )
     return optimizer
 
 
@@ -183,6 +188,9 @@ def descend(
     batch_size = num_examples if config.batch_size is None else min(config.batch_size, num_examples)
     batches_per_epoch = math.ceil(num_examples / batch_size)
     last_good_params = state.params
+    if state.status == "early_stopped":  # a resumed run that already ended: nothing to add
+        _finish(history, state, state.status, state.message)
+        return history
 
     while not _spent(budget, state, num_examples):
         if stop_requested is not None and stop_requested():
@@ -233,7 +241,7 @@ def _check_config(config: DescentConfig, problem: Problem) -> None:
     if config.patience is not None:
         check_positive(config.patience, "patience", integer=True)
         if problem.X_val is None:
-            raise ValueError(
+            raise InvalidValueError(
                 "patience (early stopping) needs a validation split; pass X_val and y_val"
             )
 
@@ -285,10 +293,17 @@ def _stop_diverged(
     history: History, state: DescentState, optimizer: Optimizer, loss_value: float
 ) -> None:
     rate = optimizer.learning_rate(state.step)
-    message = (
-        f"loss diverged at step {state.step} (loss {loss_value:.4g}, started at "
-        f"{state.start_loss:.4g}); try a smaller learning rate than {rate:.3g}"
-    )
+    if state.start_loss is None:
+        message = (
+            f"the loss is {loss_value} at the first step, before any update: the data or the "
+            "starting parameters are too large for float arithmetic; scale the features "
+            "(--preprocess standardize) or start from smaller weights"
+        )
+    else:
+        message = (
+            f"loss diverged at step {state.step} (loss {loss_value:.4g}, started at "
+            f"{state.start_loss:.4g}); try a smaller learning rate than {rate:.3g}"
+        )
     _finish(history, state, "diverged", message)
 
 
@@ -365,5 +380,6 @@ def _record_final_epoch(problem: Problem, state: DescentState, history: History)
 
 def _finish(history: History, state: DescentState, status: str, message: str) -> None:
     history.status, history.message = status, message
+    state.status, state.message = status, message
     use_best = state.best_params is not None and status in ("early_stopped", "completed")
     history.params = state.best_params if use_best else state.params

@@ -11,19 +11,18 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from slopelab import plots
-from slopelab.commands.common import (
-    Console,
-    Prepared,
+from slopelab.commands import summary
+from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
     add_loss_arguments,
-    console_for,
-    finish_run,
     positive_float,
     positive_int,
-    start_run,
 )
+from slopelab.commands.console import Console, console_for
+from slopelab.commands.runfolder import finish_run, start_run
+from slopelab.data.prepare import Prepared
+from slopelab.errors import CommandError
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy
 from slopelab.losses import get_loss
@@ -48,9 +47,7 @@ a full-batch loss evaluation counts N), loss evaluations, or seconds."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "compare", help="strategies side by side on one budget", description=DESCRIPTION
-    )
+    parser = subparsers.add_parser("compare", help=summary("compare"), description=DESCRIPTION)
     add_data_arguments(parser)
     add_loss_arguments(parser)
     budget = parser.add_argument_group("budget (one of)").add_mutually_exclusive_group()
@@ -80,9 +77,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slopelab import plots
+
     console = console_for(args)
     strategies = _parse_strategies(args.strategies)
-    prepared, run_dir = start_run(args, "compare", console)
+    prepared, run_dir, _ = start_run(args, "compare", console)
     budget, budget_text = _budget(args, len(prepared.y_train))
     console.say(f"budget: {budget_text} per strategy")
     histories = run_strategies(prepared, strategies, budget, args, console)
@@ -130,7 +129,7 @@ def _parse_strategies(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in STRATEGIES]
     if unknown or not names:
-        raise ValueError(
+        raise CommandError(
             f"unknown strategy {unknown[0] if unknown else text!r}; valid strategies are "
             + ", ".join(STRATEGIES)
         )

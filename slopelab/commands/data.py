@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from slopelab.commands.common import add_common_arguments, console_for
+from slopelab.commands import summary
+from slopelab.commands.arguments import add_common_arguments
+from slopelab.commands.console import console_for
 from slopelab.data import DATASETS, download, find_dataset, load_dataset, resolve_data_dir
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "data",
-        help="list, inspect and download datasets",
+        help=summary("data"),
         description="Datasets live in --data-dir, else $SLOPELAB_DATA, else the user cache "
         "folder. digits ships with scikit-learn; Debian's dataset-fashion-mnist package is "
         "found automatically.",

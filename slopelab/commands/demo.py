@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from slopelab.commands import summary
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="interactive web demo (local server)",
+        help=summary("demo"),
         description="Serve the interactive linear-classifier demo on this machine and print "
         "its URL. Everything on the page is computed by slopelab's own losses and optimizers.",
     )

@@ -11,14 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from slopelab.commands.common import (
-    CommandError,
-    add_common_arguments,
-    add_data_arguments,
-    console_for,
-)
+from slopelab.commands import summary
+from slopelab.commands.arguments import add_common_arguments, add_data_arguments
+from slopelab.commands.console import console_for
 from slopelab.data import load_dataset
 from slopelab.data.files import LABEL_COLUMNS
+from slopelab.errors import CommandError
 from slopelab.model import load_model
 from slopelab.runs import atomic_write_text, load_npz
 
@@ -26,7 +24,7 @@ from slopelab.runs import atomic_write_text, load_npz
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser(
         "evaluate",
-        help="accuracy of a saved model",
+        help=summary("evaluate"),
         description="Load a model (a run folder or its model.npz) and report its accuracy on "
         "the train, validation and test splits of a dataset (default: the one it was trained "
         "on, with the same split options given again if they were changed).",
@@ -38,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     predict = subparsers.add_parser(
         "predict",
-        help="predictions of a saved model for a file",
+        help=summary("predict"),
         description="Predict classes for the rows of a .npz (array X) or .csv file (numeric "
         "columns; a label column, if present, is ignored) and write a CSV: row, class index, "
         "class name, and for softmax models the probability of each class.",

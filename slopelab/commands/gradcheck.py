@@ -14,18 +14,17 @@ from pathlib import Path
 
 import numpy as np
 
-from slopelab.commands.common import (
-    CommandError,
-    Console,
+from slopelab.commands import summary
+from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
     add_loss_arguments,
-    console_for,
-    data_config,
     positive_float,
     positive_int,
-    prepare_data,
 )
+from slopelab.commands.console import Console, console_for
+from slopelab.commands.runfolder import data_config_of, load_prepared
+from slopelab.errors import CommandError
 from slopelab.gradcheck import check_gradient
 from slopelab.linear import init_params
 from slopelab.losses import get_loss
@@ -40,9 +39,7 @@ grads) with params a dict of arrays. Exit code 1 when the check fails."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "gradcheck", help="check gradients numerically", description=DESCRIPTION
-    )
+    parser = subparsers.add_parser("gradcheck", help=summary("gradcheck"), description=DESCRIPTION)
     add_data_arguments(parser)
     add_loss_arguments(parser, reg=0.1)
     parser.add_argument(
@@ -106,12 +103,12 @@ def _objective(args: argparse.Namespace, console: Console) -> tuple[Callable, di
         f = _import_function(args.function)
         params = _load_params(args.params) if args.params else None
         if params is None:
-            prepared = prepare_data(data_config(args), console)
+            prepared = load_prepared(data_config_of(args), console)
             params = _default_params(
                 prepared.X_train.shape[1], prepared.dataset.num_classes, args.seed
             )
         return f, params, args.function
-    prepared = prepare_data(data_config(args), console)
+    prepared = load_prepared(data_config_of(args), console)
     rng = np.random.default_rng(args.seed)
     count = min(args.num_examples, len(prepared.y_train))
     rows = rng.choice(len(prepared.y_train), size=count, replace=False)

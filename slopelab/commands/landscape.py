@@ -14,20 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from slopelab import plots
-from slopelab.commands.common import (
-    CommandError,
-    Console,
-    Prepared,
+from slopelab.commands import summary
+from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
     add_loss_arguments,
-    console_for,
-    finish_run,
     positive_float,
     positive_int,
-    start_run,
 )
+from slopelab.commands.console import Console, console_for
+from slopelab.commands.runfolder import finish_run, start_run
+from slopelab.data.prepare import Prepared
+from slopelab.errors import CommandError
 from slopelab.history import Budget, History
 from slopelab.linear import init_params
 from slopelab.losses import Loss, get_loss
@@ -39,7 +37,7 @@ from slopelab.train import DescentConfig, DescentState, descend, resolve_optimiz
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "landscape", help="loss along a random line and plane", description=__doc__.split("\n\n")[1]
+        "landscape", help=summary("landscape"), description=__doc__.split("\n\n")[1]
     )
     add_data_arguments(parser)
     add_loss_arguments(parser)
@@ -80,10 +78,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slopelab import plots
+
     console = console_for(args)
     if args.trajectory and args.at != "trained":
         raise CommandError("--trajectory needs --at trained (the path comes from training here)")
-    prepared, run_dir = start_run(args, "landscape", console)
+    prepared, run_dir, _ = start_run(args, "landscape", console)
     loss = get_loss(args.loss, args.penalty)
     params, path, features = point_and_path(prepared, args, loss)
     rows = np.random.default_rng(args.seed).permutation(len(prepared.y_train))

@@ -21,18 +21,18 @@ from typing import Any
 
 import numpy as np
 
-from slopelab import plots
 from slopelab.autolr import auto_learning_rate
-from slopelab.commands.common import (
+from slopelab.commands import summary
+from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
     add_loss_arguments,
-    console_for,
-    finish_run,
     positive_float,
     positive_int,
-    start_run,
 )
+from slopelab.commands.console import console_for
+from slopelab.commands.runfolder import finish_run, start_run
+from slopelab.errors import CommandError
 from slopelab.history import Budget, History
 from slopelab.losses import get_loss
 from slopelab.optim import get_optimizer
@@ -45,7 +45,7 @@ SMOOTHING = 0.95
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "lr-find", help="learning-rate range test", description=__doc__.split("\n\n")[1]
+        "lr-find", help=summary("lr-find"), description=__doc__.split("\n\n")[1]
     )
     add_data_arguments(parser)
     add_loss_arguments(parser)
@@ -58,10 +58,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slopelab import plots
+
     console = console_for(args)
     if args.end <= args.start:
-        raise ValueError(f"--end ({args.end:g}) must be larger than --start ({args.start:g})")
-    prepared, run_dir = start_run(args, "lr-find", console)
+        raise CommandError(f"--end ({args.end:g}) must be larger than --start ({args.start:g})")
+    prepared, run_dir, _ = start_run(args, "lr-find", console)
     problem = Problem(get_loss(args.loss, args.penalty), prepared.X_train, prepared.y_train)
     rates, losses = range_test(
         problem, args.reg, args.start, args.end, args.steps, args.batch_size, args.seed

@@ -15,19 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from slopelab import plots
-from slopelab.commands.common import (
-    CommandError,
-    Console,
-    Prepared,
+from slopelab.commands import summary
+from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
     add_loss_arguments,
-    console_for,
-    finish_run,
     positive_int,
-    start_run,
 )
+from slopelab.commands.console import Console, console_for
+from slopelab.commands.runfolder import finish_run, start_run
+from slopelab.data.prepare import Prepared
+from slopelab.errors import CommandError
 from slopelab.history import Budget
 from slopelab.linear import accuracy
 from slopelab.losses import get_loss
@@ -64,7 +62,7 @@ def log_range(text: str) -> tuple[float, float]:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sweep",
-        help="learning rate x reg search, coarse to fine",
+        help=summary("sweep"),
         description=__doc__.split("\n\n")[1],
     )
     add_data_arguments(parser)
@@ -111,8 +109,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slopelab import plots
+
     console = console_for(args)
-    prepared, run_dir = start_run(args, "sweep", console)
+    prepared, run_dir, _ = start_run(args, "sweep", console)
     rng = np.random.default_rng(args.seed)
     lr_range, reg_range = args.lr_range, args.reg_range
     trials: list[Trial] = []

@@ -6,19 +6,18 @@ import argparse
 import time
 from dataclasses import asdict
 
-from slopelab.commands.common import (
-    Prepared,
+from slopelab.commands import summary
+from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
-    console_for,
     non_negative_float,
     positive_int,
-    start_run,
 )
+from slopelab.commands.console import console_for
+from slopelab.commands.runfolder import start_run
+from slopelab.data.prepare import Prepared
 from slopelab.environment import describe_blas
 from slopelab.losses import EXAMPLE_LOSSES
-from slopelab.report import write_report
-from slopelab.tour import TourSettings, TourStep, run_steps
 
 # Mean-centred CIFAR-10 pixels are ~60x larger than standardized features. Measured on the dev
 # copy (10 epochs, SVM): reg 1e3 scores best (36.6%) but leaves the 0.001*randn initialization
@@ -33,9 +32,7 @@ line; the run folder gets a self-contained report.html with the figures."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "tour", help="the lecture step by step (main job)", description=DESCRIPTION
-    )
+    parser = subparsers.add_parser("tour", help=summary("tour"), description=DESCRIPTION)
     add_data_arguments(parser)
     parser.add_argument(
         "--loss",
@@ -72,6 +69,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from slopelab.report import write_report
+    from slopelab.tour import TourSettings, TourStep, run_steps
+
     console = console_for(args)
     started = time.perf_counter()
 
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             )
         }
 
-    prepared, run_dir = start_run(args, "tour", console, settings_for)
+    prepared, run_dir, _ = start_run(args, "tour", console, settings_for)
     settings = TourSettings(**settings_for(prepared)["settings"])
     reg = settings.reg
     console.say(

@@ -9,45 +9,41 @@ from typing import Any
 
 import numpy as np
 
-from slopelab import plots
 from slopelab.checkpoint import load_checkpoint, save_checkpoint
-from slopelab.commands.common import (
-    CommandError,
-    Console,
-    InterruptedRun,
-    Prepared,
+from slopelab.commands import summary
+from slopelab.commands.arguments import (
+    FULL_BATCH,
     add_common_arguments,
     add_data_arguments,
     add_loss_arguments,
     add_optimizer_arguments,
-    build_optimizer,
-    console_for,
-    data_config,
-    interrupt_flag,
-    optimizer_config,
     positive_int,
-    prepare_data,
-    run_slug,
 )
-from slopelab.environment import describe_environment
+from slopelab.commands.console import Console, console_for
+from slopelab.commands.interrupts import interrupt_flag
+from slopelab.commands.optimizer_setup import build_optimizer, optimizer_config
+from slopelab.commands.runfolder import finish_run, load_prepared, start_run
+from slopelab.data.prepare import Prepared
+from slopelab.errors import CommandError, InterruptedRun
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy, predict_classes
 from slopelab.losses import get_loss
 from slopelab.model import SavedModel, save_model
 from slopelab.problem import Problem
-from slopelab.runs import MODEL, MetricsLog, new_run_dir, read_config, read_history, write_config
+from slopelab.runs import MODEL, MetricsLog, read_config, read_history, write_config
 from slopelab.train import DescentConfig, DescentState, descend, start_state
 
 DESCRIPTION = """Train a linear classifier with minibatch SGD (or any update rule) and write a run
-folder: config.json, metrics.jsonl, model.npz, checkpoint.npz and figures. With no arguments it
-trains softmax on scikit-learn's digits in about a second. Ctrl-C saves a checkpoint; continue
-with --resume RUN."""
+folder: config.json, metrics.jsonl, model.npz, checkpoint.npz, results.json and figures. With no
+arguments it trains softmax on scikit-learn's digits in about a second. Ctrl-C saves a
+checkpoint; continue with --resume RUN (add --epochs N to train a finished run longer)."""
+
+# With --resume the run's own config.json decides everything except these.
+RESUME_OPTIONS = {"resume", "epochs", "json", "no_progress"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train", help="train a classifier; writes a run folder", description=DESCRIPTION
-    )
+    parser = subparsers.add_parser("train", help=summary("train"), description=DESCRIPTION)
     add_data_arguments(parser)
     add_loss_arguments(parser)
     add_optimizer_arguments(parser, epochs=50)
@@ -61,8 +57,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--resume",
         metavar="RUN",
-        help="continue the interrupted run in folder RUN (its config is reused; "
-        "other options are ignored)",
+        help="continue the interrupted run in folder RUN with the settings in its config.json "
+        "(only --epochs may be given with it, to train longer)",
     )
     add_common_arguments(parser)
     parser.set_defaults(handler=run)
@@ -71,37 +67,63 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     console = console_for(args)
     if args.resume:
-        run_dir = Path(args.resume)
-        config = read_config(run_dir)
-        if config.get("command") != "train":
-            raise CommandError(f"{run_dir} is not a train run; only train runs can be resumed")
-        prepared = prepare_data(config["data"], console)
-        console.say(f"resuming {run_dir}")
-    else:
-        prepared = prepare_data(data_config(args), console)
-        config = train_config(args, prepared)
-        run_dir = new_run_dir(args.out, args.name, f"train-{run_slug(args.data)}")
-        write_config(run_dir, config)
-    result = train_run(config, prepared, run_dir, console, resume=bool(args.resume))
-    console.emit(result)
-    return 0
+        return _resume(args, console)
+    prepared, run_dir, config = start_run(
+        args, "train", console, lambda prepared: train_config(args, prepared)
+    )
+    result = train_run(config, prepared, run_dir, console)
+    return finish_run(console, run_dir, result)
 
 
 def train_config(args: argparse.Namespace, prepared: Prepared) -> dict[str, Any]:
+    """The loss, optimizer and training parts of the config, every value as it will be used
+    (the batch size capped at the training set, ``auto`` resolved to a number)."""
+    num_examples = len(prepared.y_train)
+    full = args.batch_size == FULL_BATCH
     return {
-        "command": "train",
-        "data": data_config(args),
         "loss": {"loss": args.loss, "penalty": args.penalty, "reg": args.reg},
         "optimizer": optimizer_config(args, prepared.X_train),
         "training": {
-            "batch_size": args.batch_size,
+            "batch_size": num_examples if full else min(args.batch_size, num_examples),
+            "full_batch": full,
             "epochs": args.epochs,
             "sampling": args.sampling,
             "patience": args.patience,
             "seed": args.seed,
         },
-        "environment": describe_environment(),
     }
+
+
+def _resume(args: argparse.Namespace, console: Console) -> int:
+    refused = sorted(args.given - RESUME_OPTIONS)
+    if refused:
+        flags = ", ".join("--" + name.replace("_", "-") for name in refused)
+        raise CommandError(
+            f"--resume continues {args.resume} with the settings in its config.json, so "
+            f"{flags} cannot be given with it; drop them, or start a new run"
+        )
+    run_dir = Path(args.resume)
+    config = read_config(run_dir)
+    if config.get("command") != "train":
+        raise CommandError(f"{run_dir} is not a train run; only train runs can be resumed")
+    if "epochs" in args.given:
+        config = _extend_epochs(config, args.epochs, run_dir)
+    prepared = load_prepared(config["data"], console)
+    console.say(f"resuming {run_dir}")
+    result = train_run(config, prepared, run_dir, console, resume=True)
+    return finish_run(console, run_dir, result)
+
+
+def _extend_epochs(config: dict[str, Any], epochs: int, run_dir: Path) -> dict[str, Any]:
+    planned = config["training"]["epochs"]
+    if epochs < planned:
+        raise CommandError(
+            f"{run_dir} was planned for {planned} epochs; --epochs with --resume can only "
+            f"extend it (give more than {planned})"
+        )
+    config = {**config, "training": {**config["training"], "epochs": epochs}}
+    write_config(run_dir, config)
+    return config
 
 
 def train_run(
@@ -118,7 +140,7 @@ def train_run(
     optimizer = build_optimizer(config["optimizer"])
     descent = DescentConfig(
         reg=config["loss"]["reg"],
-        batch_size=training["batch_size"],
+        batch_size=None if training.get("full_batch") else training["batch_size"],
         sampling=training["sampling"],
         patience=training["patience"],
     )
@@ -130,14 +152,13 @@ def train_run(
         rng.bit_generator.state = rng_state
         history = read_history(run_dir, "sgd", up_to_step=state.step)
         metrics.rewrite(history)
+        if state.status == "early_stopped":
+            console.say(f"{run_dir} already ended: {state.message}; nothing to resume")
     else:
         state = start_state(problem, optimizer, rng)
         history = History("sgd")
 
-    steps_per_epoch = math.ceil(
-        problem.num_examples / min(training["batch_size"], problem.num_examples)
-    )
-    total_steps = steps_per_epoch * training["epochs"]
+    total_steps = training["epochs"] * math.ceil(problem.num_examples / training["batch_size"])
     with interrupt_flag() as interrupted, console.bar(total_steps, "train") as bar:
         bar.update(state.step)
         epochs_seen = [len(history.epochs)]
@@ -162,14 +183,15 @@ def train_run(
             stop_requested=lambda: interrupted[0],
         )
     metrics.sync(history)
+    save_checkpoint(run_dir, state, rng)
     if history.status == "interrupted":
-        save_checkpoint(run_dir, state, rng)
         raise InterruptedRun(
             f"stopped at step {state.step} of {total_steps}; checkpoint saved in {run_dir}. "
             f"Resume with: slopelab train --resume {run_dir}"
         )
-    save_checkpoint(run_dir, state, rng)
     if history.status == "diverged":
+        from slopelab import plots
+
         plots.loss_curve(history, run_dir / "loss.png")
         raise CommandError(f"{history.message} (run folder: {run_dir})")
     return _finish(config, prepared, run_dir, history, console)
@@ -203,6 +225,7 @@ def _finish(
             "loss": config["loss"]["loss"],
             "penalty": config["loss"]["penalty"],
             "dataset": dataset.name,
+            "data": config["data"],
             "image_shape": dataset.image_shape,
         },
     )
@@ -217,6 +240,7 @@ def _finish(
         "steps": len(history.steps),
         "seconds": history.seconds,
         "status": history.status,
+        "message": history.message,
         "run_dir": str(run_dir),
         "figures": [str(path) for path in figures],
     }
@@ -242,6 +266,8 @@ def _finish(
 
 
 def _figures(run_dir: Path, history: History, prepared: Prepared, params: dict) -> list[Path]:
+    from slopelab import plots
+
     dataset = prepared.dataset
     figures = [
         plots.loss_curve(history, run_dir / "loss.png"),

@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from slopelab.data.errors import DataError, reported_as
 from slopelab.validation import check_features, check_labels
@@ -206,6 +205,8 @@ def shuffle_split(
 
 def split_off(data: Split, size: int, seed: int) -> tuple[Split, Split]:
     """``(rest, part)``: ``size`` rows drawn at random (seeded), stratified when possible."""
+    from sklearn.model_selection import train_test_split  # loads only when a split is carved
+
     X, y = data
     try:
         parts = train_test_split(X, y, test_size=size, random_state=seed, stratify=y)

@@ -24,8 +24,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from tqdm import tqdm
-
 from slopelab.data import registry
 from slopelab.data.errors import DataError
 from slopelab.data.locations import dataset_dir
@@ -165,6 +163,8 @@ def _stream(
     progress: bool,
 ) -> tuple[str, int]:
     """Copy the body into ``handle``; return its SHA-256 (hex) and the number of bytes."""
+    from tqdm import tqdm  # loads only when something is downloaded
+
     digest, received = hashlib.sha256(), 0
     bar = tqdm(
         total=total,

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from slopelab.data import toy2d
 from slopelab.data.cifar10 import find_cifar10, load_cifar10
@@ -175,6 +174,8 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
 }
 
+FILE_SUFFIXES = (".npz", ".csv")
+
 ALIASES = {"cifar-10": "cifar10", "fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist"}
 
 
@@ -204,7 +205,7 @@ def load_dataset(
     }
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise DataError(f"seed must be an integer; got {seed!r}")
-    if text.lower().endswith((".npz", ".csv")):
+    if is_file_name(text):
         return load_file(text, seed=int(seed), label_column=label_column, **sizes)
     if label_column is not None:
         raise DataError(f"label_column only applies to .csv files, not to {text!r}")
@@ -219,6 +220,15 @@ def load_dataset(
     if base == "cifar10":
         return load_cifar10(data_dir, **sizes)
     return load_idx_dataset(base, data_dir, **sizes)
+
+
+def is_file_name(text: str) -> bool:
+    """Whether ``--data TEXT`` names a file of the user's (by its extension), not a dataset.
+
+    >>> is_file_name("rows.CSV"), is_file_name("cifar10")
+    (True, False)
+    """
+    return str(text).strip().lower().endswith(FILE_SUFFIXES)
 
 
 def find_dataset(name: str, data_dir: str | Path | None = None) -> str | None:
@@ -244,6 +254,8 @@ def load_digits_dataset(
     seed: int = 0,
 ) -> Dataset:
     """scikit-learn's digits: stratified 80/20 train/test, then 10% of train for val."""
+    from sklearn.datasets import load_digits  # scikit-learn loads only when digits is used
+
     X, y = load_digits(return_X_y=True)
     num_test = num_test or ceil_fraction(len(y), 0.2)
     num_val = num_val or ceil_fraction(len(y) - num_test, 0.1)

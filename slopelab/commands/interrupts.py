@@ -1,0 +1,52 @@
+"""Ctrl-C: every interrupt ends the command with exit 130, however deep it lands.
+
+A ``KeyboardInterrupt`` raised inside a finalizer or a callback can be swallowed by Python
+("Exception ignored in ..."), and the command would then finish with exit 0. So the CLI's
+SIGINT handler also *remembers* the interrupt (:func:`was_interrupted`), and the CLI exits 130
+whenever it happened. Inside :func:`interrupt_flag`, Ctrl-C only sets a flag, so a training loop
+can stop between two steps and save a consistent checkpoint; a second Ctrl-C interrupts at once.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_seen = [False]
+
+
+def was_interrupted() -> bool:
+    """Whether Ctrl-C was pressed since :func:`install` (even if the exception got lost)."""
+    return _seen[0]
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    _seen[0] = True
+    raise KeyboardInterrupt
+
+
+def install() -> None:
+    """Remember every SIGINT, then raise ``KeyboardInterrupt`` as Python does by default."""
+    _seen[0] = False
+    signal.signal(signal.SIGINT, _raise_interrupt)
+
+
+@contextmanager
+def interrupt_flag() -> Iterator[list[bool]]:
+    """While inside, Ctrl-C sets ``flag[0]`` instead of raising, so the loop can stop between
+    steps and leave a consistent state to save. A second Ctrl-C interrupts at once."""
+    flag = [False]
+
+    def handler(signum: int, frame: Any) -> None:
+        _seen[0] = True
+        if flag[0]:
+            raise KeyboardInterrupt
+        flag[0] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,116 @@
+"""The prologue and epilogue every command that writes a run folder shares.
+
+:func:`start_run` loads the data, lets the command resolve and check all of its options, and
+only then creates the folder and writes ``config.json``: bad input never leaves a folder
+behind. :func:`finish_run` writes ``results.json`` and emits the JSON document. As a safety
+net, :func:`discard_unused_run_folders` removes a folder this process created when the command
+failed before writing anything but its config (the CLI calls it on every failure), so a retry
+with the same ``--name`` is never blocked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from slopelab.commands.console import Console
+from slopelab.data.prepare import DATA_OPTIONS, Prepared, data_config, prepare_data
+from slopelab.data.registry import is_file_name
+from slopelab.environment import describe_environment
+from slopelab.runs import CONFIG, atomic_write_text, dumps, new_run_dir, write_config
+
+NOT_KNOBS = ("handler", "command", "json", "no_progress", "out", "name", "given")
+
+_created: list[Path] = []
+
+
+def run_slug(data: str) -> str:
+    """A folder-name fragment for a dataset name or file path.
+
+    >>> run_slug("toy2d:spiral"), run_slug("/tmp/my data.csv")
+    ('toy2d-spiral', 'my-data')
+    """
+    name = Path(data).stem if ("/" in data or is_file_name(data)) else data
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:40]
+
+
+def data_config_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The data options of a command line, resolved (absolute paths, the data folder)."""
+    options = {key: getattr(args, key, None) for key in DATA_OPTIONS}
+    options["preprocess"] = options["preprocess"] or "auto"
+    options["seed"] = options["seed"] or 0
+    return data_config(**options)
+
+
+def load_prepared(config: dict[str, Any], console: Console) -> Prepared:
+    """Load and preprocess the data a config names, and say what was loaded."""
+    prepared = prepare_data(config)
+    console.say(f"{prepared.dataset.summary()}; preprocessing: {prepared.preprocess}")
+    return prepared
+
+
+def create_run_folder(args: argparse.Namespace, prefix: str) -> Path:
+    """``--out/--name`` (or a dated name), remembered so a failed start can be undone."""
+    run_dir = new_run_dir(args.out, args.name, prefix)
+    _created.append(run_dir)
+    return run_dir
+
+
+def start_run(
+    args: argparse.Namespace,
+    command: str,
+    console: Console,
+    resolve: Callable[[Prepared], dict[str, Any]] | None = None,
+) -> tuple[Prepared, Path, dict[str, Any]]:
+    """Load and preprocess the data, resolve the command's options with ``resolve`` (values
+    decided from the data; it raises on bad input), then create the run folder and write its
+    config.json: the data options, every other knob, what ``resolve`` adds, the environment.
+    Returns the data, the folder and the config."""
+    data = data_config_of(args)
+    prepared = load_prepared(data, console)
+    resolved = resolve(prepared) if resolve else {}
+    knobs = {
+        key: value
+        for key, value in vars(args).items()
+        if key not in NOT_KNOBS and key not in DATA_OPTIONS
+    }
+    config = {
+        "command": command,
+        "data": data,
+        "arguments": knobs,
+        **resolved,
+        "environment": describe_environment(),
+    }
+    run_dir = create_run_folder(args, f"{command}-{run_slug(args.data)}")
+    write_config(run_dir, config)
+    return prepared, run_dir, config
+
+
+def finish_run(console: Console, run_dir: Path, document: dict[str, Any]) -> int:
+    """Save the command's results as results.json in the run folder and emit them."""
+    atomic_write_text(run_dir / "results.json", dumps(document, indent=2) + "\n")
+    console.emit(document)
+    return 0
+
+
+def forget_run_folders() -> None:
+    """Start a new command: folders of earlier commands in this process are not ours to undo."""
+    _created.clear()
+
+
+def discard_unused_run_folders() -> list[Path]:
+    """Remove the folders this process created that hold nothing but ``config.json`` (and
+    temporary files of an interrupted write); return them."""
+    removed = []
+    while _created:
+        run_dir = _created.pop()
+        if not run_dir.is_dir():
+            continue
+        names = {path.name for path in run_dir.iterdir() if not path.name.endswith(".tmp")}
+        if names <= {CONFIG}:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            removed.append(run_dir)
+    return removed

@@ -1,0 +1,110 @@
+"""A dataset ready to train on: loaded by a config, preprocessed (fitted on the training split).
+
+``data_config`` turns data options into the JSON-ready dict a run folder records, with every
+path resolved, so a run can be evaluated or resumed from any working directory;
+``prepare_data`` loads what such a dict names and applies the preprocessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from slopelab.data.dataset import Dataset
+from slopelab.data.locations import resolve_data_dir
+from slopelab.data.preprocess import Preprocessor
+from slopelab.data.registry import DATASETS, is_file_name, load_dataset
+
+DATA_OPTIONS = (
+    "data",
+    "data_dir",
+    "num_train",
+    "num_val",
+    "num_test",
+    "preprocess",
+    "label_column",
+    "seed",
+)
+
+
+@dataclass
+class Prepared:
+    """A dataset with its preprocessing fitted on the training split and applied to all."""
+
+    dataset: Dataset
+    preprocessor: Preprocessor
+    preprocess: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def chance(self) -> float:
+        return 1.0 / self.dataset.num_classes
+
+
+def data_config(
+    data: str,
+    *,
+    data_dir: str | None = None,
+    num_train: int | None = None,
+    num_val: int | None = None,
+    num_test: int | None = None,
+    preprocess: str = "auto",
+    label_column: str | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The data part of a run's config: a file as its absolute path, and the data folder of a
+    named dataset resolved (``--data-dir`` > ``$SLOPELAB_DATA`` > the user cache)."""
+    named = not is_file_name(data) and data.partition(":")[0].lower() in DATASETS
+    needs_folder = named and data.lower() not in ("digits",) and not data.startswith("toy2d")
+    if is_file_name(data):
+        data = str(Path(data).expanduser().resolve())
+    folder = resolve_data_dir(data_dir) if needs_folder else data_dir
+    return {
+        "data": data,
+        "data_dir": None if folder is None else str(Path(folder).expanduser().resolve()),
+        "num_train": num_train,
+        "num_val": num_val,
+        "num_test": num_test,
+        "preprocess": preprocess,
+        "label_column": label_column,
+        "seed": seed,
+    }
+
+
+def prepare_data(config: dict[str, Any]) -> Prepared:
+    """Load the dataset named in ``config`` and preprocess it (float32)."""
+    dataset = load_dataset(
+        config["data"],
+        data_dir=config.get("data_dir"),
+        num_train=config.get("num_train"),
+        num_val=config.get("num_val"),
+        num_test=config.get("num_test"),
+        seed=config.get("seed", 0),
+        label_column=config.get("label_column"),
+    )
+    kind = config.get("preprocess", "auto")
+    kind = dataset.default_preprocess if kind == "auto" else kind
+    preprocessor = Preprocessor(kind).fit(dataset.X_train)
+
+    def transform(X: np.ndarray) -> np.ndarray:
+        return preprocessor.transform(X).astype(np.float32, copy=False)
+
+    return Prepared(
+        dataset,
+        preprocessor,
+        kind,
+        transform(dataset.X_train),
+        dataset.y_train,
+        transform(dataset.X_val),
+        dataset.y_val,
+        transform(dataset.X_test),
+        dataset.y_test,
+    )
