@@ -139,6 +139,7 @@ def step_losses(run_dir: Path) -> list[tuple[int, float]]:
     return sorted((r["step"], r["loss"]) for r in records if r["type"] == "step")
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_and_exits_130(workdir):
     """A real SIGINT to a real process, then resume to the end."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
@@ -439,6 +440,7 @@ def test_every_command_has_help(capsys):
         assert "usage: slopelab " + command in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_demo_command_serves_the_page_on_localhost(workdir):
     import socket
     import urllib.request
