@@ -111,18 +111,26 @@ def dumps(value: Any, indent: int | None = None) -> str:
     return json.dumps(json_ready(value), indent=indent, allow_nan=False)
 
 
+def check_run_name(root: Path | str, name: str | None) -> None:
+    """Raise a RunError unless ``root/<name>`` can become a new run folder (None: dated)."""
+    if name is None:
+        return
+    if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):
+        raise RunError(f"run name {name!r} may hold only letters, digits, '.', '_' and '-'")
+    path = Path(root) / name
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise RunError(
+            f"run folder {path} already exists and is not empty; choose another --name, "
+            f"or continue it with --resume {path}"
+        )
+
+
 def new_run_dir(root: Path | str, name: str | None, prefix: str) -> Path:
     """Create ``root/<name>``; without a name, ``<prefix>-<YYYYmmdd-HHMMSS>`` made unique."""
     root = Path(root)
     if name is not None:
-        if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):
-            raise RunError(f"run name {name!r} may hold only letters, digits, '.', '_' and '-'")
+        check_run_name(root, name)
         path = root / name
-        if path.exists() and any(path.iterdir()):
-            raise RunError(
-                f"run folder {path} already exists and is not empty; choose another --name, "
-                f"or continue it with --resume {path}"
-            )
         path.mkdir(parents=True, exist_ok=True)
         return path
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -35,6 +35,20 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = _number(text, int)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535; got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = _number(text, float)
     if not math.isfinite(value) or value <= 0:
@@ -192,7 +206,9 @@ def add_common_arguments(
 ) -> None:
     group = parser.add_argument_group("output")
     if seed:
-        group.add_argument("--seed", type=int, default=0, help="seed for every random choice")
+        group.add_argument(
+            "--seed", type=non_negative_int, default=0, help="seed for every random choice"
+        )
     if runs:
         group.add_argument(
             "--out",

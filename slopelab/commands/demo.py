@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from slopelab.commands import summary
+from slopelab.commands.arguments import port_number
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="127.0.0.1",
         help="address to bind (default: 127.0.0.1, this machine only)",
     )
-    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    parser.add_argument("--port", type=port_number, default=8000, help="port (default: 8000)")
     parser.add_argument("--open", action="store_true", help="open it in a web browser")
     parser.set_defaults(handler=run)
 

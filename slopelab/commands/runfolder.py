@@ -20,7 +20,14 @@ from slopelab.commands.console import Console
 from slopelab.data.prepare import DATA_OPTIONS, Prepared, data_config, prepare_data
 from slopelab.data.registry import is_file_name
 from slopelab.environment import describe_environment
-from slopelab.runs import CONFIG, atomic_write_text, dumps, new_run_dir, write_config
+from slopelab.runs import (
+    CONFIG,
+    atomic_write_text,
+    check_run_name,
+    dumps,
+    new_run_dir,
+    write_config,
+)
 
 NOT_KNOBS = ("handler", "command", "json", "no_progress", "out", "name", "given")
 
@@ -48,8 +55,12 @@ def data_config_of(args: argparse.Namespace) -> dict[str, Any]:
 def load_prepared(config: dict[str, Any], console: Console) -> Prepared:
     """Load and preprocess the data a config names, and say what was loaded."""
     prepared = prepare_data(config)
-    console.say(f"{prepared.dataset.summary()}; preprocessing: {prepared.preprocess}")
+    say_loaded(prepared, console)
     return prepared
+
+
+def say_loaded(prepared: Prepared, console: Console) -> None:
+    console.say(f"{prepared.dataset.summary()}; preprocessing: {prepared.preprocess}")
 
 
 def create_run_folder(args: argparse.Namespace, prefix: str) -> Path:
@@ -69,9 +80,11 @@ def start_run(
     decided from the data; it raises on bad input), then create the run folder and write its
     config.json: the data options, every other knob, what ``resolve`` adds, the environment.
     Returns the data, the folder and the config."""
+    check_run_name(args.out, args.name)
     data = data_config_of(args)
-    prepared = load_prepared(data, console)
+    prepared = prepare_data(data)
     resolved = resolve(prepared) if resolve else {}
+    say_loaded(prepared, console)
     knobs = {
         key: value
         for key, value in vars(args).items()
