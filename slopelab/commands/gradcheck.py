@@ -156,6 +156,10 @@ def _import_function(spec: str) -> Callable:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
+        if not _names_itself(module_name, error.name):  # the module imports something missing
+            raise CommandError(
+                f"--function: importing {module_name} raised {_describe(error)}"
+            ) from None
         raise CommandError(
             f"--function: cannot import module {module_name!r} ({error}); run slopelab from "
             "the folder that holds it"
@@ -171,6 +175,11 @@ def _import_function(spec: str) -> Callable:
     if not callable(function):
         raise CommandError(f"--function: {module_name} has no function {function_name!r}")
     return function
+
+
+def _names_itself(module_name: str, missing: str | None) -> bool:
+    """Whether the missing module is ``module_name`` or a package it sits in."""
+    return missing is not None and (module_name + ".").startswith(missing + ".")
 
 
 class _UserFunction:
