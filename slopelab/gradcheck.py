@@ -68,6 +68,18 @@ error: the analytic value must lie between the one-sided slopes ``(f(x) - f(x - 
 subgradient at x lies there, so a correct gradient passes and a wrong one still fails; on a
 non-convex f a correct value can miss the interval by about ``h |f''|``.
 
+Each row is judged by its own kind: a kink row by its interval, every other row by relative
+error against ``tol`` (1e-7). A kink in one coordinate says nothing about the others, so it never
+loosens their tolerance (the CS231n notes' "1e-4 is fine with kinks" is for checks that cannot
+tell which rows straddle one; see ``slopelab.gradcheck_report``).
+
+**Non-finite values.** A NaN or infinite loss or gradient fails the check (verdict
+``"non-finite"``), wherever it shows: the loss at x (then no row is evaluated, since every
+stencil holds f(x)), any entry of the analytic gradient (checked rows or not), or f at any
+perturbed point (that row fails, naming the point). A step lost in rounding (``x + t == x``
+when h is below the spacing of floats near x) fails its row too. ``numerical_gradient`` raises
+``InvalidValueError`` on a non-finite value instead of dividing it into a slope.
+
 **Modes.** ``"sampled"``: ``num_checks`` random coordinates in every parameter array (never from
 a concatenated vector, which would miss the biases); ``"all"``: every coordinate;
 ``"directional"``: one random unit direction ``u`` over all arrays, comparing ``sum(grad * u)``
