@@ -162,15 +162,15 @@ def numerical_gradient(
     arrays, as_input = _float64_copies(params)
     loss = _CountingLoss(f, as_input)
     steps = (-h, h) if scheme == "centered" else (h,)
-    loss_at_x = _finite_or_raise(loss(), "at x (params itself)") if scheme == "forward" else 0.0
+    loss_at_x = loss() if scheme == "forward" else 0.0
+    if not math.isfinite(loss_at_x):
+        raise _non_finite_loss(loss_at_x, "at x (params itself)")
     grads = {}
     for name, array in arrays.items():
         grad = np.empty_like(array)
         for index in np.ndindex(array.shape):
             offsets, values = _values_along_coordinate(loss, array, index, steps)
-            for offset, value in zip(offsets, values, strict=True):
-                where = f"at {_point(offset)} along {coordinate_label(name, index)}"
-                _finite_or_raise(value, where)
+            _require_finite(offsets, values, coordinate_label(name, index))
             if scheme == "centered":
                 grad[index] = (values[1] - values[0]) / (offsets[1] - offsets[0])
             else:
@@ -362,13 +362,18 @@ def _point(offset: float) -> str:
     return f"x {'-' if offset < 0 else '+'} {abs(offset):.3g}"
 
 
-def _finite_or_raise(value: float, where: str) -> float:
-    if not math.isfinite(value):
-        raise InvalidValueError(
-            f"f returned {value} {where}; a finite difference needs finite loss values: look "
-            "for log(0), exp overflow or division by 0 in f near that point"
-        )
-    return value
+def _require_finite(offsets: np.ndarray, values: np.ndarray, label: str) -> None:
+    """Raise, naming the point, if f was NaN or infinite at one of ``x + offsets``."""
+    for offset, value in zip(offsets, values, strict=True):
+        if not math.isfinite(value):
+            raise _non_finite_loss(value, f"at {_point(offset)} along {label}")
+
+
+def _non_finite_loss(value: float, where: str) -> InvalidValueError:
+    return InvalidValueError(
+        f"f returned {value} {where}; a finite difference needs finite loss values: look "
+        "for log(0), exp overflow or division by 0 in f near that point"
+    )
 
 
 def _is_kink(offsets: np.ndarray, values: np.ndarray, h: float, rounding: float) -> bool:
@@ -586,7 +591,10 @@ def _numeric_array(value: Any, label: str, expected: str) -> np.ndarray:
 
 def _kind(value: Any) -> str:
     """``'abc' (str)``, shortened: what a value is, for an error message."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # a user's class with a broken __repr__
+        text = object.__repr__(value)
     text = text if len(text) <= 40 else text[:37] + "..."
     return f"{text} ({type(value).__name__})"
 

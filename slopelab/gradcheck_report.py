@@ -146,13 +146,10 @@ class GradCheckReport:
         return {status: statuses.count(status) for status in STATUSES if status in statuses}
 
     def worst_rows(self, limit: int = WORST_ROWS) -> tuple[GradCheckRow, ...]:
-        """The ``limit`` rows closest to failing: failed rows first, then smooth rows by
-        relative error (so the first smooth row is the one ``max_rel_error`` names)."""
-        ranked = sorted(
-            self.rows,
-            key=lambda row: (row.passed, row.kind != "smooth", -_nan_as_inf(row.rel_error)),
-        )
-        return tuple(ranked[:limit])
+        """The ``limit`` rows closest to failing: failed rows first (unmeasured ones before the
+        rest), then smooth rows by relative error (so the first passing smooth row is the one
+        ``max_rel_error`` names when every row passed), then the others."""
+        return tuple(sorted(self.rows, key=_closeness_to_failing)[:limit])
 
     def format_table(self, rows: Iterable[GradCheckRow] | None = None) -> str:
         """One line per row (every row by default): label, analytic, numeric, relative error,
@@ -325,6 +322,14 @@ def _left_out(rows: tuple[GradCheckRow, ...]) -> str:
 
 def _count(count: int, noun: str) -> str:
     return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _closeness_to_failing(row: GradCheckRow) -> tuple[int, float]:
+    if not row.passed:
+        rank = 0 if row.kind == "unmeasured" else 1
+    else:
+        rank = 2 if row.kind == "smooth" else 3
+    return rank, -_nan_as_inf(row.rel_error)
 
 
 def _status_name(row: GradCheckRow) -> str:
