@@ -68,6 +68,18 @@ error: the analytic value must lie between the one-sided slopes ``(f(x) - f(x - 
 subgradient at x lies there, so a correct gradient passes and a wrong one still fails; on a
 non-convex f a correct value can miss the interval by about ``h |f''|``.
 
+Each row is judged by its own kind: a kink row by its interval, every other row by relative
+error against ``tol`` (1e-7). A kink in one coordinate says nothing about the others, so it never
+loosens their tolerance (the CS231n notes' "1e-4 is fine with kinks" is for checks that cannot
+tell which rows straddle one; see ``slopelab.gradcheck_report``).
+
+**Non-finite values.** A NaN or infinite loss or gradient fails the check (verdict
+``"non-finite"``), wherever it shows: the loss at x (then no row is evaluated, since every
+stencil holds f(x)), any entry of the analytic gradient (checked rows or not), or f at any
+perturbed point (that row fails, naming the point). A step lost in rounding (``x + t == x``
+when h is below the spacing of floats near x) fails its row too. ``numerical_gradient`` raises
+``InvalidValueError`` on a non-finite value instead of dividing it into a slope.
+
 **Modes.** ``"sampled"``: ``num_checks`` random coordinates in every parameter array (never from
 a concatenated vector, which would miss the biases); ``"all"``: every coordinate;
 ``"directional"``: one random unit direction ``u`` over all arrays, comparing ``sum(grad * u)``
@@ -78,6 +90,7 @@ Verdicts and their thresholds live in ``slopelab.gradcheck_report``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -89,11 +102,12 @@ from slopelab.errors import InvalidTypeError, InvalidValueError
 from slopelab.gradcheck_report import (
     GradCheckReport,
     GradCheckRow,
+    coordinate_label,
     magnitude_warnings,
     make_report,
     precision_warnings,
 )
-from slopelab.validation import check_choice, check_finite, check_positive
+from slopelab.validation import check_choice, check_positive
 
 __all__ = [
     "GradCheckReport",
@@ -108,7 +122,7 @@ LOSS_UNIT = 1.0  # rounding scale of a loss whose value is tiny (see "Noise floo
 NOISE_FLOOR_MULTIPLE = 10.0  # |a - n| below this many eps F / h is rounding noise
 KINK_NOISE_MULTIPLE = 1000.0  # R above this many eps F is a real signal
 KINK_RATIO = 0.1  # R / max(|D3|, |D4|) above this is not a smooth f
-TOL_SMOOTH, TOL_KINKS = 1e-7, 1e-4
+TOL_SMOOTH = 1e-7  # every smooth row, whatever the other rows are (gradcheck_report)
 SCHEMES = ("centered", "forward")
 MODES = ("sampled", "all", "directional")
 SINGLE = "x"  # the name of the parameter when params is one array
@@ -135,6 +149,13 @@ def numerical_gradient(
 
     Returns:
         float64 gradients shaped like ``params``: a dict, or an array if ``params`` is one.
+        An entry where ``x + h`` rounds back to ``x`` (``h`` below the spacing of floats near
+        ``x``) has no measurable slope and is NaN (numpy warns about the 0/0).
+
+    Raises:
+        InvalidValueError: ``f`` returned NaN or infinity at a point it was evaluated at; the
+            message names the coordinate and the step. A slope between non-finite values means
+            nothing, so it never becomes a gradient entry.
     """
     check_positive(h, "h")
     check_choice(scheme, "scheme", SCHEMES)
@@ -142,11 +163,14 @@ def numerical_gradient(
     loss = _CountingLoss(f, as_input)
     steps = (-h, h) if scheme == "centered" else (h,)
     loss_at_x = loss() if scheme == "forward" else 0.0
+    if not math.isfinite(loss_at_x):
+        raise _non_finite_loss(loss_at_x, "at x (params itself)")
     grads = {}
     for name, array in arrays.items():
         grad = np.empty_like(array)
         for index in np.ndindex(array.shape):
             offsets, values = _values_along_coordinate(loss, array, index, steps)
+            _require_finite(offsets, values, coordinate_label(name, index))
             if scheme == "centered":
                 grad[index] = (values[1] - values[0]) / (offsets[1] - offsets[0])
             else:
@@ -163,7 +187,7 @@ def check_gradient(
     h: float = 1e-5,
     rng: np.random.Generator | None = None,
     mode: str = "sampled",
-    tol: float | None = None,
+    tol: float = TOL_SMOOTH,
     detect_kinks: bool = True,
 ) -> GradCheckReport:
     """Compare the analytic gradient of ``f(params) -> (loss, grads)`` with centered differences.
@@ -175,10 +199,13 @@ def check_gradient(
         h: finite-difference step.
         rng: picks coordinates or the direction; default ``np.random.default_rng(0)``.
         mode: ``"sampled"``, ``"all"`` or ``"directional"`` (see the module docstring).
-        tol: largest relative error that passes; ``None`` means 1e-7, or 1e-4 once a kink
-            was seen.
+        tol: largest relative error that passes a smooth row. Kink rows are judged by their
+            subgradient interval instead, so a kink never loosens another row's tolerance.
         detect_kinks: evaluate six points per row instead of two, flag kinks and judge them
             by their subgradient interval instead of relative error.
+
+    A NaN or infinite loss or gradient fails the check (verdict ``"non-finite"``): at x (then
+    no row is evaluated), in any entry of the analytic gradient, or at any perturbed point.
 
     >>> report = check_gradient(lambda x: (np.sum(x**3), 3 * x**2), np.arange(1.0, 4.0))
     >>> report.verdict, report.passed, report.evaluations  # 1 + 3 rows * 6
@@ -189,15 +216,23 @@ def check_gradient(
     arrays, as_input = _float64_copies(params)
     loss = _CountingLoss(f, as_input)
     loss_at_x, grads, dtypes = _analytic_gradient(loss, arrays, params)
-    measured = [
-        _measure(name, index, analytic, sample, loss_at_x, h, detect_kinks)
-        for name, index, analytic, sample in _probes(mode, arrays, grads, loss, num_checks, rng)
-    ]
-    if tol is None:
-        tol = TOL_KINKS if any(m.kink for m in measured) else TOL_SMOOTH
-    rows = tuple(m.judge(tol) for m in measured)
+    problems = _problems_at_x(loss_at_x, grads, isinstance(params, Mapping))
+    rows: tuple[GradCheckRow, ...] = ()
+    if math.isfinite(loss_at_x):  # otherwise every stencil holds f(x): nothing to compare
+        rows = tuple(
+            _measure(name, index, analytic, sample, loss_at_x, h, detect_kinks).judge(tol)
+            for name, index, analytic, sample in _probes(mode, arrays, grads, loss, num_checks, rng)
+        )
     warnings = precision_warnings(dtypes) + magnitude_warnings(rows)
-    return make_report(rows, h=h, mode=mode, tol=tol, evaluations=loss.calls, warnings=warnings)
+    return make_report(
+        rows,
+        h=h,
+        mode=mode,
+        tol=tol,
+        evaluations=loss.calls,
+        warnings=warnings,
+        problems=problems,
+    )
 
 
 def relative_error(analytic: float, numeric: float) -> float:
@@ -220,16 +255,24 @@ class _Measurement:
     numeric: float
     noise_floor: float
     interval: tuple[float, float] | None  # one-sided slopes, for kink rows only
+    problem: str | None = None  # why the row could not be measured
+    non_finite: bool = False
 
     @property
     def kink(self) -> bool:
         return self.interval is not None
 
     def judge(self, tol: float) -> GradCheckRow:
-        abs_error = abs(self.analytic - self.numeric)
-        rel_error = relative_error(self.analytic, self.numeric)
-        at_noise_floor = not self.kink and rel_error > tol and abs_error <= self.noise_floor
-        if self.interval is not None:
+        with np.errstate(all="ignore"):  # an unmeasured row may hold inf - inf
+            abs_error = abs(self.analytic - self.numeric)
+            rel_error = relative_error(self.analytic, self.numeric)
+        measured = self.problem is None
+        at_noise_floor = (
+            measured and not self.kink and rel_error > tol and abs_error <= self.noise_floor
+        )
+        if not measured:
+            passed = False
+        elif self.interval is not None:
             low, high = self.interval
             passed = low - self.noise_floor <= self.analytic <= high + self.noise_floor
         else:
@@ -245,7 +288,9 @@ class _Measurement:
             passed=bool(passed),
             interval=self.interval,
             noise_floor=self.noise_floor,
-            at_noise_floor=at_noise_floor,
+            at_noise_floor=bool(at_noise_floor),
+            problem=self.problem,
+            non_finite=self.non_finite,
         )
 
 
@@ -263,7 +308,11 @@ def _measure(
     center, minus, plus = stencil.index(0.0), stencil.index(-1.0), stencil.index(1.0)
     offsets, values = sample(tuple(h * step for step in stencil if step != 0.0))
     offsets, values = np.insert(offsets, center, 0.0), np.insert(values, center, loss_at_x)
-    numeric = (values[plus] - values[minus]) / (offsets[plus] - offsets[minus])
+    with np.errstate(all="ignore"):  # a lost step divides by 0; it is reported, not used
+        numeric = float((values[plus] - values[minus]) / (offsets[plus] - offsets[minus]))
+    problem, non_finite = _stencil_problem(offsets, values, analytic)
+    if problem is not None:
+        return _Measurement(name, index, analytic, numeric, math.inf, None, problem, non_finite)
     rounding = EPS * max(float(np.abs(values).max()), LOSS_UNIT)  # eps F
     noise_floor = NOISE_FLOOR_MULTIPLE * rounding / h
     interval = None
@@ -271,7 +320,60 @@ def _measure(
         left = (values[center] - values[minus]) / (offsets[center] - offsets[minus])
         right = (values[plus] - values[center]) / (offsets[plus] - offsets[center])
         interval = (float(min(left, right)), float(max(left, right)))
-    return _Measurement(name, index, analytic, float(numeric), noise_floor, interval)
+    return _Measurement(name, index, analytic, numeric, noise_floor, interval)
+
+
+def _stencil_problem(
+    offsets: np.ndarray, values: np.ndarray, analytic: float
+) -> tuple[str | None, bool]:
+    """Why a row cannot be measured, and whether that is a non-finite value; ``(None, False)``
+    when it can. Offsets are the steps actually taken, so a step lost in rounding repeats one."""
+    if not math.isfinite(analytic):
+        return f"the analytic value is {analytic}", True
+    for offset, value in zip(offsets, values, strict=True):
+        if not math.isfinite(value):
+            return f"f is {value} at {_point(offset)}", True
+    if not np.all(np.isfinite(offsets)) or not np.all(np.diff(offsets) > 0):
+        return "h is lost in rounding: x + t repeats a point for two steps t", False
+    return None, False
+
+
+def _problems_at_x(loss_at_x: float, grads: Params, named: bool) -> tuple[str, ...]:
+    """What is NaN or infinite at x: the loss, and each gradient array with a bad entry."""
+    problems = []
+    if not math.isfinite(loss_at_x):
+        problems.append(f"f returned a loss of {loss_at_x} at params, the point being checked")
+    for name, grad in grads.items():
+        bad = ~np.isfinite(grad)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            label = f"grads[{name!r}]" if named else "the gradient"
+            where = f"{label}[{', '.join(map(str, first))}]" if first else label
+            problems.append(
+                f"{where} is {grad[first]} ({int(bad.sum())} of {grad.size} entries not finite)"
+            )
+    return tuple(problems)
+
+
+def _point(offset: float) -> str:
+    """``x + 1e-05``, ``x - 2e-05``, or ``x`` itself."""
+    if offset == 0.0:
+        return "x"
+    return f"x {'-' if offset < 0 else '+'} {abs(offset):.3g}"
+
+
+def _require_finite(offsets: np.ndarray, values: np.ndarray, label: str) -> None:
+    """Raise, naming the point, if f was NaN or infinite at one of ``x + offsets``."""
+    for offset, value in zip(offsets, values, strict=True):
+        if not math.isfinite(value):
+            raise _non_finite_loss(value, f"at {_point(offset)} along {label}")
+
+
+def _non_finite_loss(value: float, where: str) -> InvalidValueError:
+    return InvalidValueError(
+        f"f returned {value} {where}; a finite difference needs finite loss values: look "
+        "for log(0), exp overflow or division by 0 in f near that point"
+    )
 
 
 def _is_kink(offsets: np.ndarray, values: np.ndarray, h: float, rounding: float) -> bool:
@@ -394,12 +496,14 @@ class _CountingLoss:
 
 
 def _scalar_loss(output: Any) -> float:
-    value = output[0] if isinstance(output, tuple) else output
-    if np.ndim(value) != 0:
+    """``f``'s loss as a float: a real number or a 0-d numeric array (element 0 of a tuple)."""
+    value = output[0] if isinstance(output, tuple) and output else output
+    array = _numeric_array(value, "the loss f returns", "a real number")
+    if array.ndim != 0:
         raise InvalidValueError(
-            f"f must return a scalar loss; got a loss of shape {np.shape(value)}"
+            f"f must return a scalar loss; got a loss of shape {array.shape} (sum or average it)"
         )
-    return float(value)
+    return float(array)
 
 
 def _analytic_gradient(
@@ -408,36 +512,43 @@ def _analytic_gradient(
     """Call f once at x: the loss, float64 copies of the gradients, and every input dtype."""
     output = loss.full()
     if not isinstance(output, tuple) or len(output) != 2:
-        raise InvalidTypeError(
-            f"f must return a tuple (loss, grads) for check_gradient; got {type(output).__name__}"
-        )
+        got = f"a tuple of length {len(output)}" if isinstance(output, tuple) else _kind(output)
+        raise InvalidTypeError(f"f must return a tuple (loss, grads) for check_gradient; got {got}")
     value, grads = output
-    grads = _checked_grads(grads if isinstance(params, Mapping) else {SINGLE: grads}, arrays)
+    loss_at_x = _scalar_loss(value)
+    grads = _checked_grads(grads, arrays, named=isinstance(params, Mapping))
     if isinstance(params, Mapping):
-        labelled = [(f"params[{name!r}]", array) for name, array in params.items()]
+        labelled = [(f"params[{name!r}]", np.asarray(array)) for name, array in params.items()]
         labelled += [(f"grads[{name!r}]", grad) for name, grad in grads.items()]
     else:
-        labelled = [("params", params), ("the gradient", grads[SINGLE])]
-    dtypes = [(label, np.asarray(array).dtype) for label, array in labelled]
+        labelled = [("params", np.asarray(params)), ("the gradient", grads[SINGLE])]
+    dtypes = [(label, array.dtype) for label, array in labelled]
     dtypes.append(("the loss", np.asarray(value).dtype))
     grads64 = {name: np.array(grad, dtype=np.float64) for name, grad in grads.items()}
-    return _scalar_loss(value), grads64, dtypes
+    return loss_at_x, grads64, dtypes
 
 
-def _checked_grads(grads: Any, arrays: Params) -> Mapping[str, Any]:
-    if not isinstance(grads, Mapping) or set(grads) != set(arrays):
-        got = sorted(grads) if isinstance(grads, Mapping) else type(grads).__name__
+def _checked_grads(grads: Any, arrays: Params, named: bool) -> dict[str, np.ndarray]:
+    """``grads`` as numeric arrays by name, with the keys and shapes of ``params``."""
+    if not named:
+        grads = {SINGLE: grads}
+    elif not isinstance(grads, Mapping) or set(grads) != set(arrays):
+        got = sorted(map(str, grads)) if isinstance(grads, Mapping) else _kind(grads)
         raise InvalidValueError(
-            f"f must return grads with the keys of params {sorted(arrays)}; got {got}"
+            f"f must return grads with the keys of params {sorted(map(str, arrays))}; got {got}"
         )
+    checked = {}
     for name, array in arrays.items():
-        shape = np.shape(grads[name])
-        if shape != array.shape:
+        label = f"grads[{name!r}]" if named else "the gradient f returns"
+        grad = _numeric_array(grads[name], label, "real numbers shaped like params")
+        if grad.shape != array.shape:
+            target = f"params[{name!r}]" if named else "params"
             raise InvalidValueError(
-                f"grads[{name!r}] has shape {shape} but params[{name!r}] has shape "
-                f"{array.shape}; a gradient must have the shape of its parameter"
+                f"{label} has shape {grad.shape} but {target} has shape {array.shape}; a "
+                "gradient must have the shape of its parameter"
             )
-    return grads
+        checked[name] = grad
+    return checked
 
 
 def _float64_copies(params: Any) -> tuple[Params, Any]:
@@ -446,22 +557,53 @@ def _float64_copies(params: Any) -> tuple[Params, Any]:
     arrays = {}
     for name, value in named:
         label = f"params[{name!r}]" if isinstance(params, Mapping) else "params"
-        array = np.asarray(value)
-        if array.dtype.kind not in "biuf":
-            raise InvalidTypeError(f"{label} must be a real numeric array; got dtype {array.dtype}")
+        array = _numeric_array(value, label, "an array of real numbers (float64)")
+        if array.size == 0:
+            raise InvalidValueError(
+                f"{label} is empty (shape {array.shape}); there is nothing to check in it: "
+                "leave it out or give it entries"
+            )
         arrays[name] = np.array(array, dtype=np.float64)  # always a copy
-        check_finite(arrays[name], label)
+        bad = ~np.isfinite(arrays[name])
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise InvalidValueError(
+                f"{label} contains {arrays[name][first]} at index {list(first)}; a gradient "
+                "check needs a finite point"
+            )
     if not arrays:
         raise InvalidValueError("params is empty; need at least one array to check")
     return arrays, (arrays if isinstance(params, Mapping) else arrays[SINGLE])
+
+
+def _numeric_array(value: Any, label: str, expected: str) -> np.ndarray:
+    """``value`` as an array of real numbers (bool, int or float), or a clear error."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nested lists
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
+        shown = array is not None and array.ndim > 0 and array.dtype.kind != "O"
+        got = f"an array of dtype {array.dtype}" if shown else _kind(value)
+        raise InvalidTypeError(f"{label} must be {expected}; got {got}")
+    return array
+
+
+def _kind(value: Any) -> str:
+    """``'abc' (str)``, shortened: what a value is, for an error message."""
+    try:
+        text = repr(value)
+    except Exception:  # a user's class with a broken __repr__
+        text = object.__repr__(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"{text} ({type(value).__name__})"
 
 
 def _check_arguments(num_checks: Any, h: Any, mode: Any, tol: Any, rng: Any) -> None:
     check_positive(num_checks, "num_checks", integer=True)
     check_positive(h, "h")
     check_choice(mode, "mode", MODES)
-    if tol is not None:
-        check_positive(tol, "tol")
+    check_positive(tol, "tol")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise InvalidTypeError(
             "rng must be a numpy.random.Generator, e.g. np.random.default_rng(0); "

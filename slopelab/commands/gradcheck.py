@@ -1,6 +1,8 @@
 """``slopelab gradcheck``: analytic vs numerical gradients, for a built-in loss or your own.
 
-Exit code 1 when the check fails, so it can guard a CI job.
+Exit code 1 when the check fails (a NaN or infinite loss or gradient included), so it can guard
+a CI job; exit code 2 when ``--function`` cannot be imported, raises, or returns the wrong kind
+of thing, or ``--params`` does not fit: those are for the user to fix, not a failed check.
 """
 
 from __future__ import annotations
@@ -24,18 +26,26 @@ from slopelab.commands.arguments import (
 )
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.runfolder import data_config_of, load_prepared
-from slopelab.errors import CommandError
+from slopelab.errors import CommandError, SlopelabError
 from slopelab.gradcheck import check_gradient
+from slopelab.gradcheck_report import TABLE_ROWS
 from slopelab.linear import init_params
 from slopelab.losses import get_loss
 from slopelab.runs import load_npz
+from slopelab.validation import check_params
+
+LOSS_PARAMS = ("W", "b")
+MESSAGE_CHARS = 300  # a user's exception message is cut here to keep the error to one line
 
 DESCRIPTION = """Compare the analytic gradient with centered finite differences on a few
 coordinates of every parameter array (default), on all of them (--full), or along one random
 direction. Kinks (hinge margins crossing zero inside the stencil) are detected and judged by a
 subgradient-interval check instead of relative error. Check a built-in loss on a small data
 subset, or any function of yours: --function module:function, called as f(params) -> (loss,
-grads) with params a dict of arrays. Exit code 1 when the check fails."""
+grads) with params a dict of arrays. A NaN or infinite loss or gradient fails the check.
+Beyond 30 rows the table is summarized (counts by status and the rows closest to failing);
+--show-all-rows prints every row. Exit code 1 when the check fails, 2 when your function
+cannot be imported or raises."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -67,6 +77,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="one random direction, for very large parameter vectors",
     )
     parser.add_argument(
+        "--show-all-rows",
+        action="store_true",
+        help=f"print every row; by default more than {TABLE_ROWS} rows are summarized",
+    )
+    parser.add_argument(
         "--function",
         metavar="MODULE:FUNCTION",
         help="check your own f(params) -> (loss, grads) instead",
@@ -93,21 +108,20 @@ def run(args: argparse.Namespace) -> int:
         f"gradient check of {label}, h = {args.h:g}, mode {mode}, "
         f"{report.evaluations} loss evaluations"
     )
-    console.say(str(report))
+    table_rows = None if args.show_all_rows else TABLE_ROWS
+    console.say(report.to_text(table_rows=table_rows, every_row="--show-all-rows"))
     console.emit({"objective": label, **report.to_dict()})  # max_rel_error, passed, kinks, rows
     return 0 if report.passed else 1
 
 
 def _objective(args: argparse.Namespace, console: Console) -> tuple[Callable, dict, str]:
     if args.function:
-        f = _import_function(args.function)
-        params = _load_params(args.params) if args.params else None
-        if params is None:
-            prepared = load_prepared(data_config_of(args), console)
-            params = _default_params(
-                prepared.X_train.shape[1], prepared.dataset.num_classes, args.seed
-            )
-        return f, params, args.function
+        f = _UserFunction(_import_function(args.function), args.function)
+        if args.params:
+            return f, _numeric_params(_load_params(args.params), args.params), args.function
+        prepared = load_prepared(data_config_of(args), console)
+        num_features, num_classes = prepared.X_train.shape[1], prepared.dataset.num_classes
+        return f, _default_params(num_features, num_classes, args.seed), args.function
     prepared = load_prepared(data_config_of(args), console)
     rng = np.random.default_rng(args.seed)
     count = min(args.num_examples, len(prepared.y_train))
@@ -115,10 +129,11 @@ def _objective(args: argparse.Namespace, console: Console) -> tuple[Callable, di
     X = prepared.X_train[rows].astype(np.float64)
     y = prepared.y_train[rows]
     loss = get_loss(args.loss, args.penalty)
+    num_classes = prepared.dataset.num_classes
     params = (
-        _load_params(args.params)
+        _loss_params(args.params, X.shape[1], num_classes, console)
         if args.params
-        else _default_params(X.shape[1], prepared.dataset.num_classes, args.seed)
+        else _default_params(X.shape[1], num_classes, args.seed)
     )
     label = f"{args.loss} loss (penalty {args.penalty}, reg {args.reg:g}) on {count} examples"
     return (lambda p: loss(p, X, y, args.reg)), params, label
@@ -136,24 +151,104 @@ def _import_function(spec: str) -> Callable:
     module_name, separator, function_name = spec.partition(":")
     if not separator or not module_name or not function_name:
         raise CommandError(f"--function {spec!r} must look like module:function")
-    sys.path.insert(0, str(Path.cwd()))
+    folder = str(Path.cwd())
+    sys.path.insert(0, folder)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise CommandError(f"--function: cannot import module {module_name!r} ({error})") from None
+    except ModuleNotFoundError as error:
+        if not _names_itself(module_name, error.name):  # the module imports something missing
+            raise CommandError(
+                f"--function: importing {module_name} raised {_describe(error)}"
+            ) from None
+        raise CommandError(
+            f"--function: cannot import module {module_name!r} ({error}); run slopelab from "
+            "the folder that holds it"
+        ) from None
+    except (Exception, SystemExit) as error:  # the module's own code failed: the user's to fix
+        raise CommandError(
+            f"--function: importing {module_name} raised {_describe(error)}"
+        ) from None
     finally:
-        sys.path.pop(0)
+        if folder in sys.path:
+            sys.path.remove(folder)
     function = getattr(module, function_name, None)
     if not callable(function):
         raise CommandError(f"--function: {module_name} has no function {function_name!r}")
     return function
 
 
+def _names_itself(module_name: str, missing: str | None) -> bool:
+    """Whether the missing module is ``module_name`` or a package it sits in."""
+    return missing is not None and (module_name + ".").startswith(missing + ".")
+
+
+class _UserFunction:
+    """The user's ``f``; whatever it raises becomes one readable line (exit 2), since a bug
+    in the checked code is not a bug in slopelab."""
+
+    def __init__(self, function: Callable, spec: str) -> None:
+        self.function, self.spec = function, spec
+
+    def __call__(self, params: dict[str, np.ndarray]) -> object:
+        try:
+            return self.function(params)
+        except (Exception, SystemExit) as error:
+            raise CommandError(
+                f"--function {self.spec}: your function raised {_describe(error)}"
+            ) from None
+
+
+def _describe(error: BaseException) -> str:
+    """``ZeroDivisionError: division by zero``, cut to MESSAGE_CHARS characters."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 3] + "..."
+
+
 def _load_params(path: str) -> dict[str, np.ndarray]:
     arrays = load_npz(Path(path), "parameter file")
     if not arrays:
         raise CommandError(f"--params {path} holds no arrays")
-    return {name: np.asarray(value, dtype=np.float64) for name, value in arrays.items()}
+    return arrays
+
+
+def _numeric_params(arrays: dict[str, np.ndarray], path: str) -> dict[str, np.ndarray]:
+    """Every array as float64, refusing what is not a real number (strings, complex)."""
+    params = {}
+    for name, value in arrays.items():
+        if value.dtype.kind not in "biuf":
+            raise CommandError(
+                f"--params {path}: array {name!r} has dtype {value.dtype}; parameters must be "
+                "real numbers (int or float)"
+            )
+        params[name] = np.asarray(value, dtype=np.float64)
+        if not np.isfinite(params[name]).all():
+            raise CommandError(
+                f"--params {path}: array {name!r} contains NaN or infinity; a gradient check "
+                "needs a finite point"
+            )
+    return params
+
+
+def _loss_params(
+    path: str, num_features: int, num_classes: int, console: Console
+) -> dict[str, np.ndarray]:
+    """W (D, C) and b (C,) for a built-in loss; other arrays (a model's class names) are
+    named and left out."""
+    arrays = _load_params(path)
+    missing = [name for name in LOSS_PARAMS if name not in arrays]
+    if missing:
+        raise CommandError(
+            f"--params {path} must hold arrays W ({num_features}, {num_classes}) and b "
+            f"({num_classes},) for the built-in loss; it holds {sorted(arrays)}"
+        )
+    ignored = sorted(set(arrays) - set(LOSS_PARAMS))
+    if ignored:
+        console.say(f"--params {path}: checking W and b; ignoring {', '.join(ignored)}")
+    params = _numeric_params({name: arrays[name] for name in LOSS_PARAMS}, path)
+    try:
+        return check_params(params, num_features, num_classes)
+    except SlopelabError as error:
+        raise CommandError(f"--params {path}: {error}") from None
 
 
 def _announce_full_cost(f: Callable, params: dict, console: Console) -> None:

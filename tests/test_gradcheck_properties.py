@@ -1,0 +1,216 @@
+"""Properties of the library entry points ``check_gradient`` and ``numerical_gradient`` over
+arbitrary shapes, dtypes, outputs of ``f`` and non-finite values.
+
+The contract: valid input gives a report (or a gradient); anything else raises a
+``SlopelabError`` whose message names the culprit, never a numpy or internal error; and a NaN
+or infinite value anywhere the check looks fails the check (or, for ``numerical_gradient``,
+raises), never passes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slopelab.errors import InvalidValueError, SlopelabError
+from slopelab.gradcheck import check_gradient, numerical_gradient
+
+MODES = ["sampled", "all", "directional"]
+REAL_DTYPES = ["bool", "int8", "uint16", "int64", "float16", "float32", "float64"]
+OTHER_DTYPES = ["complex128", "<U3", "object", "datetime64[s]"]
+NON_FINITE = [math.nan, math.inf, -math.inf]
+
+
+def squares(params):
+    """``sum(x**2)`` over every array, with gradient ``2x``, for a dict or one array."""
+    if isinstance(params, dict):
+        loss = float(sum((value**2).sum() for value in params.values()))
+        return loss, {key: 2 * value for key, value in params.items()}
+    return float((params**2).sum()), 2 * params
+
+
+@st.composite
+def arrays(draw):
+    """``(array, valid)``: any shape (0-d and empty included), any dtype, NaN or infinity
+    sometimes; ``valid`` says whether a gradient check can use it."""
+    shape = tuple(draw(st.lists(st.integers(0, 3), max_size=3)))
+    size = math.prod(shape)
+    values = draw(st.lists(st.floats(-100.0, 100.0), min_size=size, max_size=size))
+    dtype = draw(st.sampled_from(REAL_DTYPES + OTHER_DTYPES))
+    array = np.array(values, dtype=np.float64).reshape(shape)
+    if dtype.startswith("float") and size and draw(st.booleans()):
+        array.flat[draw(st.integers(0, size - 1))] = draw(st.sampled_from(NON_FINITE))
+    if dtype == "object":
+        converted = np.empty(shape, dtype=object)
+        converted[...] = array
+    elif dtype == "datetime64[s]":
+        converted = array.astype(np.int64).astype(dtype)
+    elif dtype.startswith("uint"):
+        converted = np.abs(array).astype(dtype)
+    else:
+        converted = array.astype(dtype)
+    valid = dtype in REAL_DTYPES and size > 0 and bool(np.isfinite(converted.astype(float)).all())
+    return converted, valid
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    named=st.lists(arrays(), min_size=1, max_size=3),
+    as_dict=st.booleans(),
+    mode=st.sampled_from(MODES),
+)
+def test_any_params_give_a_report_or_a_slopelab_error_naming_them(named, as_dict, mode):
+    params = {f"p{i}": array for i, (array, _) in enumerate(named)} if as_dict else named[0][0]
+    valid = all(ok for _, ok in named) if as_dict else named[0][1]
+
+    if valid:
+        report = check_gradient(squares, params, mode=mode, num_checks=3)
+        # a quadratic: centered differences are exact up to rounding, so every row passes
+        assert report.passed, str(report)
+        grads = numerical_gradient(squares, params)
+        expected = squares(params)[1]
+        for key in grads if as_dict else [None]:
+            got, want = (grads[key], expected[key]) if as_dict else (grads, expected)
+            assert got.shape == np.shape(want) and got.dtype == np.float64
+    else:
+        for call in (
+            lambda: check_gradient(squares, params, mode=mode),
+            lambda: numerical_gradient(squares, params),
+        ):
+            with pytest.raises(SlopelabError, match=r"^params(\['p\d'\])? "):
+                call()
+
+
+JUNK_LOSSES = {
+    "string": "abc",
+    "None": None,
+    "complex": 1 + 2j,
+    "vector": np.array([1.0, 2.0]),
+    "list": [1.0],
+    "dict": {"loss": 1.0},
+    "object": object(),
+    "bytes": b"1",
+}
+JUNK_GRADS = {
+    "None": None,
+    "string": "abc",
+    "wrong shape": np.ones(5),
+    "complex": np.ones((2, 3)) * 1j,
+    "strings": np.full((2, 3), "a"),
+    "ragged": [[1.0, 2.0, 3.0], [1.0]],
+    "wrong keys": {"V": np.ones((2, 3))},
+    "scalar": 1.0,
+}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    loss=st.sampled_from([None, *JUNK_LOSSES]),
+    grads=st.sampled_from([None, *JUNK_GRADS]),
+    wrap=st.sampled_from(["tuple", "list", "bare", "triple"]),
+    as_dict=st.booleans(),
+)
+def test_any_wrong_output_of_f_is_a_slopelab_error(loss, grads, wrap, as_dict):
+    params = {"W": np.ones((2, 3))} if as_dict else np.ones((2, 3))
+    good_loss, good_grads = squares(params)
+    value = good_loss if loss is None else JUNK_LOSSES[loss]
+    gradient = good_grads if grads is None else JUNK_GRADS[grads]
+    if grads is None and as_dict and wrap == "bare":
+        gradient = good_grads["W"]
+    output = {
+        "tuple": (value, gradient),
+        "list": [value, gradient],
+        "bare": value,
+        "triple": (value, gradient, None),
+    }[wrap]
+    fine = loss is None and grads is None and wrap == "tuple"
+
+    def f(_params):
+        return output
+
+    if fine:  # f is constant here, so its gradient 2x is wrong, but it is the right kind
+        assert check_gradient(f, params).verdict == "wrong"
+    else:
+        with pytest.raises(SlopelabError, match=r"^(f must return|the loss|the gradient|grads)"):
+            check_gradient(f, params)
+    if loss is None and wrap != "list":  # numerical_gradient reads only the loss (element 0)
+        numerical_gradient(f, params)
+    else:
+        with pytest.raises(SlopelabError, match=r"^(f must return|the loss f returns)"):
+            numerical_gradient(f, params)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    bad=st.sampled_from(NON_FINITE),
+    mode=st.sampled_from(MODES),
+    detect_kinks=st.booleans(),
+    shape=st.sampled_from([(), (3,), (2, 3)]),
+)
+def test_a_non_finite_loss_at_any_evaluation_fails_the_check(data, bad, mode, detect_kinks, shape):
+    params = np.linspace(-1.0, 1.5, math.prod(shape)).reshape(shape)
+    rows = 1 if mode == "directional" else params.size
+    calls = 1 + rows * (6 if detect_kinks else 2)
+    poisoned = data.draw(st.integers(0, calls - 1), label="poisoned call")
+    seen = []
+
+    def f(x):
+        seen.append(1)
+        loss, grad = squares(x)
+        return (bad if len(seen) - 1 == poisoned else loss), grad
+
+    report = check_gradient(f, params, mode=mode, detect_kinks=detect_kinks)
+
+    assert not report.passed and report.verdict == "non-finite", str(report)
+    assert report.max_rel_error == math.inf
+    assert f" {bad} at " in report.reason or f"of {bad} at params" in report.reason
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.data(),
+    bad=st.sampled_from(NON_FINITE),
+    mode=st.sampled_from(MODES),
+    shape=st.sampled_from([(), (4,), (2, 3)]),
+)
+def test_a_non_finite_analytic_gradient_entry_fails_the_check(data, bad, mode, shape):
+    params = {"W": np.linspace(-1.0, 1.5, math.prod(shape)).reshape(shape), "b": np.ones(2)}
+    entry = data.draw(st.integers(0, params["W"].size - 1), label="entry")
+
+    def f(p):
+        loss, grads = squares(p)
+        grads["W"] = np.array(grads["W"])  # 2 * a 0-d array is a numpy scalar: make it writable
+        grads["W"].flat[entry] = bad
+        return loss, grads
+
+    report = check_gradient(f, params, mode=mode, num_checks=1)
+
+    assert not report.passed and report.verdict == "non-finite"
+    assert re.match(rf"grads\['W'\](\[[\d, ]+\])? is {bad} \(1 of ", report.reason)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.data(),
+    bad=st.sampled_from(NON_FINITE),
+    scheme=st.sampled_from(["centered", "forward"]),
+    size=st.integers(1, 5),
+)
+def test_numerical_gradient_never_returns_a_slope_from_a_non_finite_loss(data, bad, scheme, size):
+    params = np.linspace(-1.0, 1.5, size)
+    calls = (1 + size) if scheme == "forward" else 2 * size
+    poisoned = data.draw(st.integers(0, calls - 1), label="poisoned call")
+    seen = []
+
+    def f(x):
+        seen.append(1)
+        return bad if len(seen) - 1 == poisoned else float((x**2).sum())
+
+    with pytest.raises(InvalidValueError, match=rf"^f returned {bad} at x"):
+        numerical_gradient(f, params, scheme=scheme)
