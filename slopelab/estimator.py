@@ -57,8 +57,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         optimizer: update rule: ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``,
             ``"rmsprop"``, ``"adam"``, ``"adamw"``.
         learning_rate: ``"auto"`` (default: ``1 / L`` from the curvature of the data for SGD,
-            ``(1 - mu) / L`` with momentum, the rule's usual default for adaptive rules; see
-            ``slopelab.autolr``), a float, or a schedule ``step -> rate``.
+            ``(1 - mu) / L`` with momentum ``mu``, ``1e-2 / rms(x)`` for the adaptive rules
+            (AdaGrad ``1e-1 / rms(x)``); see ``slopelab.autolr``), a float, or a schedule
+            ``step -> rate``.
         reg: regularization strength; the loss adds ``reg * R(W)`` (bias not penalized).
         penalty: ``"l2"`` (``R = sum W**2``), ``"l1"`` or ``"none"``.
         batch_size: examples per update (capped at the number of training examples).

@@ -119,21 +119,24 @@ def test_subsampling_does_not_alias_with_a_periodic_row_order():
     assert gradient_lipschitz_constant(X, max_rows=4096) == pytest.approx(exact, rel=0.05)
 
 
-def test_what_subsampling_does_to_the_estimate():
-    """256 of 1797 standardized digits: the estimate scatters around lambda_max (measured:
-    -10% .. +47% over 50 orders of the rows) and is high on average (lambda_max is convex in
-    the second-moment matrix, so by Jensen a subsample's is biased upward: a smaller, safer
-    step). On raw pixels, where one direction (the mean) dominates, it is within 4%."""
+@pytest.mark.parametrize(
+    ("standardize", "low", "high", "mean_low", "mean_high"),
+    [(True, 0.85, 1.6, 1.05, 1.2), (False, 0.96, 1.04, 0.99, 1.01)],
+)
+def test_what_subsampling_does_to_the_estimate(standardize, low, high, mean_low, mean_high):
+    """256 of 1797 standardized digits: the estimate scatters around lambda_max (measured over
+    50 orders of the rows: -10% .. +47%, mean +11%). It is high on average because lambda_max
+    is convex in the second-moment matrix (Jensen): a smaller, safer step. On raw pixels one
+    direction (the mean) dominates and every estimate is within 4%."""
     rng = np.random.default_rng(1)
-    for standardize, low, high in [(True, 0.85, 1.6), (False, 0.96, 1.04)]:
-        X = digits(standardize)
-        exact = exact_lipschitz(X)
-        ratios = [
-            gradient_lipschitz_constant(X[rng.permutation(len(X))], max_rows=256) / exact
-            for _ in range(50)
-        ]
-        assert low <= min(ratios) and max(ratios) <= high
-        assert np.mean(ratios) >= 1.0
+    X = digits(standardize)
+    exact = exact_lipschitz(X)
+    ratios = [
+        gradient_lipschitz_constant(X[rng.permutation(len(X))], max_rows=256) / exact
+        for _ in range(50)
+    ]
+    assert low <= min(ratios) and max(ratios) <= high
+    assert mean_low <= np.mean(ratios) <= mean_high
 
 
 def test_feature_rms_matches_its_formula_and_is_one_for_zero_data():
@@ -158,7 +161,7 @@ def test_auto_honours_the_momentum_of_momentum_rules(optimizer, hyperparams, mom
     assert rate >= expected * (1 - 1e-12)  # never smaller than the exact (1 - mu) / L
 
 
-def test_auto_for_sgd_is_one_over_l_and_ignores_nothing():
+def test_auto_for_sgd_is_one_over_l():
     X = digits(True)
     assert auto_learning_rate(X, 0.1, "sgd") == pytest.approx(1 / exact_lipschitz(X, 0.1), rel=1e-2)
 
