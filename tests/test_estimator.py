@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -13,6 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 from slopelab import Budget, DivergedError, LinearClassifier, get_loss, gradient_descent
+from slopelab.schedules import step_decay
 from tests.helpers import blobs, digits_split
 
 
@@ -241,6 +244,30 @@ def test_warm_start_with_an_unchanged_recipe_keeps_the_update_rules_state():
         np.testing.assert_allclose(warm.params_[key], straight.params_[key], rtol=1e-9)
     assert warm.t_ == straight.t_ == 5 and warm.n_iter_ == 5
     np.testing.assert_allclose(warm.loss_curve_, straight.loss_curve_, rtol=1e-9)
+
+
+def test_a_schedule_continues_across_warm_fits():
+    """The recipe is unchanged, so update k of the second fit uses rate schedule(k)."""
+    X, _, y, _ = digits_split()
+    schedule = step_decay(0.1, step_size=5, gamma=0.5)
+    model = LinearClassifier(learning_rate=schedule, epochs=1, warm_start=True, random_state=0)
+    model.fit(X, y).fit(X, y)
+    steps = model.history_.column("step").astype(int)
+    assert steps[0] == 8  # ceil(1437 / 200) updates in the first fit
+    np.testing.assert_array_equal(
+        model.history_.column("learning_rate"), [schedule(k) for k in steps]
+    )
+
+
+def test_a_pickled_estimator_continues_exactly_as_the_original():
+    X, _, y, _ = digits_split()
+    model = LinearClassifier(optimizer="adam", epochs=2, warm_start=True, random_state=0)
+    model.fit(X, y)
+    copy = pickle.loads(pickle.dumps(model))
+    model.fit(X, y)
+    copy.fit(X, y)
+    for key in ("W", "b"):
+        np.testing.assert_array_equal(copy.params_[key], model.params_[key])
 
 
 def test_a_new_recipe_restarts_the_update_rules_state():
