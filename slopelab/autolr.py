@@ -9,7 +9,9 @@ because the Hessian of the cross-entropy with respect to one example's scores,
 descent with step ``1 / L`` never increases a function with an L-Lipschitz gradient. The hinge
 losses have no such constant, but their subgradients scale with the features the same way, so
 the same step is a sound starting point for them too. ``lambda_max`` comes from a few power
-iterations on (a strided subsample of) the data.
+iterations on the data, or on a random subsample of ``max_rows`` rows (fixed seed, so the result
+is deterministic; a random rather than strided subsample, because data stored in a periodic order,
+such as classes taking turns, would alias with a stride).
 
 Rules that normalize the step per coordinate (AdaGrad, RMSProp, Adam, AdamW) move each weight by
 about ``learning_rate`` per step whatever the size of the gradient, while the weights a linear
@@ -19,56 +21,127 @@ the root-mean-square feature value: 1e-2 on standardized data, ten times PyTorch
 because a linear model's weights must travel O(0.1..1) in a few hundred steps (measured on
 standardized digits: 1e-3 underfits every loss), and about 2e-4 on mean-centred CIFAR-10 pixels,
 where 1e-2 overshoots. Momentum rules take ``(1 - mu) / L`` because their effective step is
-``learning_rate / (1 - mu)``.
+``learning_rate / (1 - mu)``; ``mu`` is the rule's own momentum (its default, 0.9, unless the
+hyperparameters given say otherwise).
+
+:func:`resolve_learning_rate` is the one place where ``"auto"`` becomes a number: the estimator,
+the training functions and the command line all call it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
+from slopelab.errors import InvalidValueError
+from slopelab.optim import get_optimizer
+
 ADAPTIVE_DEFAULTS = {"adagrad": 1e-1, "rmsprop": 1e-2, "adam": 1e-2, "adamw": 1e-2}
-MOMENTUM_RULES = ("momentum", "nesterov")
+MAX_ROWS = 4096
 
 
-def gradient_lipschitz_constant(
-    X: np.ndarray, reg: float = 0.0, max_rows: int = 4096, iterations: int = 30
+def resolve_learning_rate(
+    learning_rate: Any,
+    X: np.ndarray,
+    reg: float,
+    optimizer: str,
+    hyperparams: Mapping[str, Any] | None = None,
+) -> Any:
+    """``learning_rate`` as given (a number, a schedule, None), or ``"auto"`` resolved by
+    :func:`auto_learning_rate` for this data, ``reg`` and update rule.
+
+    >>> resolve_learning_rate(0.1, np.ones((2, 2)), 0.0, "sgd")
+    0.1
+    >>> resolve_learning_rate("auto", np.zeros((2, 2)), 0.0, "momentum", {"momentum": 0.5})
+    1.0
+    """
+    if isinstance(learning_rate, str) and learning_rate == "auto":
+        return auto_learning_rate(X, reg, optimizer, hyperparams)
+    return learning_rate
+
+
+def auto_learning_rate(
+    X: np.ndarray, reg: float, optimizer: str, hyperparams: Mapping[str, Any] | None = None
 ) -> float:
-    """``L = lambda_max([X, 1]^T [X, 1] / N) / 2 + 2 reg`` (power iteration; deterministic).
+    """The step size ``learning_rate="auto"`` resolves to for this data and update rule.
+
+    ``1 / L`` for SGD, ``(1 - mu) / L`` for momentum and Nesterov (``mu`` from
+    ``hyperparams``, else the rule's default), ``c / rms(x)`` for the adaptive rules.
+    ``hyperparams`` are the rule's other knobs, checked as :func:`slopelab.optim.get_optimizer`
+    checks them.
+
+    Raises:
+        InvalidValueError: the features are too large for float arithmetic (no finite step).
+    """
+    rule = get_optimizer(optimizer, **dict(hyperparams or {}))
+    if optimizer in ADAPTIVE_DEFAULTS:
+        rate = ADAPTIVE_DEFAULTS[optimizer] / feature_rms(X)
+    else:
+        momentum = rule.hyperparams.get("momentum", 0.0)
+        rate = (1.0 - momentum) / gradient_lipschitz_constant(X, reg)
+    if not (math.isfinite(rate) and rate > 0):
+        raise InvalidValueError(
+            f"learning_rate='auto' found no usable step ({rate!r}): the features are too large "
+            "for float arithmetic; scale them (standardize) or give a learning_rate"
+        )
+    return rate
+
+
+# Overflow (features beyond ~1e154) makes the estimate inf or NaN, which auto_learning_rate
+# reports as an error; numpy's warnings on the way would only repeat it.
+@np.errstate(over="ignore", invalid="ignore")
+def gradient_lipschitz_constant(
+    X: np.ndarray, reg: float = 0.0, max_rows: int = MAX_ROWS, iterations: int = 30
+) -> float:
+    """``L = lambda_max([X, 1]^T [X, 1] / N) / 2 + 2 reg`` by power iteration (deterministic).
+
+    The iteration starts near the all-ones vector, which is close to the top eigenvector of
+    most data (the mean direction), plus a small random part (fixed seed), because the
+    all-ones vector alone is orthogonal to the top eigenvector of some data, e.g. a
+    standardized one-hot pair whose columns are exactly ``z`` and ``-z``.
 
     >>> X = np.diag([3.0, 1.0])  # A^T A / N has largest eigenvalue 5.06
     >>> round(gradient_lipschitz_constant(X), 2)
     2.53
     """
-    stride = max(1, math.ceil(X.shape[0] / max_rows))
-    A = np.hstack([X[::stride], np.ones((len(X[::stride]), 1), X.dtype)]).astype(np.float64)
-    vector = np.ones(A.shape[1]) / math.sqrt(A.shape[1])
+    rows = sample_rows(X, max_rows).astype(np.float64)
+    A = np.hstack([rows, np.ones((rows.shape[0], 1))])  # (n, D + 1)
+    vector = 1.0 + 0.1 * np.random.default_rng(0).standard_normal(A.shape[1])
+    vector /= np.linalg.norm(vector)
     eigenvalue = 0.0
     for _ in range(iterations):
-        product = A.T @ (A @ vector) / A.shape[0]
+        product = A.T @ (A @ vector) / A.shape[0]  # (D + 1,)
         eigenvalue = float(np.linalg.norm(product))
-        if eigenvalue == 0.0:
+        if not (eigenvalue > 0 and math.isfinite(eigenvalue)):
             break
         vector = product / eigenvalue
     return 0.5 * eigenvalue + 2.0 * reg
 
 
-def feature_rms(X: np.ndarray, max_rows: int = 4096) -> float:
-    """Root-mean-square feature value ``sqrt(mean(x^2))`` (1 for standardized data).
+@np.errstate(over="ignore", invalid="ignore")
+def feature_rms(X: np.ndarray, max_rows: int = MAX_ROWS) -> float:
+    """Root-mean-square feature value ``sqrt(mean(x^2))`` (1 for standardized data; 1 for all-zero
+    data too, where any scale would do).
 
     >>> feature_rms(np.full((3, 2), 60.0))
     60.0
     """
-    stride = max(1, math.ceil(X.shape[0] / max_rows))
-    sample = X[::stride].astype(np.float64)
+    sample = sample_rows(X, max_rows).astype(np.float64)
     rms = float(np.sqrt(np.mean(sample * sample)))
     return rms if rms > 0 else 1.0
 
 
-def auto_learning_rate(X: np.ndarray, reg: float, optimizer: str, momentum: float = 0.9) -> float:
-    """The step size ``learning_rate="auto"`` resolves to for this data and update rule."""
-    if optimizer in ADAPTIVE_DEFAULTS:
-        return ADAPTIVE_DEFAULTS[optimizer] / feature_rms(X)
-    step = 1.0 / gradient_lipschitz_constant(X, reg)
-    return step * (1.0 - momentum) if optimizer in MOMENTUM_RULES else step
+def sample_rows(X: np.ndarray, max_rows: int = MAX_ROWS) -> np.ndarray:
+    """``X`` itself, or ``max_rows`` of its rows drawn without replacement (fixed seed, kept in
+    order) when it has more.
+
+    >>> sample_rows(np.arange(10.0).reshape(5, 2), max_rows=2).shape
+    (2, 2)
+    """
+    if X.shape[0] <= max_rows:
+        return X
+    chosen = np.random.default_rng(0).choice(X.shape[0], size=max_rows, replace=False)
+    return X[np.sort(chosen)]

@@ -16,6 +16,8 @@ True
 
 from __future__ import annotations
 
+import numbers
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,15 +27,16 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from slopelab.autolr import auto_learning_rate
-from slopelab.errors import SlopelabError
+from slopelab.autolr import resolve_learning_rate
+from slopelab.errors import InvalidTypeError, InvalidValueError, SlopelabError
 from slopelab.history import Budget, History
 from slopelab.linear import class_scores, init_params
 from slopelab.losses import EXAMPLE_LOSSES, get_loss
 from slopelab.optim import OPTIMIZERS, Optimizer, get_optimizer
 from slopelab.problem import Problem
+from slopelab.regularization import PENALTIES
 from slopelab.softmax import log_softmax, softmax_probabilities
-from slopelab.train import SAMPLINGS, DescentConfig, DescentState, descend
+from slopelab.train import SAMPLINGS, DescentConfig, DescentState, descend, steps_per_epoch
 from slopelab.validation import check_choice, check_positive
 
 
@@ -54,8 +57,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         optimizer: update rule: ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``,
             ``"rmsprop"``, ``"adam"``, ``"adamw"``.
         learning_rate: ``"auto"`` (default: ``1 / L`` from the curvature of the data for SGD,
-            ``(1 - mu) / L`` with momentum, the rule's usual default for adaptive rules; see
-            ``slopelab.autolr``), a float, or a schedule ``step -> rate``.
+            ``(1 - mu) / L`` with momentum ``mu``, ``1e-2 / rms(x)`` for the adaptive rules
+            (AdaGrad ``1e-1 / rms(x)``); see ``slopelab.autolr``), a float, or a schedule
+            ``step -> rate``.
         reg: regularization strength; the loss adds ``reg * R(W)`` (bias not penalized).
         penalty: ``"l2"`` (``R = sum W**2``), ``"l1"`` or ``"none"``.
         batch_size: examples per update (capped at the number of training examples).
@@ -64,14 +68,26 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         optimizer_params: extra hyperparameters of the update rule, e.g. ``{"momentum": 0.95}``.
         early_stopping: hold out ``validation_fraction`` of the data and stop when validation
             accuracy has not improved for ``n_iter_no_change`` epochs (best weights restored).
-        random_state: seed, ``numpy.random.Generator`` or None.
+        random_state: seed, ``numpy.random.Generator``, ``RandomState`` or None.
         warm_start: continue from the previous solution on the next ``fit``.
+
+    Continuing (``warm_start`` or ``partial_fit``) starts from the previous ``params_`` and reads
+    every hyperparameter afresh, so ``set_params`` in between takes effect. The update rule's
+    state (velocity, moments, step count) is kept only while its recipe — ``optimizer``, the
+    resolved learning rate and ``optimizer_params`` — is unchanged; any change starts the new
+    rule from a fresh state. ``"auto"`` is resolved on the data of the fit that first needs it
+    and again whenever ``optimizer``, ``optimizer_params`` or ``reg`` change (so the chunks of a
+    ``partial_fit`` stream share one rate). A new ``random_state`` reseeds the shuffling.
+
+    If the loss diverges, ``fit`` and ``partial_fit`` raise :class:`DivergedError` and leave the
+    estimator unfitted (every fitted attribute removed, as before the first ``fit``): no
+    half-trained model is left behind to be scored by mistake.
 
     Fitted attributes: ``classes_``, ``coef_`` (n_classes, n_features) — (1, n_features) for
     two classes, as in scikit-learn —, ``intercept_``, ``params_`` (``W (D, C)``, ``b (C,)``),
     ``learning_rate_`` (what ``"auto"`` resolved to), ``loss_curve_`` (mean training loss per
-    epoch), ``history_``, ``n_iter_`` (epochs), ``t_``
-    (updates), ``n_features_in_``.
+    epoch), ``history_`` (of the last call), ``n_iter_`` (epochs) and ``t_`` (updates) over all
+    calls, ``n_features_in_``.
     """
 
     def __init__(
@@ -110,7 +126,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         """Train for ``epochs`` passes (fewer with early stopping) from a fresh start, or from
         the previous solution with ``warm_start``."""
         self._check_hyperparameters()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        warm = self.warm_start and hasattr(self, "params_")
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not warm)
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -118,14 +135,12 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 f"y has only one class ({classes[0].item()!r}); "
                 "a classifier needs at least 2 classes"
             )
-        if not (self.warm_start and hasattr(self, "params_")):
-            self._reset(classes, X)
-        elif not np.array_equal(classes, self.classes_):
+        if warm and not np.array_equal(classes, self.classes_):
             raise ValueError(
                 f"warm_start: y has classes {classes.tolist()} but the model was fitted on "
                 f"{self.classes_.tolist()}; refit with warm_start=False"
             )
-        return self._train(X, y_index, self.epochs, self.early_stopping)
+        return self._train(X, y_index, classes, self.epochs, self.early_stopping, fresh=not warm)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> LinearClassifier:
         """One epoch over ``X, y``, continuing the optimizer's state; ``classes`` (all labels
@@ -143,19 +158,21 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             all_classes = np.unique(classes)
             if len(all_classes) < 2:
                 raise ValueError("classes must hold at least 2 distinct labels")
-            self._reset(all_classes, X)
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes {np.unique(classes).tolist()} differ from the classes of the first "
-                f"partial_fit call {self.classes_.tolist()}"
-            )
-        unknown = np.setdiff1d(y, self.classes_)
+        else:
+            all_classes = self.classes_
+            if classes is not None and not np.array_equal(np.unique(classes), all_classes):
+                raise ValueError(
+                    f"classes {np.unique(classes).tolist()} differ from the classes of the first "
+                    f"partial_fit call {all_classes.tolist()}"
+                )
+        unknown = np.setdiff1d(y, all_classes)
         if unknown.size:
             raise ValueError(
                 f"y contains labels {unknown.tolist()} that are not in classes "
-                f"{self.classes_.tolist()}"
+                f"{all_classes.tolist()}"
             )
-        return self._train(X, np.searchsorted(self.classes_, y), 1, early_stopping=False)
+        y_index = np.searchsorted(all_classes, y)
+        return self._train(X, y_index, all_classes, 1, early_stopping=False, fresh=first_call)
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Class scores ``X W + b``, shape (N, C); for two classes ``s_1 - s_0``, shape (N,)."""
@@ -186,6 +203,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_hyperparameters(self) -> None:
         check_choice(self.loss, "loss", EXAMPLE_LOSSES)
+        check_choice(self.penalty, "penalty", PENALTIES)
         check_choice(self.optimizer, "optimizer", OPTIMIZERS)
         check_choice(self.sampling, "sampling", SAMPLINGS)
         check_positive(self.reg, "reg", allow_zero=True)
@@ -195,29 +213,57 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         fraction = check_positive(self.validation_fraction, "validation_fraction")
         if fraction >= 1:
             raise ValueError(f"validation_fraction must be in (0, 1); got {fraction!r}")
-
-    def _reset(self, classes: np.ndarray, X: np.ndarray) -> None:
-        self.classes_ = classes
-        self._rng = _generator(self.random_state)
-        hyper = dict(self.optimizer_params or {})
-        self.learning_rate_ = self.learning_rate
-        if isinstance(self.learning_rate, str) and self.learning_rate == "auto":
-            momentum = hyper.get("momentum", 0.9)
-            self.learning_rate_ = auto_learning_rate(X, self.reg, self.optimizer, momentum)
-        # The optimizer holds closures, which do not pickle; keep its recipe and its state.
-        self._optimizer_recipe = (self.optimizer, self.learning_rate_, hyper)
-        self.params_ = init_params(X.shape[1], len(classes), self._rng, dtype=X.dtype)
-        self._state = DescentState(self.params_, self._make_optimizer().init(self.params_))
-        self.loss_curve_: list[float] = []
-        self.n_iter_ = 0
-        self.t_ = 0
+        if self.optimizer_params is not None and not isinstance(self.optimizer_params, Mapping):
+            raise InvalidTypeError(
+                "optimizer_params must be a dict such as {'momentum': 0.95} or None; "
+                f"got {type(self.optimizer_params).__name__}"
+            )
 
     def _train(
-        self, X: np.ndarray, y: np.ndarray, epochs: int, early_stopping: bool
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        classes: np.ndarray,
+        epochs: int,
+        early_stopping: bool,
+        fresh: bool,
     ) -> LinearClassifier:
+        """Train from a fresh start or from ``params_``. The estimator changes only at the end:
+        fitted with the result, or unfitted if the loss diverged."""
+        rng = self._continued_rng(fresh)
+        learning_rate, optimizer = self._update_rule(X, fresh)
+        recipe = (optimizer.name, learning_rate, optimizer.hyperparams)
+        if fresh:
+            params = init_params(X.shape[1], len(classes), rng, dtype=X.dtype)
+        else:
+            params = self.params_
+        keep_state = not fresh and recipe == self._recipe
+        opt_state = self._opt_state if keep_state else optimizer.init(params)
+        # A fresh loop state each call: new data, a fresh epoch, the divergence check measured
+        # against this call's first loss; only the step count goes on with the rule's state.
+        state = DescentState(params, opt_state, step=int(opt_state.count))
+        problem, config = self._problem(X, y, early_stopping, rng)
+        history = descend(problem, optimizer, config, Budget(epochs=epochs), rng, state=state)
+        if history.status == "diverged":
+            self._forget_fit()
+            raise DivergedError(history.message)
+
+        if fresh:
+            self.loss_curve_: list[float] = []
+            self.n_iter_ = self.t_ = 0
+        self.classes_ = classes
+        self._rng, self._rng_source = rng, self.random_state
+        self.learning_rate_, self._rate_inputs = learning_rate, self._learning_rate_inputs()
+        self._recipe, self._opt_state = recipe, state.opt_state
+        self._record(history, problem.num_examples)
+        return self
+
+    def _problem(
+        self, X: np.ndarray, y: np.ndarray, early_stopping: bool, rng: np.random.Generator
+    ) -> tuple[Problem, DescentConfig]:
         X_val = y_val = None
         if early_stopping:
-            X, X_val, y, y_val = _validation_split(X, y, self.validation_fraction, self._rng)
+            X, X_val, y, y_val = _validation_split(X, y, self.validation_fraction, rng)
         problem = Problem(get_loss(self.loss, self.penalty), X, y, X_val, y_val)
         config = DescentConfig(
             reg=self.reg,
@@ -226,35 +272,51 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             eval_every=None,
             patience=self.n_iter_no_change if early_stopping else None,
         )
-        self._state.batch_in_epoch = 0  # each call starts a fresh epoch over the new data
-        self._state.epochs_done = self._state.examples = 0
-        self._state.best_params, self._state.best_val_accuracy = None, -np.inf
-        self._state.stale_epochs = 0
-        history = descend(
-            problem,
-            self._make_optimizer(),
-            config,
-            Budget(epochs=epochs),
-            self._rng,
-            state=self._state,
-        )
-        if history.status == "diverged":
-            raise DivergedError(history.message)
-        self._record(history, X.shape[0])
-        return self
+        return problem, config
 
-    def _make_optimizer(self) -> Optimizer:
-        name, learning_rate, hyper = self._optimizer_recipe
-        return get_optimizer(name, learning_rate=learning_rate, **hyper)
+    def _continued_rng(self, fresh: bool) -> np.random.Generator:
+        """The generator of the previous call, unless this is a fresh start or
+        ``random_state`` has been changed since."""
+        if fresh or not _same_random_state(self.random_state, self._rng_source):
+            return _generator(self.random_state)
+        return self._rng
+
+    def _update_rule(self, X: np.ndarray, fresh: bool) -> tuple[Any, Optimizer]:
+        """The learning rate and the update rule, both validated. ``"auto"`` is resolved on
+        ``X`` unless the previous call resolved it from the same hyperparameters."""
+        hyperparams = dict(self.optimizer_params or {})
+        if "learning_rate" in hyperparams:
+            raise ValueError(
+                "optimizer_params must not hold learning_rate; set the learning_rate parameter"
+            )
+        get_optimizer(self.optimizer, **hyperparams)  # checks them before "auto" reads them
+        if not fresh and self._rate_inputs == self._learning_rate_inputs():
+            learning_rate = self.learning_rate_
+        else:
+            learning_rate = resolve_learning_rate(
+                self.learning_rate, X, self.reg, self.optimizer, hyperparams
+            )
+        optimizer = get_optimizer(self.optimizer, learning_rate=learning_rate, **hyperparams)
+        return learning_rate, optimizer
+
+    def _learning_rate_inputs(self) -> tuple[Any, ...]:
+        """What ``learning_rate_`` is resolved from, besides the data."""
+        return (self.learning_rate, self.optimizer, dict(self.optimizer_params or {}), self.reg)
+
+    def _forget_fit(self) -> None:
+        """Remove every fitted attribute: the estimator is as unfitted as a new one."""
+        for name in list(vars(self)):
+            fitted = name.endswith("_") and not name.startswith("__")
+            if fitted or name in _PRIVATE_STATE:
+                delattr(self, name)
 
     def _record(self, history: History, num_examples: int) -> None:
         self.history_ = history
         self.params_ = history.params
-        self._state.params = history.params
-        steps_per_epoch = -(-num_examples // min(self.batch_size, num_examples))
+        epoch_length = steps_per_epoch(num_examples, self.batch_size)
         losses = history.column("loss")
-        epoch_starts = range(0, len(losses), steps_per_epoch)
-        self.loss_curve_ += [float(losses[i : i + steps_per_epoch].mean()) for i in epoch_starts]
+        epoch_starts = range(0, len(losses), epoch_length)
+        self.loss_curve_ += [float(losses[i : i + epoch_length].mean()) for i in epoch_starts]
         self.n_iter_ += len(epoch_starts)
         self.t_ += len(losses)
         W, b = self.params_["W"], self.params_["b"]
@@ -266,13 +328,32 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             self.intercept_ = b.copy()
 
 
+# What the estimator keeps between calls besides its fitted attributes (the optimizer holds
+# closures, which do not pickle: keep its recipe and its state arrays instead).
+_PRIVATE_STATE = ("_rng", "_rng_source", "_recipe", "_opt_state", "_rate_inputs")
+
+
+def _same_random_state(current: Any, previous: Any) -> bool:
+    if isinstance(current, numbers.Integral) and isinstance(previous, numbers.Integral):
+        return int(current) == int(previous)
+    return current is previous
+
+
 def _generator(random_state: Any) -> np.random.Generator:
     """A Generator from scikit-learn's random_state conventions (None, int, RandomState)."""
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(0, 2**31 - 1))
     if isinstance(random_state, np.random.Generator):
         return random_state
-    return np.random.default_rng(random_state)
+    is_seed = isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+    if is_seed and random_state < 0:
+        raise InvalidValueError(f"random_state must be >= 0; got {random_state}")
+    if random_state is None or is_seed:
+        return np.random.default_rng(random_state)
+    raise InvalidTypeError(
+        "random_state must be None, an int >= 0, a numpy.random.Generator or RandomState; "
+        f"got {random_state!r} ({type(random_state).__name__})"
+    )
 
 
 def _validation_split(

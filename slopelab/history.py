@@ -15,8 +15,7 @@ processed or seconds).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -24,8 +23,6 @@ from slopelab.errors import InvalidValueError
 from slopelab.validation import check_positive
 
 Params = dict[str, np.ndarray]
-
-STATUSES = ("completed", "diverged", "early_stopped", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -147,28 +144,6 @@ class History:
     @property
     def seconds(self) -> float:
         return self.steps[-1].seconds if self.steps else 0.0
-
-    def summary(self) -> dict[str, Any]:
-        """Headline numbers, JSON-ready."""
-        last_epoch = self.epochs[-1] if self.epochs else None
-        return {
-            "strategy": self.strategy,
-            "status": self.status,
-            "message": self.message,
-            "steps": len(self.steps),
-            "final_loss": float(self.final_loss),
-            "train_accuracy": last_epoch.train_accuracy if last_epoch else math.nan,
-            "val_accuracy": last_epoch.val_accuracy if last_epoch else math.nan,
-            "evaluations": self.evaluations,
-            "examples": self.examples,
-            "seconds": self.seconds,
-        }
-
-    def step_rows(self) -> list[dict[str, Any]]:
-        return [asdict(record) for record in self.steps]
-
-    def epoch_rows(self) -> list[dict[str, Any]]:
-        return [asdict(record) for record in self.epochs]
 
 
 def _example_step(step: int, loss: float) -> StepRecord:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from slopelab.errors import InvalidTypeError
+from slopelab.errors import InvalidTypeError, InvalidValueError
 
 Params = dict[str, np.ndarray]
 
@@ -49,7 +49,11 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     """A ``numpy.random.Generator`` from a generator, a seed, or None (fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool):
+        if rng < 0:
+            raise InvalidValueError(f"rng seed must be >= 0; got {rng}")
         return np.random.default_rng(rng)
     raise InvalidTypeError(
         f"rng must be a numpy.random.Generator, an int seed or None; got {type(rng).__name__}"

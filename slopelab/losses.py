@@ -6,7 +6,9 @@ per-example loss plus the weight penalty (bias not penalized)::
     L(W, b) = (1/N) sum_i L_i(s_i, y_i) + reg * R(W)
     dL/dW   = X^T dS / N + reg * dR/dW,    dL/db = sum_i dS_i / N
 
-where ``dS = dL_i/ds`` comes from the per-example loss (``svm.py``, ``softmax.py``).
+where ``dS = dL_i/ds`` comes from the per-example loss (``svm.py``, ``softmax.py``). Every
+per-example loss also has a loss-only twin (:data:`EXAMPLE_LOSS_VALUES`), so evaluations that need
+no gradient (:meth:`Loss.evaluate`, :meth:`Loss.example_losses`) never compute ``dS``.
 
 >>> loss_fn = get_loss("softmax")
 >>> params = {"W": np.zeros((4, 10)), "b": np.zeros(10)}
@@ -25,8 +27,15 @@ import numpy as np
 
 from slopelab.linear import class_scores
 from slopelab.regularization import PENALTIES, Penalty
-from slopelab.softmax import softmax_cross_entropy
-from slopelab.svm import svm_ova, svm_structured, svm_ww
+from slopelab.softmax import softmax_cross_entropy, softmax_cross_entropy_losses
+from slopelab.svm import (
+    svm_ova,
+    svm_ova_losses,
+    svm_structured,
+    svm_structured_losses,
+    svm_ww,
+    svm_ww_losses,
+)
 from slopelab.validation import (
     check_choice,
     check_features,
@@ -37,12 +46,19 @@ from slopelab.validation import (
 
 Params = dict[str, np.ndarray]
 ExampleLoss = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+ExampleLossValues = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 EXAMPLE_LOSSES: dict[str, ExampleLoss] = {
     "svm": svm_ww,
     "svm-ova": svm_ova,
     "svm-structured": svm_structured,
     "softmax": softmax_cross_entropy,
+}
+EXAMPLE_LOSS_VALUES: dict[str, ExampleLossValues] = {
+    "svm": svm_ww_losses,
+    "svm-ova": svm_ova_losses,
+    "svm-structured": svm_structured_losses,
+    "softmax": softmax_cross_entropy_losses,
 }
 
 
@@ -66,11 +82,14 @@ class Loss:
 
     Calling it validates the inputs (clear errors for bad shapes, NaN, labels out of range).
     Training loops validate once and then call :meth:`parts`, which trusts its inputs.
+    ``example_loss_values`` is the loss-only twin of ``example_loss``; without one (a custom
+    loss), the loss-only methods take the losses from ``example_loss`` and drop the gradient.
     """
 
     name: str
     example_loss: ExampleLoss
     penalty_name: str = "l2"
+    example_loss_values: ExampleLossValues | None = None
 
     @property
     def penalty(self) -> Penalty:
@@ -104,7 +123,7 @@ class Loss:
     def evaluate(
         self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float = 0.0
     ) -> tuple[float, float]:
-        """``(data_loss, reg_loss)`` without the weight gradient (for gradient-free search)."""
+        """``(data_loss, reg_loss)`` without any gradient (for gradient-free search)."""
         example_losses, _ = self.example_losses(params, X, y)
         penalty_value, _ = self.penalty(params["W"])
         return example_losses.mean(), reg * penalty_value
@@ -112,9 +131,13 @@ class Loss:
     def example_losses(
         self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per-example losses ``L_i (N,)`` and scores ``(N, C)``, without validation."""
+        """Per-example losses ``L_i (N,)`` and scores ``(N, C)``, without validation or
+        gradient."""
         scores = class_scores(params, X)
-        losses, _ = self.example_loss(scores, y)
+        if self.example_loss_values is None:
+            losses, _ = self.example_loss(scores, y)
+        else:
+            losses = self.example_loss_values(scores, y)
         return losses, scores
 
 
@@ -124,4 +147,4 @@ def get_loss(name: str, penalty: str = "l2") -> Loss:
     ``sum W**2``), ``"l1"`` or ``"none"``."""
     check_choice(name, "loss", EXAMPLE_LOSSES)
     check_choice(penalty, "penalty", PENALTIES)
-    return Loss(name, EXAMPLE_LOSSES[name], penalty)
+    return Loss(name, EXAMPLE_LOSSES[name], penalty, EXAMPLE_LOSS_VALUES[name])

@@ -11,7 +11,7 @@ import numpy as np
 from slopelab.errors import InvalidValueError
 from slopelab.linear import accuracy
 from slopelab.losses import Loss, get_loss
-from slopelab.validation import check_dataset
+from slopelab.validation import check_dataset, check_features, check_labels
 
 
 @dataclass
@@ -44,12 +44,22 @@ class Problem:
 def make_problem(
     loss: Loss | str, X: Any, y: Any, X_val: Any = None, y_val: Any = None, penalty: str = "l2"
 ) -> Problem:
-    """Validate the data once and resolve a loss name (the boundary of every strategy)."""
+    """Validate the data once and resolve a loss name (the boundary of every strategy).
+
+    The validation split is checked under its own names (``X_val``, ``y_val``) and cast to the
+    dtype of ``X``.
+    """
     X, y = check_dataset(X, y)
     if (X_val is None) != (y_val is None):
         raise InvalidValueError("X_val and y_val must be given together (or neither)")
     if X_val is not None:
-        X_val, y_val = check_dataset(X_val, y_val, dtype=X.dtype)
+        X_val = check_features(X_val, "X_val", dtype=X.dtype)
+        y_val = check_labels(y_val, name="y_val")
+        if len(y_val) != X_val.shape[0]:
+            raise InvalidValueError(
+                f"X_val has {X_val.shape[0]} rows but y_val has {len(y_val)} labels; "
+                "they must have the same length"
+            )
         if X_val.shape[1] != X.shape[1]:
             raise InvalidValueError(
                 f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}; they must match"

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from slopelab.autolr import auto_learning_rate
+from slopelab.autolr import resolve_learning_rate
 from slopelab.errors import InvalidValueError
 from slopelab.history import Budget, EpochRecord, History, StepRecord
 from slopelab.linear import as_generator, init_params
@@ -79,6 +79,7 @@ def sgd(
     reg: float = 0.0,
     optimizer: Optimizer | str = "sgd",
     learning_rate: Any = None,
+    optimizer_params: Mapping[str, Any] | None = None,
     batch_size: int = 200,
     sampling: str = "shuffle",
     rng: np.random.Generator | int | None = None,
@@ -93,11 +94,13 @@ def sgd(
 
     Each step takes ``batch_size`` examples, computes ``grad L_batch(W)`` and applies the update
     rule (plain SGD: ``W <- W - learning_rate * grad``). ``patience`` (epochs) turns on early
-    stopping on validation accuracy, restoring the best parameters.
+    stopping on validation accuracy, restoring the best parameters. ``optimizer_params`` are the
+    other knobs of a rule given by name, e.g. ``{"momentum": 0.95}`` (``"auto"`` accounts for
+    them).
     """
     config = DescentConfig(reg, batch_size, sampling, eval_every, patience, divergence_factor)
     problem = make_problem(loss, X, y, X_val, y_val)
-    optimizer = resolve_optimizer(optimizer, learning_rate, problem.X, reg)
+    optimizer = resolve_optimizer(optimizer, learning_rate, problem.X, reg, optimizer_params)
     return descend(problem, optimizer, config, budget, as_generator(rng), params)
 
 
@@ -110,6 +113,7 @@ def gradient_descent(
     reg: float = 0.0,
     optimizer: Optimizer | str = "sgd",
     learning_rate: Any = None,
+    optimizer_params: Mapping[str, Any] | None = None,
     params: Params | None = None,
     X_val: Any = None,
     y_val: Any = None,
@@ -127,7 +131,7 @@ def gradient_descent(
         reg, None, "shuffle", eval_every, patience, divergence_factor, strategy="gradient_descent"
     )
     problem = make_problem(loss, X, y, X_val, y_val)
-    optimizer = resolve_optimizer(optimizer, learning_rate, problem.X, reg)
+    optimizer = resolve_optimizer(optimizer, learning_rate, problem.X, reg, optimizer_params)
     return descend(problem, optimizer, config, budget, as_generator(rng), params)
 
 
@@ -136,19 +140,38 @@ def resolve_optimizer(
     learning_rate: Any = None,
     X: np.ndarray | None = None,
     reg: float = 0.0,
+    hyperparams: Mapping[str, Any] | None = None,
 ) -> Optimizer:
-    """An Optimizer object from a name and a learning rate (None: the rule's default;
-    ``"auto"``: from the data's curvature, see ``slopelab.autolr``), or as given."""
+    """An Optimizer object from a name, a learning rate (None: the rule's default; ``"auto"``:
+    from the curvature of ``X``, see ``slopelab.autolr``) and the rule's other hyperparameters;
+    or the Optimizer object as given."""
     if isinstance(optimizer, str):
-        if isinstance(learning_rate, str) and learning_rate == "auto" and X is not None:
-            learning_rate = auto_learning_rate(X, reg, optimizer)
-        hyper = {} if learning_rate is None else {"learning_rate": learning_rate}
-        return get_optimizer(optimizer, **hyper)
-    if learning_rate is not None:
+        hyperparams = dict(hyperparams or {})
+        if "learning_rate" in hyperparams:
+            raise InvalidValueError(
+                "optimizer_params must not hold learning_rate; pass it as learning_rate"
+            )
+        if X is not None:
+            learning_rate = resolve_learning_rate(learning_rate, X, reg, optimizer, hyperparams)
+        return get_optimizer(optimizer, learning_rate=learning_rate, **hyperparams)
+    if learning_rate is not None or hyperparams:
         raise InvalidValueError(
-            "learning_rate is part of the Optimizer object; pass one or the other"
+            "learning_rate and optimizer_params are part of the Optimizer object; "
+            "pass the object or a name with them, not both"
         )
     return optimizer
+
+
+def steps_per_epoch(num_examples: int, batch_size: int | None) -> int:
+    """Updates in one pass over ``N`` examples: ``ceil(N / min(batch_size, N))``, the last batch
+    holding the remainder; 1 for the full batch (``batch_size`` None).
+
+    >>> steps_per_epoch(1437, 200), steps_per_epoch(1437, 5000), steps_per_epoch(1437, None)
+    (8, 1, 1)
+    """
+    if batch_size is None or batch_size >= num_examples:
+        return 1
+    return -(-num_examples // batch_size)
 
 
 def start_state(
@@ -163,6 +186,9 @@ def start_state(
     return DescentState(params=params, opt_state=optimizer.init(params))
 
 
+# A loss that overflows is what divergence detection is for: the loop reports it (status
+# "diverged", a message, the last finite parameters), so numpy's warnings would only be noise.
+@np.errstate(over="ignore", invalid="ignore")
 def descend(
     problem: Problem,
     optimizer: Optimizer,
@@ -186,7 +212,7 @@ def descend(
     history = history if history is not None else History(config.strategy)
     num_examples = problem.num_examples
     batch_size = num_examples if config.batch_size is None else min(config.batch_size, num_examples)
-    batches_per_epoch = math.ceil(num_examples / batch_size)
+    batches_per_epoch = steps_per_epoch(num_examples, config.batch_size)
     last_good_params = state.params
     if state.status == "early_stopped":  # a resumed run that already ended: nothing to add
         _finish(history, state, state.status, state.message)
@@ -297,7 +323,7 @@ def _stop_diverged(
         message = (
             f"the loss is {loss_value} at the first step, before any update: the data or the "
             "starting parameters are too large for float arithmetic; scale the features "
-            "(--preprocess standardize) or start from smaller weights"
+            "(standardize them) or start from smaller weights"
         )
     else:
         message = (

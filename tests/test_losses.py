@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.metrics import hinge_loss, log_loss
 
-from slopelab.losses import EXAMPLE_LOSSES, get_loss
+from slopelab.losses import EXAMPLE_LOSS_VALUES, EXAMPLE_LOSSES, Loss, get_loss
 from slopelab.reference import NAIVE_LOSSES
 from slopelab.softmax import log_softmax, softmax_cross_entropy, softmax_probabilities
 
@@ -145,12 +148,61 @@ def test_softmax_matches_scikit_learn_log_loss():
     assert loss == pytest.approx(log_loss(y, probs, labels=range(5)), rel=1e-12)
 
 
-def test_svm_ww_matches_scikit_learn_multiclass_hinge():
-    """scikit-learn's multiclass hinge_loss is Crammer–Singer; WW differs, structured agrees."""
+def test_svm_structured_matches_scikit_learn_multiclass_hinge():
+    """scikit-learn's multiclass hinge_loss is Crammer–Singer (structured), not Weston–Watkins;
+    the WW SVM's outside oracle is PyTorch (below)."""
     params, X, y = random_problem(5, 40, 6, 4)
     scores = X @ params["W"] + params["b"]
     loss, _ = get_loss("svm-structured")(params, X, y, 0.0)
     assert loss == pytest.approx(hinge_loss(y, scores, labels=range(4)), rel=1e-12)
+
+
+def torch_svm_ww(scores, y):
+    """``L_i = sum_{j != y_i} max(0, s_j - s_{y_i} + 1)``, written out in torch."""
+    correct = scores.gather(1, y[:, None])  # (N, 1)
+    others = torch.ones_like(scores).scatter(1, y[:, None], 0.0)  # 0 at the correct class
+    return (torch.relu(scores - correct + 1.0) * others).sum(dim=1)
+
+
+def torch_svm_ova(scores, y):
+    """``L_i = sum_j max(0, 1 - t_ij s_j)``, ``t = +1`` at the correct class, ``-1`` elsewhere."""
+    targets = -torch.ones_like(scores).scatter(1, y[:, None], -1.0)
+    return torch.relu(1.0 - targets * scores).sum(dim=1)
+
+
+def torch_svm_structured(scores, y):
+    """``L_i = max(0, max_{j != y_i} s_j - s_{y_i} + 1)``."""
+    correct = scores.gather(1, y[:, None]).squeeze(1)
+    rival = scores.scatter(1, y[:, None], -torch.inf).max(dim=1).values
+    return torch.relu(rival - correct + 1.0)
+
+
+TORCH_LOSSES = {
+    "svm": torch_svm_ww,
+    "svm-ova": torch_svm_ova,
+    "svm-structured": torch_svm_structured,
+    "softmax": lambda scores, y: torch.nn.functional.cross_entropy(scores, y, reduction="none"),
+}
+TORCH_PENALTIES = {"l2": lambda W: (W * W).sum(), "l1": lambda W: W.abs().sum()}
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+@pytest.mark.parametrize("shape", [(1, 1, 2), (9, 3, 4), (40, 6, 10)])
+def test_loss_and_gradient_match_pytorch_autograd(name, penalty, shape):
+    """Float64 autograd of the formula written independently in torch: the same numbers up to
+    summation order (random continuous data puts no hinge exactly at its kink)."""
+    params, X, y = random_problem(14, *shape)
+    reg = 0.3
+    W = torch.tensor(params["W"], requires_grad=True)
+    b = torch.tensor(params["b"], requires_grad=True)
+    scores = torch.tensor(X) @ W + b
+    total = TORCH_LOSSES[name](scores, torch.tensor(y)).mean() + reg * TORCH_PENALTIES[penalty](W)
+    total.backward()
+    loss, grads = get_loss(name, penalty)(params, X, y, reg)
+    assert loss == pytest.approx(total.item(), rel=1e-12)
+    np.testing.assert_allclose(grads["W"], W.grad.numpy(), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(grads["b"], b.grad.numpy(), rtol=1e-11, atol=1e-13)
 
 
 def test_binary_ova_matches_scikit_learn_binary_hinge():
@@ -306,3 +358,63 @@ def test_negative_reg_is_rejected():
     params, X, y = random_problem(13, 6, 4, 3)
     with pytest.raises(ValueError, match=r"reg must be >= 0; got -1"):
         get_loss("svm")(params, X, y, -1)
+
+
+def test_every_loss_has_a_loss_only_twin():
+    assert EXAMPLE_LOSS_VALUES.keys() == EXAMPLE_LOSSES.keys()
+    for name in LOSS_NAMES:
+        assert get_loss(name).example_loss_values is EXAMPLE_LOSS_VALUES[name]
+
+
+tie_scores = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 6), st.integers(2, 5)),
+    elements=st.sampled_from([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0]),  # ties and kinks
+)
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+@given(scores=st.one_of(finite_scores, tie_scores), data=st.data())
+@settings(max_examples=100, deadline=None)
+def test_loss_only_twin_gives_the_same_losses(name, scores, data):
+    y = np.array(
+        data.draw(
+            st.lists(
+                st.integers(0, scores.shape[1] - 1),
+                min_size=scores.shape[0],
+                max_size=scores.shape[0],
+            )
+        )
+    )
+    before = scores.copy()
+    losses = EXAMPLE_LOSS_VALUES[name](scores, y)
+    np.testing.assert_array_equal(scores, before)  # not mutated
+    expected, _ = EXAMPLE_LOSSES[name](scores, y)
+    np.testing.assert_array_equal(losses, expected)
+    assert losses.shape == (scores.shape[0],) and losses.dtype == scores.dtype
+
+
+def refuse_gradient(scores, y):
+    raise AssertionError("the gradient was computed for a loss-only evaluation")
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+@pytest.mark.parametrize("penalty", ["l2", "l1", "none"])
+def test_evaluate_and_example_losses_never_compute_the_gradient(name, penalty):
+    params, X, y = random_problem(15, 12, 4, 3)
+    loss_fn = get_loss(name, penalty)
+    parts = loss_fn.parts(params, X, y, 0.2)
+    loss_only = dataclasses.replace(loss_fn, example_loss=refuse_gradient)
+    data_loss, reg_loss = loss_only.evaluate(params, X, y, 0.2)
+    assert data_loss == pytest.approx(parts.data_loss, rel=1e-15)
+    assert reg_loss == parts.reg_loss
+    losses, scores = loss_only.example_losses(params, X, y)
+    np.testing.assert_array_equal(scores, parts.scores)
+    assert losses.mean() == pytest.approx(parts.data_loss, rel=1e-15)
+
+
+def test_a_custom_loss_without_a_loss_only_twin_still_evaluates():
+    params, X, y = random_problem(16, 8, 3, 4)
+    custom = Loss("softmax", softmax_cross_entropy)
+    expected = get_loss("softmax").evaluate(params, X, y, 0.1)
+    assert custom.evaluate(params, X, y, 0.1) == pytest.approx(expected, rel=1e-15)

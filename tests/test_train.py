@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slopelab.history import Budget
 from slopelab.linear import accuracy
 from slopelab.losses import Loss, get_loss
 from slopelab.optim import get_optimizer
 from slopelab.problem import make_problem
-from slopelab.train import DescentConfig, descend, gradient_descent, sgd, start_state
+from slopelab.train import (
+    DescentConfig,
+    descend,
+    gradient_descent,
+    resolve_optimizer,
+    sgd,
+    start_state,
+    steps_per_epoch,
+)
 from tests.helpers import blobs, digits_split
 
 
@@ -295,3 +306,118 @@ def test_budget_needs_a_limit():
         Budget()
     with pytest.raises(ValueError, match=r"budget epochs must be > 0; got -1"):
         Budget(epochs=-1)
+
+
+@given(num_examples=st.integers(1, 60), batch_size=st.integers(1, 80))
+@settings(max_examples=40, deadline=None)
+def test_steps_per_epoch_is_the_number_of_batches_one_epoch_draws(num_examples, batch_size):
+    loss, X, y = indexed_problem(num_examples)
+    sgd(loss, X, y, budget=Budget(epochs=1), batch_size=batch_size, rng=0, learning_rate=1e-3)
+    assert steps_per_epoch(num_examples, batch_size) == len(loss.seen)
+    assert sum(len(batch) for batch in loss.seen) == num_examples
+
+
+def test_steps_per_epoch_of_the_full_batch_is_one():
+    assert steps_per_epoch(1437, None) == 1
+    assert steps_per_epoch(1437, 1437) == steps_per_epoch(1437, 10**9) == 1
+    assert steps_per_epoch(1437, 200) == 8 and steps_per_epoch(1400, 200) == 7
+
+
+def huge_start(num_features=2, num_classes=3):
+    """Finite parameters whose scores overflow: the very first loss is NaN or infinite."""
+    W = np.full((num_features, num_classes), 1e308)
+    W[:, 0] = -1e308
+    return {"W": W, "b": np.zeros(num_classes)}
+
+
+@pytest.mark.parametrize("strategy", [sgd, gradient_descent])
+@pytest.mark.parametrize("loss", ["softmax", "svm", "svm-ova", "svm-structured"])
+def test_a_non_finite_first_loss_ends_the_run_as_diverged_without_an_exception(strategy, loss):
+    """No update was made, so there is no learning rate to blame: the message says so (it
+    once crashed formatting the missing start loss), and numpy's overflow warnings, errors
+    under pytest, stay inside the loop that detects the overflow."""
+    X, y = blobs()
+    start = huge_start()
+    history = strategy(loss, X, y, budget=Budget(steps=5), params=start, learning_rate=0.1)
+    assert history.status == "diverged"
+    assert re.fullmatch(
+        r"the loss is (nan|inf) at the first step, before any update: the data or the starting "
+        r"parameters are too large for float arithmetic; scale the features .*",
+        history.message,
+    )
+    assert history.steps == []
+    for key in ("W", "b"):
+        np.testing.assert_array_equal(history.params[key], start[key])
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_an_update_that_overflows_is_divergence_with_the_last_finite_params(loss):
+    """Gradients ~1e3 times a rate of 1e307 overflow W to infinity in the first update."""
+    X, _, y, _ = digits_split()
+    history = gradient_descent(loss, 1e3 * X, y, budget=Budget(steps=5), learning_rate=1e307, rng=0)
+    assert history.status == "diverged"
+    assert re.match(r"loss diverged at step 1 \(loss nan, started at ", history.message)
+    assert len(history.steps) == 1
+    assert all(np.all(np.isfinite(value)) for value in history.params.values())
+
+
+@pytest.mark.parametrize("strategy", [sgd, gradient_descent])
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov"])
+def test_auto_learning_rate_honours_the_momentum_given(strategy, optimizer):
+    """``(1 - mu) / L`` with the momentum of optimizer_params (L from numpy's eigvalsh)."""
+    X, _, y, _ = digits_split()
+    A = np.hstack([X, np.ones((len(X), 1))])
+    lipschitz = 0.5 * np.linalg.eigvalsh(A.T @ A / len(X)).max() + 2 * 1e-3
+    history = strategy(
+        "softmax",
+        X,
+        y,
+        budget=Budget(steps=2),
+        reg=1e-3,
+        optimizer=optimizer,
+        learning_rate="auto",
+        optimizer_params={"momentum": 0.5},
+        rng=0,
+    )
+    assert history.steps[0].learning_rate == pytest.approx(0.5 / lipschitz, rel=1e-2)
+
+
+def test_optimizer_params_reach_the_update_rule():
+    X, _, y, _ = digits_split()
+    by_name = gradient_descent(
+        "softmax",
+        X,
+        y,
+        budget=Budget(steps=5),
+        optimizer="momentum",
+        learning_rate=0.1,
+        optimizer_params={"momentum": 0.5},
+        rng=0,
+    )
+    by_object = gradient_descent(
+        "softmax",
+        X,
+        y,
+        budget=Budget(steps=5),
+        optimizer=get_optimizer("momentum", learning_rate=0.1, momentum=0.5),
+        rng=0,
+    )
+    for key in ("W", "b"):
+        np.testing.assert_array_equal(by_name.params[key], by_object.params[key])
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "learning_rate", "hyperparams", "message"),
+    [
+        (get_optimizer("sgd"), 0.1, None, r"learning_rate and optimizer_params are part of the"),
+        (get_optimizer("momentum"), None, {"momentum": 0.5}, r"are part of the Optimizer object"),
+        ("momentum", None, {"learning_rate": 0.5}, r"optimizer_params must not hold learning_rate"),
+        ("momentum", 0.1, {"momentum": 1.5}, r"momentum must be in \[0, 1\); got 1.5"),
+        ("momentum", "auto", {"momentum": 1.5}, r"momentum must be in \[0, 1\); got 1.5"),
+        ("sgd", 0.1, {"beta1": 0.5}, r"unknown hyperparameter 'beta1' for optimizer 'sgd'"),
+    ],
+)
+def test_resolve_optimizer_errors(optimizer, learning_rate, hyperparams, message):
+    X, _ = blobs()
+    with pytest.raises((ValueError, TypeError), match=message):
+        resolve_optimizer(optimizer, learning_rate, X, 0.0, hyperparams)
