@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from slopelab.autolr import auto_learning_rate
+from slopelab.autolr import resolve_learning_rate
 from slopelab.errors import CommandError, SlopelabError
 from slopelab.optim import DEFAULTS, Optimizer, get_optimizer
 from slopelab.schedules import SCHEDULES, Schedule, linear_warmup
@@ -97,10 +97,10 @@ def optimizer_config(
             f"--opt {unknown[0]} is not a hyperparameter of {args.optimizer}; "
             f"valid: {valid or 'none'}"
         )
-    rate = args.learning_rate
-    if rate == "auto":
-        momentum = hyper.get("momentum", defaults.get("momentum", 0.9))
-        rate = auto_learning_rate(X_train, reg, args.optimizer, momentum)
+    try:
+        rate = resolve_learning_rate(args.learning_rate, X_train, reg, args.optimizer, hyper)
+    except SlopelabError as error:
+        raise CommandError(f"--learning-rate auto: {error}") from None
     config = {
         "optimizer": args.optimizer,
         "learning_rate": float(rate),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from slopelab.losses import get_loss
 from slopelab.model import SavedModel, save_model
 from slopelab.problem import Problem
 from slopelab.runs import MODEL, MetricsLog, read_config, read_history, write_config
-from slopelab.train import DescentConfig, DescentState, descend, start_state
+from slopelab.train import DescentConfig, DescentState, descend, start_state, steps_per_epoch
 
 DESCRIPTION = """Train a linear classifier with minibatch SGD (or any update rule) and write a run
 folder: config.json, metrics.jsonl, model.npz, checkpoint.npz, results.json and figures. With no
@@ -158,7 +157,7 @@ def train_run(
         state = start_state(problem, optimizer, rng)
         history = History("sgd")
 
-    total_steps = training["epochs"] * math.ceil(problem.num_examples / training["batch_size"])
+    total_steps = training["epochs"] * steps_per_epoch(problem.num_examples, descent.batch_size)
     with interrupt_flag() as interrupted, console.bar(total_steps, "train") as bar:
         bar.update(state.step)
         epochs_seen = [len(history.epochs)]
