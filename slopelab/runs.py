@@ -344,13 +344,21 @@ def _metrics_record(line: bytes, path: Path, number: int) -> tuple[str, dict[str
     kinds = {"step": StepRecord, "epoch": EpochRecord}
     try:
         record = json.loads(line.decode("utf-8"))
-        kind = record.pop("type")
+        problem = None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        record, problem = None, f"not JSON: {error}"
+    kind = record.get("type") if isinstance(record, dict) else None
+    if problem is None and kind not in kinds:
+        problem = 'not an object with "type" step or epoch'
+    elif problem is None:
         names = {item.name for item in fields(kinds[kind])}
-        if set(record) != names:
-            raise KeyError(f"fields {sorted(record)}, expected {sorted(names)}")
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, TypeError) as error:
+        if set(record) - {"type"} != names:
+            problem = f"fields {sorted(set(record) - {'type'})}, expected {sorted(names)}"
+    if problem is not None:
         raise RunError(
-            f"{path} line {number} is not a metrics record ({type(error).__name__}: {error}); "
-            "restore the file, or remove checkpoint.npz to train the run again from the start"
-        ) from None
-    return kind, {key: math.nan if value is None else value for key, value in record.items()}
+            f"{path} line {number} is not a metrics record ({problem}); restore the file, or "
+            "remove checkpoint.npz to train the run again from the start"
+        )
+    values = {key: math.nan if value is None else value for key, value in record.items()}
+    del values["type"]
+    return kind, values
