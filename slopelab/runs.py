@@ -89,8 +89,9 @@ def _write_all(descriptor: int, data: bytes) -> None:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, flush it to disk, rename it over
-    ``path``, then flush the folder so the rename itself is on disk. An error names ``path``
-    (not the temporary file) and leaves the old ``path`` as it was."""
+    ``path``. An error names ``path`` (not the temporary file) and leaves the old ``path`` as
+    it was. (The folder is not flushed: after a power cut the rename may be undone, which
+    leaves the old, whole file.)"""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = temporary_beside(path)
@@ -109,7 +110,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
         if isinstance(error, OSError):
             raise _naming(error, path) from None
         raise
-    _sync_folder(path.parent)
 
 
 def _naming(error: OSError, path: Path) -> OSError:
@@ -117,20 +117,6 @@ def _naming(error: OSError, path: Path) -> OSError:
     if error.errno is None:
         return error
     return OSError(error.errno, error.strerror or os.strerror(error.errno), str(path))
-
-
-def _sync_folder(folder: Path) -> None:
-    # Best effort: some systems cannot open or fsync a folder, and the data is already safe.
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
