@@ -217,7 +217,7 @@ def dumps(value: Any, indent: int | None = None) -> str:
 
 def new_run_dir(root: Path | str, name: str | None, prefix: str) -> Path:
     """Create ``root/<name>``; without a name, ``<prefix>-<YYYYmmdd-HHMMSS>`` made unique.
-    A named folder may exist if it is empty (temporary files of a killed write aside)."""
+    A named folder may exist if it is empty; temporary files of a killed write are removed."""
     root = Path(root)
     if name is not None:
         if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):
@@ -229,6 +229,7 @@ def new_run_dir(root: Path | str, name: str | None, prefix: str) -> Path:
                 f"or continue it with --resume {path}"
             )
         path.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(path)
         return path
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):

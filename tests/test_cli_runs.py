@@ -542,3 +542,45 @@ def test_a_fault_at_any_write_is_one_line_keeps_every_file_whole_and_resumes_exa
         until_done(command, run_dir, capsys)
         assert_same_run(run_dir, reference)
     assert faults == len(trials) >= 60
+
+
+# --- bad input and failed starts leave no folder -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--schedule", "zigzag"], "unknown schedule 'zigzag'"),
+        (["--schedule", "step:step_size=0.5"], "schedule option step_size must be a whole"),
+        (["--schedule", "cosine:decay_steps=10,alpha=x"], "'x' is not a number"),
+        (["--opt", "momentum=0.9"], "--opt momentum is not a hyperparameter of sgd"),
+        (["--num-train", "5000"], "has only 60 examples"),
+        (["--schedule", "step:step_size=10", "--warmup", "5", "--opt", "beta9=1"], "beta9"),
+    ],
+)
+def test_bad_input_found_after_loading_the_data_leaves_no_folder(workdir, capsys, extra, message):
+    write_blobs(workdir / "blobs.npz")
+    code, _, err = cli([*BLOBS, "--name", "bad", *extra], capsys)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert not (workdir / "runs/bad").exists()
+
+
+@pytest.mark.parametrize(
+    ("failure", "exit_code"),
+    [(KeyboardInterrupt, 130), (OSError(errno.EIO, "Input/output error"), 2), (RuntimeError, 1)],
+)
+def test_a_start_that_fails_before_training_frees_its_name(
+    workdir, capsys, monkeypatch, failure, exit_code
+):
+    """Whatever stops a run between its config.json and its first file, the folder goes, so
+    the same --name works at once."""
+    write_blobs(workdir / "blobs.npz")
+
+    def failing(*args, **kwargs):
+        raise failure
+
+    with monkeypatch.context() as patched:
+        patched.setattr(train_command, "train_run", failing)
+        assert cli([*BLOBS, "--epochs", "1", "--name", "again"], capsys)[0] == exit_code
+    assert not (workdir / "runs/again").exists()
+    assert cli([*BLOBS, "--epochs", "1", "--name", "again"], capsys)[0] == 0

@@ -267,6 +267,7 @@ def test_named_run_folder_rules(tmp_path):
     leftover.parent.mkdir()
     leftover.write_text("{")
     assert new_run_dir(tmp_path, "a", "train") == tmp_path / "a"  # only a killed write's temp
+    assert list((tmp_path / "a").iterdir()) == []
     (tmp_path / "a" / "config.json").write_text("{}")
     with pytest.raises(RunError, match=r"already exists and is not empty; .* --resume .*a$"):
         new_run_dir(tmp_path, "a", "train")
