@@ -70,6 +70,12 @@ def wait_until(condition, process: subprocess.Popen, timeout: float = 60.0) -> b
 
 # --- Ctrl-C ---------------------------------------------------------------------------------
 
+# What a shell reports as 130: exit(130), or death by SIGINT. ``python -m`` ends the second
+# way when a Ctrl-C escaped code run by exec() (dataclasses and namedtuples are made that way
+# while modules load), even though slopelab caught it and returned 130: CPython remembers the
+# "unhandled" KeyboardInterrupt and re-raises SIGINT at exit (the `slopelab` script does not).
+INTERRUPTED = (130, -signal.SIGINT)
+
 TRAIN_LONG = ["train", "--epochs", "3000", "--batch-size", "16", "--no-progress", "--name", "t"]
 SIGINT_COMMANDS = {
     "train": (TRAIN_LONG, 6),
@@ -96,7 +102,7 @@ def test_ctrl_c_at_any_moment_exits_130_with_one_line(tmp_path, command):
         out, err = process.communicate(timeout=120)
         text = err.decode()
         where = f"{command}, delay {delay:.3f} s: {text!r}"
-        assert process.returncode == 130, where
+        assert process.returncode in INTERRUPTED, where
         assert text.count("\n") == 1 and "Traceback" not in text and "Exception" not in text, where
         if command == "train":
             check_train_interrupt(folder / "runs/t", text, out.decode())
