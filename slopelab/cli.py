@@ -105,6 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _run(args, prog)
     except KeyboardInterrupt:  # during start-up, before the command ran
         code = _report(prog, "interrupted", EXIT_INTERRUPTED)
+    except Exception:
+        if not interrupts.was_interrupted():
+            raise
+        # A Ctrl-C that an import turned into its own error (numpy: ImportError).
+        code = _report(prog, "interrupted", EXIT_INTERRUPTED)
     if interrupts.was_interrupted() and code != EXIT_INTERRUPTED:
         code = _report(prog, "interrupted", EXIT_INTERRUPTED)  # a Ctrl-C that got swallowed
     return code
@@ -119,6 +124,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     """Run the chosen command; map every exception to an exit code and one line."""
     import numpy as np
 
+    from slopelab.commands import interrupts
     from slopelab.commands.runfolder import discard_unused_run_folders, forget_run_folders
     from slopelab.errors import InterruptedRun, SlopelabError
 
@@ -146,11 +152,15 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         if debug:
             raise
         message = " ".join(f"{type(error).__name__}: {error}".split())
-        code = _report(
-            prog,
-            f"internal error: {message} (SLOPELAB_DEBUG=1 shows the traceback; please report it)",
-            EXIT_INTERNAL_ERROR,
-        )
+        if interrupts.was_interrupted():  # a Ctrl-C that a library turned into its own error
+            code = _report(prog, "interrupted", EXIT_INTERRUPTED)
+        else:
+            code = _report(
+                prog,
+                f"internal error: {message} (SLOPELAB_DEBUG=1 shows the traceback; please "
+                "report it)",
+                EXIT_INTERNAL_ERROR,
+            )
     finally:
         if code != EXIT_OK:
             discard_unused_run_folders()

@@ -8,10 +8,14 @@ A run folder holds::
     checkpoint.npz   params, optimizer state, RNG state and loop position, to resume exactly
     *.png            figures
 
-Every file is written atomically: to a temporary file in the same folder, flushed to disk, then
-renamed over the target (``os.replace``), so a crash or Ctrl-C leaves either the old file or the
-new one, never half of one. ``metrics.jsonl`` is appended one whole line per ``write`` call and
-rewritten atomically when a run resumes from a checkpoint.
+Every file is written atomically: to a temporary file ``.<name>.<random>.tmp`` in the same
+folder, flushed to disk, then renamed over the target (``os.replace``), so a crash, a kill or a
+full disk leaves either the old file or the new one, never half of one. A kill can leave the
+temporary file behind; readers ignore it and ``--resume`` removes it. ``metrics.jsonl`` is an
+append log: whole lines are appended and flushed at every epoch (a full disk cuts the file back
+to whole lines; a kill may cut the last line short, and readers skip a line without its
+newline), and it is rewritten atomically when a run resumes. Files get the usual mode (0o666
+less the umask).
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -38,44 +42,144 @@ CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 MODEL = "model.npz"
 CHECKPOINT = "checkpoint.npz"
+TEMPORARY_SUFFIX = ".tmp"
 
 
 class RunError(InvalidValueError):
     """A run folder or model file that cannot be used; the message says why and what to do."""
 
 
-@contextmanager
-def _atomic_file(path: Path, mode: str) -> Iterator[Any]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def temporary_beside(target: Path, suffix: str = TEMPORARY_SUFFIX) -> tuple[int, Path]:
+    """Create a new empty file ``.<name>.<random><suffix>`` beside ``target`` (the same folder,
+    so ``os.replace`` onto ``target`` is atomic); return its descriptor and path.
+
+    Its mode is 0o666 less the umask, as for any file the user creates: ``tempfile.mkstemp``
+    would make it 0o600, and the mode survives the rename.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        candidate = target.with_name(f".{target.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            return os.open(candidate, flags, 0o666), candidate
+        except FileExistsError:
+            continue
+
+
+def is_leftover(path: Path) -> bool:
+    """Whether ``path`` is the temporary file of a write that never finished."""
+    return path.name.startswith(".") and path.name.endswith(TEMPORARY_SUFFIX)
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Delete the temporary files that interrupted writes left in ``folder``; return them.
+    Call it only while holding the folder (:func:`hold_run_folder`): another process's write
+    in progress looks the same."""
+    removed = [path for path in Path(folder).iterdir() if is_leftover(path)]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    """``os.write`` until every byte is written (a write may take only part of them)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, flush it to disk, rename it over
+    ``path``. An error names ``path`` (not the temporary file) and leaves the old ``path`` as
+    it was. (The folder is not flushed: after a power cut the rename may be undone, which
+    leaves the old, whole file.)"""
     try:
-        with os.fdopen(handle, mode) as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = temporary_beside(path)
+    except OSError as error:
+        raise _naming(error, path) from None
+    try:
+        try:
+            _write_all(descriptor, data)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as error:
+        with suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _naming(error, path) from None
         raise
 
 
+def _naming(error: OSError, path: Path) -> OSError:
+    """``error`` reported against ``path``, the file the user knows about."""
+    if error.errno is None:
+        return error
+    return OSError(error.errno, error.strerror or os.strerror(error.errno), str(path))
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    with _atomic_file(Path(path), "w") as stream:
-        stream.write(text)
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    _atomic_write(Path(path), text.encode("utf-8"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
-    with _atomic_file(Path(path), "wb") as stream:
-        stream.write(data)
+    _atomic_write(Path(path), bytes(data))
 
 
 def atomic_save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     """``np.savez`` to ``path`` atomically; every value must be a plain (non-object) array."""
     buffer = io.BytesIO()
     np.savez(buffer, **{key: np.asarray(value) for key, value in arrays.items()})
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    _atomic_write(Path(path), buffer.getvalue())
+
+
+def append_lines(path: Path, lines: list[str]) -> None:
+    """Append whole lines to ``path`` and flush them to disk. When that fails (a full disk),
+    the file is cut back to its old length, so it never ends in half a line."""
+    data = "".join(line + "\n" for line in lines).encode("utf-8")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise _naming(error, path) from None
+    try:
+        size = os.fstat(descriptor).st_size
+        try:
+            _write_all(descriptor, data)
+            os.fsync(descriptor)
+        except OSError as error:
+            with suppress(OSError):
+                os.ftruncate(descriptor, size)
+            raise _naming(error, path) from None
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def hold_run_folder(run_dir: Path) -> Iterator[None]:
+    """Lock ``run_dir`` for this process while it writes there, so that a second
+    ``--resume`` of the same run (or of a run still training) stops with a RunError instead
+    of interleaving its writes. The system drops the lock when the process ends, however it
+    ends (even by SIGKILL). Without ``fcntl`` (Windows) nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX systems
+        yield
+        return
+    descriptor = os.open(run_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(
+                f"{run_dir} is in use by another slopelab process (still training, or "
+                "resumed twice); wait for it to end or stop it, then try again"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
@@ -118,7 +222,7 @@ def check_run_name(root: Path | str, name: str | None) -> None:
     if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):
         raise RunError(f"run name {name!r} may hold only letters, digits, '.', '_' and '-'")
     path = Path(root) / name
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+    if path.exists() and (not path.is_dir() or any(not is_leftover(i) for i in path.iterdir())):
         raise RunError(
             f"run folder {path} already exists and is not empty; choose another --name, "
             f"or continue it with --resume {path}"
@@ -126,12 +230,14 @@ def check_run_name(root: Path | str, name: str | None) -> None:
 
 
 def new_run_dir(root: Path | str, name: str | None, prefix: str) -> Path:
-    """Create ``root/<name>``; without a name, ``<prefix>-<YYYYmmdd-HHMMSS>`` made unique."""
+    """Create ``root/<name>``; without a name, ``<prefix>-<YYYYmmdd-HHMMSS>`` made unique.
+    A named folder may exist if it is empty; temporary files of a killed write are removed."""
     root = Path(root)
     if name is not None:
         check_run_name(root, name)
         path = root / name
         path.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(path)
         return path
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
@@ -149,18 +255,27 @@ def write_config(run_dir: Path, config: Mapping[str, Any]) -> None:
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
+    """The ``config.json`` of a run folder, as a dict."""
     path = Path(run_dir) / CONFIG
     if not path.is_file():
+        if Path(run_dir).is_dir() and not any(not is_leftover(p) for p in Path(run_dir).iterdir()):
+            raise RunError(
+                f"{run_dir} has no {CONFIG}: the run stopped before it was written, so there "
+                "is nothing to resume; run the same command again (its --name is free)"
+            )
         raise RunError(f"{run_dir} is not a run folder: it has no {CONFIG}")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RunError(f"{path} is not valid JSON ({error}); the run cannot be resumed") from None
+    if not isinstance(config, dict):
+        raise RunError(f"{path} holds no JSON object; the run cannot be resumed")
+    return config
 
 
 class MetricsLog:
-    """Appends step and epoch records to ``metrics.jsonl``, one whole line per write, in the
-    order a run produces them: the steps of an epoch, then that epoch's record."""
+    """Appends step and epoch records to ``metrics.jsonl``, whole lines only, in the order a
+    run produces them: the steps of an epoch, then that epoch's record."""
 
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / METRICS
@@ -171,8 +286,7 @@ class MetricsLog:
         """Append the records of ``history`` that are not in the file yet."""
         lines = _ordered_lines(history, self._written_steps, self._written_epochs)
         if lines:
-            with self.path.open("a") as stream:
-                stream.write("".join(line + "\n" for line in lines))
+            append_lines(self.path, lines)
         self._written_steps = len(history.steps)
         self._written_epochs = len(history.epochs)
 
@@ -195,29 +309,51 @@ def _ordered_lines(history: History, from_step: int, from_epoch: int) -> list[st
 
 def read_history(run_dir: Path, strategy: str, up_to_step: int | None = None) -> History:
     """Rebuild a History from ``metrics.jsonl``, keeping steps ``< up_to_step`` (and epochs
-    recorded at or before it)."""
+    recorded at or before it).
+
+    A last line without its newline is an append that a crash cut short: it is left out.
+    Any other line that is not a metrics record is a RunError.
+    """
     path = Path(run_dir) / METRICS
     history = History(strategy)
     if not path.is_file():
         return history
-    lines = path.read_text().splitlines()
-    for number, line in enumerate(lines, start=1):
+    *whole, _torn = path.read_bytes().split(b"\n")
+    for number, line in enumerate(whole, start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-            kind = record.pop("type")
-            values = {key: math.nan if value is None else value for key, value in record.items()}
-            if kind == "step":
-                step = StepRecord(**values)
-                if up_to_step is None or step.step < up_to_step:
-                    history.steps.append(step)
-            elif kind == "epoch":
-                epoch = EpochRecord(**values)
-                if up_to_step is None or epoch.step <= up_to_step:
-                    history.epochs.append(epoch)
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            if number == len(lines):
-                break  # a torn last line from a hard crash; everything before it is whole
-            raise RunError(f"{path} line {number} is not a metrics record ({error})") from None
+        kind, values = _metrics_record(line, path, number)
+        if kind == "step":
+            step = StepRecord(**values)
+            if up_to_step is None or step.step < up_to_step:
+                history.steps.append(step)
+        else:
+            epoch = EpochRecord(**values)
+            if up_to_step is None or epoch.step <= up_to_step:
+                history.epochs.append(epoch)
     return history
+
+
+def _metrics_record(line: bytes, path: Path, number: int) -> tuple[str, dict[str, Any]]:
+    """``("step" | "epoch", fields)`` of one line; a RunError naming the line otherwise."""
+    kinds = {"step": StepRecord, "epoch": EpochRecord}
+    try:
+        record = json.loads(line.decode("utf-8"))
+        problem = None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        record, problem = None, f"not JSON: {error}"
+    kind = record.get("type") if isinstance(record, dict) else None
+    if problem is None and kind not in kinds:
+        problem = 'not an object with "type" step or epoch'
+    elif problem is None:
+        names = {item.name for item in fields(kinds[kind])}
+        if set(record) - {"type"} != names:
+            problem = f"fields {sorted(set(record) - {'type'})}, expected {sorted(names)}"
+    if problem is not None:
+        raise RunError(
+            f"{path} line {number} is not a metrics record ({problem}); restore the file, or "
+            "remove checkpoint.npz to train the run again from the start"
+        )
+    values = {key: math.nan if value is None else value for key, value in record.items()}
+    del values["type"]
+    return kind, values

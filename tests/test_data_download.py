@@ -6,6 +6,10 @@ import dataclasses
 import gzip
 import hashlib
 import importlib
+import os
+import re
+import socket
+import stat
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from slopelab.cli import main
 from slopelab.data import DATASETS, DataError, RemoteFile, download, load_dataset, locations
 
 # The package exports the function download(), which hides the submodule of the same name.
@@ -221,3 +226,75 @@ def test_download_then_load(server, tmp_path, monkeypatch):
     assert dataset.source == str(tmp_path / "cache" / "mnist")
     np.testing.assert_array_equal(dataset.X_test, images["t10k"].reshape(4, -1))
     np.testing.assert_array_equal(dataset.y_val, labels["train"][-2:])
+
+
+def closed_port_url() -> str:
+    """A localhost URL where nothing listens: a port just bound, then released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_no_network_leaves_no_folder_behind(server, tmp_path, depth):
+    """Every folder the download created (the dataset's and missing parents) goes again."""
+    data_dir = tmp_path.joinpath(*[f"level{i}" for i in range(depth)])
+    with pytest.raises(DataError, match=r"could not download .* after 2 attempts"):
+        download("mnist", data_dir, progress=False, retries=1, base_url=closed_port_url())
+    assert _listing(tmp_path) == []
+
+
+def test_a_failed_download_keeps_folders_that_were_there(server, tmp_path):
+    (tmp_path / "mnist").mkdir()
+    with pytest.raises(DataError):
+        download("mnist", tmp_path, progress=False, retries=0, base_url=closed_port_url())
+    assert _listing(tmp_path) == ["mnist"] and _listing(tmp_path / "mnist") == []
+
+
+def test_a_failed_download_keeps_the_files_already_verified(server, tmp_path):
+    server.plan["/official/second.gz"] = ["404"]
+    with pytest.raises(DataError, match="HTTP 404"):
+        download("mnist", tmp_path / "new", progress=False)
+    assert _listing(tmp_path / "new" / "mnist") == ["first.gz"]
+
+
+def test_ctrl_c_during_a_download_leaves_no_folder_behind(server, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(download_module, "_stream", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        download("mnist", tmp_path / "data", progress=False)
+    assert _listing(tmp_path) == []
+
+
+def test_cli_download_without_network_exits_2_and_leaves_nothing(
+    server, tmp_path, capsys, monkeypatch
+):
+    remote = tuple(
+        RemoteFile(name, f"{closed_port_url()}/{name}", hashlib.sha256(body).hexdigest())
+        for name, body in FILES.items()
+    )
+    monkeypatch.setitem(DATASETS, "mnist", dataclasses.replace(DATASETS["mnist"], downloads=remote))
+    code = main(["data", "download", "mnist", "--data-dir", str(tmp_path / "data")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert re.fullmatch(
+        r"slopelab data: error: could not download http://127\.0\.0\.1:\d+/first\.gz after 4 "
+        r"attempts \(last: .*\); check your connection and run the download again, or put "
+        rf"first\.gz in {re.escape(str(tmp_path / 'data' / 'mnist'))} by hand\n",
+        err,
+    )
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_downloaded_files_follow_the_umask(server, tmp_path, mask):
+    previous = os.umask(mask)
+    try:
+        folder = download("mnist", tmp_path, progress=False)
+    finally:
+        os.umask(previous)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()}
+    assert modes == {"first.gz": 0o666 & ~mask, "second.gz": 0o666 & ~mask}

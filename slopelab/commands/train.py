@@ -28,8 +28,21 @@ from slopelab.history import Budget, History
 from slopelab.linear import accuracy, predict_classes
 from slopelab.losses import get_loss
 from slopelab.model import SavedModel, save_model
+from slopelab.optim import Optimizer
 from slopelab.problem import Problem
-from slopelab.runs import MODEL, MetricsLog, read_config, read_history, write_config
+from slopelab.runs import (
+    CHECKPOINT,
+    CONFIG,
+    METRICS,
+    MODEL,
+    MetricsLog,
+    RunError,
+    hold_run_folder,
+    read_config,
+    read_history,
+    remove_leftovers,
+    write_config,
+)
 from slopelab.train import DescentConfig, DescentState, descend, start_state, steps_per_epoch
 
 DESCRIPTION = """Train a linear classifier with minibatch SGD (or any update rule) and write a run
@@ -39,6 +52,12 @@ checkpoint; continue with --resume RUN (add --epochs N to train a finished run l
 
 # With --resume the run's own config.json decides everything except these.
 RESUME_OPTIONS = {"resume", "epochs", "json", "no_progress"}
+TRAIN_CONFIG_KEYS = {
+    "data": ("data",),
+    "loss": ("loss", "penalty", "reg"),
+    "optimizer": ("optimizer", "learning_rate", "schedule", "hyperparams"),
+    "training": ("batch_size", "epochs", "sampling", "patience", "seed"),
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -70,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
     prepared, run_dir, config = start_run(
         args, "train", console, lambda prepared: train_config(args, prepared)
     )
-    result = train_run(config, prepared, run_dir, console)
-    return finish_run(console, run_dir, result)
+    with hold_run_folder(run_dir):
+        result = train_run(config, prepared, run_dir, console)
+        return finish_run(console, run_dir, result)
 
 
 def train_config(args: argparse.Namespace, prepared: Prepared) -> dict[str, Any]:
@@ -105,12 +125,27 @@ def _resume(args: argparse.Namespace, console: Console) -> int:
     config = read_config(run_dir)
     if config.get("command") != "train":
         raise CommandError(f"{run_dir} is not a train run; only train runs can be resumed")
-    if "epochs" in args.given:
-        config = _extend_epochs(config, args.epochs, run_dir)
-    prepared = load_prepared(config["data"], console)
-    console.say(f"resuming {run_dir}")
-    result = train_run(config, prepared, run_dir, console, resume=True)
-    return finish_run(console, run_dir, result)
+    _check_resumable(config, run_dir)
+    with hold_run_folder(run_dir):
+        remove_leftovers(run_dir)
+        if "epochs" in args.given:
+            config = _extend_epochs(config, args.epochs, run_dir)
+        prepared = load_prepared(config["data"], console)
+        console.say(f"resuming {run_dir}")
+        result = train_run(config, prepared, run_dir, console, resume=True)
+        return finish_run(console, run_dir, result)
+
+
+def _check_resumable(config: dict[str, Any], run_dir: Path) -> None:
+    """Every entry :func:`train_run` reads is in the config (a hand-edited one may lack some)."""
+    for part, keys in TRAIN_CONFIG_KEYS.items():
+        section = config.get(part)
+        missing = [key for key in keys if not isinstance(section, dict) or key not in section]
+        if missing:
+            raise RunError(
+                f"{run_dir / CONFIG} lacks {part}: {', '.join(missing)}; restore the file, or "
+                "start a new run"
+            )
 
 
 def _extend_epochs(config: dict[str, Any], epochs: int, run_dir: Path) -> dict[str, Any]:
@@ -147,15 +182,10 @@ def train_run(
     rng = np.random.default_rng(training["seed"])
     metrics = MetricsLog(run_dir)
     if resume:
-        state, rng_state = load_checkpoint(run_dir, optimizer)
-        rng.bit_generator.state = rng_state
-        history = read_history(run_dir, "sgd", up_to_step=state.step)
+        state, history = _resumed(run_dir, problem, optimizer, rng, console)
         metrics.rewrite(history)
-        if state.status == "early_stopped":
-            console.say(f"{run_dir} already ended: {state.message}; nothing to resume")
     else:
-        state = start_state(problem, optimizer, rng)
-        history = History("sgd")
+        state, history = start_state(problem, optimizer, rng), History("sgd")
 
     total_steps = training["epochs"] * steps_per_epoch(problem.num_examples, descent.batch_size)
     with interrupt_flag() as interrupted, console.bar(total_steps, "train") as bar:
@@ -194,6 +224,40 @@ def train_run(
         plots.loss_curve(history, run_dir / "loss.png")
         raise CommandError(f"{history.message} (run folder: {run_dir})")
     return _finish(config, prepared, run_dir, history, console)
+
+
+def _resumed(
+    run_dir: Path,
+    problem: Problem,
+    optimizer: Optimizer,
+    rng: np.random.Generator,
+    console: Console,
+) -> tuple[DescentState, History]:
+    """The state and history of a run from its checkpoint and the steps of ``metrics.jsonl``
+    the checkpoint has reached. A run killed before its first checkpoint starts over: its
+    config.json holds every knob and the seed, so that is the same run."""
+    if not (run_dir / CHECKPOINT).exists():
+        console.say(
+            f"{run_dir} has no checkpoint yet (it stopped before its first epoch ended); "
+            "training it from the start"
+        )
+        return start_state(problem, optimizer, rng), History("sgd")
+    state = load_checkpoint(run_dir, problem, optimizer, rng)
+    history = read_history(run_dir, "sgd", up_to_step=state.step)
+    if len(history.steps) != state.step:
+        raise RunError(
+            f"{run_dir / METRICS} holds {len(history.steps)} of the {state.step} steps in "
+            "the checkpoint; it was cut or edited, so the run cannot continue its record; "
+            f"restore it, or remove {run_dir / CHECKPOINT} to train the run again from the start"
+        )
+    if state.status == "diverged":
+        raise CommandError(
+            f"{run_dir} diverged ({state.message}); there is nothing to resume: start a new "
+            "run with a smaller --learning-rate"
+        )
+    if state.status == "early_stopped":
+        console.say(f"{run_dir} already ended: {state.message}; nothing to resume")
+    return state, history
 
 
 def _epoch_line(console: Console, history: History, epochs: int, bar: Any) -> None:

@@ -3,10 +3,12 @@
 For each file of ``DATASETS[name].downloads``: a file already in ``<data folder>/<name>`` with the
 right SHA-256 is kept; otherwise it is streamed into a temporary file *in the same folder*,
 hashed on the way, and moved into place with ``os.replace`` only when its SHA-256 matches, so
-the folder never holds a half-written dataset. Network errors, 5xx answers and transfers that
-end before their Content-Length are retried with exponential backoff; a 404 or a checksum
-mismatch is a ``DataError`` at once. The progress bar (tqdm, on stderr) shows when stderr is a
-terminal, or when ``progress=True``. Only the standard library's urllib touches the network.
+the folder never holds a half-written dataset (files get the usual mode, 0o666 less the umask).
+Network errors, 5xx answers and transfers that end before their Content-Length are retried with
+exponential backoff; a 404 or a checksum mismatch is a ``DataError`` at once. A download that
+fails removes the folders it created while they are still empty. The progress bar (tqdm, on
+stderr) shows when stderr is a terminal, or when ``progress=True``. Only the standard library's
+urllib touches the network.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +28,7 @@ from typing import IO
 from slopelab.data import registry
 from slopelab.data.errors import DataError
 from slopelab.data.locations import dataset_dir
+from slopelab.runs import temporary_beside
 
 BACKOFF_SECONDS = 1.0  # wait before the first retry; doubles for each later one
 CHUNK_BYTES = 1 << 20
@@ -57,6 +59,28 @@ def download(
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise DataError(f"retries must be a whole number >= 0; got {retries!r}")
     folder = dataset_dir(info.name, data_dir)
+    show = progress if progress is not None else _stderr_is_terminal()
+    with _new_folders_removed_if_empty(folder):
+        for remote in info.downloads:
+            url = remote.url if base_url is None else f"{base_url.rstrip('/')}/{remote.filename}"
+            fetch_file(
+                url,
+                folder / remote.filename,
+                remote.sha256,
+                progress=show,
+                retries=retries,
+                timeout=timeout,
+                size_hint=remote.size,
+            )
+    return folder
+
+
+@contextmanager
+def _new_folders_removed_if_empty(folder: Path) -> Iterator[None]:
+    """Create ``folder`` (and its missing parents); if the body fails (no network, Ctrl-C),
+    remove the ones this call created that are still empty, so a failed download leaves
+    nothing behind. Verified files already in place are kept for the next attempt."""
+    created = [path for path in (folder, *folder.parents) if not path.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -64,20 +88,15 @@ def download(
             f"cannot create the data folder {folder}: {error.strerror or error}; pass a "
             "writable --data-dir or set SLOPELAB_DATA"
         ) from None
-    show = progress if progress is not None else _stderr_is_terminal()
-    for remote in info.downloads:
-        url = remote.url if base_url is None else f"{base_url.rstrip('/')}/{remote.filename}"
-        target = folder / remote.filename
-        fetch_file(
-            url,
-            target,
-            remote.sha256,
-            progress=show,
-            retries=retries,
-            timeout=timeout,
-            size_hint=remote.size,
-        )
-    return folder
+    try:
+        yield
+    except BaseException:
+        for path in created:  # deepest first
+            try:
+                path.rmdir()
+            except OSError:  # not empty, or not ours to remove any more
+                break
+        raise
 
 
 def fetch_file(
@@ -130,6 +149,8 @@ def _fetch_once(
                 "download is corrupt or the file changed upstream, and nothing was kept; "
                 "run the download again"
             )
+        handle.flush()
+        os.fsync(handle.fileno())  # on disk before it takes the real name
         handle.close()
         os.replace(temporary, target)
     return target
@@ -196,10 +217,7 @@ def _stream(
 def _temporary_file(target: Path) -> Iterator[tuple[IO[bytes], Path]]:
     """A new file beside ``target`` (same file system, so ``os.replace`` is atomic), removed
     on the way out unless it was moved into place."""
-    descriptor, name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
-    temporary = Path(name)
+    descriptor, temporary = temporary_beside(target, ".part")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             yield handle, temporary
