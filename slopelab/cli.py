@@ -13,6 +13,7 @@ light modules, and the heavy ones (scikit-learn, matplotlib) load when a command
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
@@ -23,6 +24,7 @@ from slopelab.commands import COMMANDS
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_INTERNAL_ERROR = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the signal
 
 OS_ERROR_HINTS = {
     errno.ENOSPC: "free some disk space or write elsewhere (--out)",
@@ -144,6 +146,10 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         if debug:
             raise
         code = _report(prog, f"error: {error}", EXIT_BAD_INPUT)
+    except BrokenPipeError:
+        # The reader went away (`slopelab predict ... | head`): stop quietly, as Unix tools do.
+        _silence_stdout()
+        code = EXIT_BROKEN_PIPE
     except OSError as error:
         if debug:
             raise
@@ -165,6 +171,12 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         if code != EXIT_OK:
             discard_unused_run_folders()
     return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):  # stdout is not a real file (captured)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _describe_os_error(error: OSError) -> str:

@@ -199,3 +199,21 @@ def test_help_and_bad_flags_answer_without_loading_heavy_libraries():
             f"from slopelab.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass"
         )
         assert not loaded_by(command) & set(HEAVY), argv
+
+
+@pytest.mark.slow
+def test_a_reader_that_goes_away_ends_the_command_quietly(workdir):
+    """``slopelab ... | head``: exit 141 (128 + SIGPIPE) and no error message, as Unix tools."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "slopelab", "train", "--epochs", "5", "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    with process:
+        process.stdout.readline()
+        process.stdout.close()
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=120) == 141
+    assert err == ""
