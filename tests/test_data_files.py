@@ -370,6 +370,18 @@ def test_pandas_numbered_header_is_read_as_column_names(tmp_path):
     assert re.search(r"its first line 0\.\.2 is read as column names \(pandas", loaded.notes[0])
 
 
+def test_pandas_index_column_is_dropped_with_a_note(tmp_path):
+    rows = [[index, 0.5 * index, 3.0, index % 2] for index in range(10)]
+    loaded = read_csv(write_csv(tmp_path / "pd.csv", ["", "a", "b", "label"], rows))
+    np.testing.assert_array_equal(loaded.X, [[0.5 * index, 3.0] for index in range(10)])
+    assert re.search(r"its first column has no name and holds the row numbers 0\.\.\.9 \(the "
+                     r"index pandas writes without index=False\), so it is dropped",
+                     loaded.notes[0])  # fmt: skip
+    rows[3][0] = 7  # not the row numbers: an unnamed feature like any other
+    kept = read_csv(write_csv(tmp_path / "kept.csv", ["", "a", "b", "label"], rows))
+    assert kept.X.shape == (10, 3) and kept.notes == ()
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -7,7 +7,9 @@
   (a headerless file with text labels, such as UCI's ``iris.data``). It is then read as data,
   the columns are named by number (``1``..``K``), and a note says so. One exception: a first
   line of exactly ``0,1,...,K-1`` is read as column names, because pandas writes them for
-  unnamed columns (``pd.DataFrame(array).to_csv(index=False)``); a note says so too.
+  unnamed columns (``pd.DataFrame(array).to_csv(index=False)``); a note says so too. A first
+  column without a name holding ``0..N-1`` is pandas' index (``to_csv()`` without
+  ``index=False``): it is dropped, with a note, rather than used as a feature.
 - **Rows**: commas separate values (a file of one column holding ``;`` or tabs is refused, not
   misread); blank lines are skipped; every row needs one value per column; a field longer than
   the csv module's limit (``csv.field_size_limit()``, 131,072 characters) is refused.
@@ -65,37 +67,65 @@ def read_table(path: Path) -> Table:
     lines = _read_lines(path)
     if not lines:
         raise DataError(f"{path} is empty; a CSV needs a header row and at least one data row")
-    if len(lines[0]) == 1:
-        separator = next((mark for mark in (";", "\t", "|") if mark in lines[0][0]), None)
-        if separator is not None:
-            raise DataError(
-                f"{path} has one column, its values separated by {separator!r}; slopelab reads "
-                "comma-separated files (save it as CSV with commas, decimal points as '.')"
-            )
+    _check_separator(path, lines[0])
     second = lines[1] if len(lines) > 1 else None
     if _first_line_is_data(lines[0], second):
-        count = len(lines[0])
-        header = tuple(str(number) for number in range(1, count + 1))
-        note = (
-            f"{path} has no header row (its first line holds only data: {_preview(lines[0])}), "
-            f"so every line is read as data and the columns are numbered 1..{count}"
-        )
-        table = Table(path, header, lines, named=False, notes=(note,))
+        table = _headerless(path, lines)
     else:
-        header = tuple(name.strip() for name in lines[0])
-        notes = ()
-        if _is_pandas_header(header):
-            notes = (
-                f"{path}: its first line 0..{len(header) - 1} is read as column names (pandas "
-                "writes these for unnamed columns), not as data",
-            )
-        table = Table(path, header, lines[1:], named=True, notes=notes)
+        table = _with_header(path, lines)
     if not table.rows:
         raise DataError(
             f"{path} needs a header row and at least one data row; it has {len(lines)} line"
         )
     _check_widths(table)
-    return table
+    return _without_pandas_index(table)
+
+
+def _headerless(path: Path, lines: list[list[str]]) -> Table:
+    count = len(lines[0])
+    note = (
+        f"{path} has no header row (its first line holds only data: {_preview(lines[0])}), so "
+        f"every line is read as data and the columns are numbered 1..{count}"
+    )
+    header = tuple(str(number) for number in range(1, count + 1))
+    return Table(path, header, lines, named=False, notes=(note,))
+
+
+def _with_header(path: Path, lines: list[list[str]]) -> Table:
+    header = tuple(name.strip() for name in lines[0])
+    notes = ()
+    if _is_pandas_header(header):
+        notes = (
+            f"{path}: its first line 0..{len(header) - 1} is read as column names (pandas "
+            "writes these for unnamed columns), not as data",
+        )
+    return Table(path, header, lines[1:], named=True, notes=notes)
+
+
+def _without_pandas_index(table: Table) -> Table:
+    """Drop a first column with no name that holds the row numbers 0..N-1: the index pandas
+    writes unless told ``index=False``. As a feature it would only encode the row order."""
+    if not table.named or table.header[0] or len(table.header) < 2:
+        return table
+    if any(row[0].strip() != str(number) for number, row in enumerate(table.rows)):
+        return table
+    note = (
+        f"{table.path}: its first column has no name and holds the row numbers 0..."
+        f"{len(table.rows) - 1} (the index pandas writes without index=False), so it is dropped"
+    )
+    rows = [row[1:] for row in table.rows]
+    return Table(table.path, table.header[1:], rows, named=True, notes=(*table.notes, note))
+
+
+def _check_separator(path: Path, first: list[str]) -> None:
+    if len(first) != 1:
+        return
+    separator = next((mark for mark in (";", "\t", "|") if mark in first[0]), None)
+    if separator is not None:
+        raise DataError(
+            f"{path} has one column, its values separated by {separator!r}; slopelab reads "
+            "comma-separated files (save it as CSV with commas, decimal points as '.')"
+        )
 
 
 def find_column(table: Table, name: str) -> int:
