@@ -24,7 +24,7 @@ import numpy as np
 from slopelab.errors import InvalidTypeError, InvalidValueError
 
 FLOAT_DTYPES = (np.float32, np.float64)
-LARGEST_LABEL = 2**53  # a float64 holds every whole number up to here exactly
+MAX_CLASSES = 1000  # labels size W (D, C): a label is never trusted beyond this
 
 
 def _describe(value: Any) -> str:
@@ -111,6 +111,9 @@ def check_labels(
 ) -> np.ndarray:
     """Return ``y`` as a 1-D int64 array of class indices in ``[0, num_classes)``.
 
+    Without ``num_classes`` the labels decide C (``max + 1``), so they must stay below
+    :data:`MAX_CLASSES`: a label of 1,000,000 never becomes a million-column ``W``.
+
     >>> check_labels([0, 2, 1], num_classes=3)
     array([0, 2, 1])
     """
@@ -147,10 +150,11 @@ def check_labels(
             f"{name} contains label {largest} but there are only {num_classes} classes; "
             f"labels must be in [0, {num_classes})"
         )
-    if largest > LARGEST_LABEL:
+    if num_classes is None and largest >= MAX_CLASSES:
         raise InvalidValueError(
-            f"{name} contains label {largest}, too large for a class index; labels are "
-            "0..C-1 for C classes"
+            f"{name} contains label {largest}, but labels are class indices 0..C-1 and slopelab "
+            f"handles at most {MAX_CLASSES} classes; renumber sparse labels first "
+            "(np.unique(y, return_inverse=True))"
         )
     return array.astype(np.int64, copy=False)
 

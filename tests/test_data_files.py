@@ -559,3 +559,24 @@ def test_any_npz_loads_as_a_valid_dataset_or_raises_one_data_error(tmp_path_fact
     for features, labels in splits:
         assert features.dtype == np.float32 and np.isfinite(features).all()
         assert labels.min() >= 0 and labels.max() < dataset.num_classes <= len(y)
+
+
+CSV_TEXT = st.text(alphabet=st.sampled_from(list('0123456789.,-e\n" abnif;\t\r')), max_size=200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(content=st.one_of(CSV_TEXT.map(str.encode), st.binary(max_size=200)))
+def test_any_csv_bytes_load_or_raise_one_data_error(tmp_path_factory, content):
+    path = tmp_path_factory.mktemp("csv") / "any.csv"
+    path.write_bytes(content)
+    try:
+        dataset = load_dataset(path)
+    except DataError as error:
+        assert "\n" not in str(error)
+        return
+    assert np.isfinite(dataset.X_train).all() and dataset.num_classes >= 2
+    try:
+        rows = read_features(path)
+    except DataError:
+        return
+    assert rows.X.dtype == np.float32 and np.isfinite(rows.X).all()

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from slopelab.data.errors import DataError
+from slopelab.validation import MAX_CLASSES
 
-MAX_CLASSES = 1000
 LARGEST_LABEL = 2**53  # a float64 holds every whole number up to here exactly
 SHOWN = 5  # label values listed in a message before "..."
 
