@@ -183,15 +183,11 @@ def hold_run_folder(run_dir: Path) -> Iterator[None]:
 
 
 def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
-    """Load an ``.npz`` with ``allow_pickle=False``; a readable RunError when that fails."""
-    path = Path(path)
-    if not path.is_file():
-        raise RunError(f"no {what} at {path}; check the path (a run folder or its {path.name})")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as error:
-        raise RunError(f"{path} is not a readable {what} ({error})") from None
+    """:func:`slopelab.npzfile.load_npz` (no pickle, every read failure one line) raising
+    :class:`RunError`."""
+    from slopelab import npzfile
+
+    return npzfile.load_npz(path, what, error=RunError)
 
 
 def json_ready(value: Any) -> Any:

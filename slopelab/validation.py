@@ -1,10 +1,15 @@
 """Input validation shared by every boundary: the estimator, the strategies, the CLI, the web API.
 
-Each checker either returns a clean array or raises ``ValueError``/``TypeError`` with a message
-that names the argument, says what was expected and what was received, e.g.
+Each checker either returns a clean array or raises ``ValueError``/``TypeError`` (the
+:mod:`slopelab.errors` family) with a message that names the argument, says what was expected
+and what was received, e.g.
 
-    X contains NaN or infinity in row 3; remove or impute that row
+    X contains NaN or infinity in row 3, column 5; remove or impute that row
+    X contains 1e+40 in row 0, column 2, too large for float32 (largest 3.403e+38)
     y contains label 12 but there are only 10 classes; labels must be in [0, 10)
+
+Rows and columns are array indices (from 0). Nothing is cast before it is known to fit: no
+overflow to infinity, no numpy warning, whatever the input's dtype.
 
 The math modules never validate: they trust what passed through here.
 """
@@ -19,6 +24,7 @@ import numpy as np
 from slopelab.errors import InvalidTypeError, InvalidValueError
 
 FLOAT_DTYPES = (np.float32, np.float64)
+MAX_CLASSES = 1000  # labels size W (D, C): a label is never trusted beyond this
 
 
 def _describe(value: Any) -> str:
@@ -31,7 +37,8 @@ def check_features(X: Any, name: str = "X", dtype: Any = None) -> np.ndarray:
     """Return ``X`` as a finite 2-D float array of shape (N, D).
 
     Integer and boolean input becomes float64; float32 and float64 are kept (no silent upcast)
-    unless ``dtype`` asks for another float type.
+    unless ``dtype`` asks for another float type. A value too large for that type is an error,
+    not an infinity.
 
     >>> check_features([[1, 2], [3, 4]]).dtype
     dtype('float64')
@@ -50,9 +57,11 @@ def check_features(X: Any, name: str = "X", dtype: Any = None) -> np.ndarray:
             f"{name} has 0 features (shape {array.shape}); need at least 1 column"
         )
     target = np.dtype(dtype) if dtype is not None else _float_dtype_for(array.dtype)
-    array = np.asarray(array, dtype=target)
+    if target.kind != "f":
+        raise InvalidTypeError(f"dtype must be a float type such as float32; got {target}")
     check_finite(array, name)
-    return array
+    check_fits(array, target, name)
+    return array.astype(target, copy=False)
 
 
 def check_finite(array: np.ndarray, name: str) -> None:
@@ -61,18 +70,49 @@ def check_finite(array: np.ndarray, name: str) -> None:
     if finite.all():
         return
     bad = np.argwhere(~finite)[0]
-    where = f"row {bad[0]}" if array.ndim >= 1 else "its value"
-    if array.ndim == 2:
-        where += f", column {bad[1]}"
     raise InvalidValueError(
-        f"{name} contains NaN or infinity in {where}; remove or impute that row"
+        f"{name} contains NaN or infinity in {_where(bad, array.ndim)}; remove or impute that row"
     )
+
+
+def check_fits(array: np.ndarray, dtype: Any, name: str) -> None:
+    """Raise if a finite ``array`` holds a value too large for the float ``dtype``.
+
+    >>> check_fits(np.array([[1.0, 1e40]]), np.float32, "X")
+    Traceback (most recent call last):
+    ...
+    slopelab.errors.InvalidValueError: X contains 1e+40 in row 0, column 1, too large for float32 (largest 3.403e+38); rescale the features
+    """  # noqa: E501
+    largest = float(np.finfo(dtype).max)
+    if array.dtype.kind not in "fiu":
+        return  # booleans fit every float type
+    info = np.finfo if array.dtype.kind == "f" else np.iinfo
+    if float(info(array.dtype).max) <= largest:
+        return
+    too_large = np.abs(array) > largest
+    if not too_large.any():
+        return
+    bad = np.argwhere(too_large)[0]
+    raise InvalidValueError(
+        f"{name} contains {np.format_float_scientific(array[tuple(bad)], 3, trim='-')} in "
+        f"{_where(bad, array.ndim)}, too "
+        f"large for {np.dtype(dtype).name} (largest {largest:.4g}); rescale the features"
+    )
+
+
+def _where(index: np.ndarray, ndim: int) -> str:
+    if ndim == 0:
+        return "its value"
+    return f"row {index[0]}" + (f", column {index[1]}" if ndim == 2 else "")
 
 
 def check_labels(
     y: Any, num_examples: int | None = None, num_classes: int | None = None, name: str = "y"
 ) -> np.ndarray:
     """Return ``y`` as a 1-D int64 array of class indices in ``[0, num_classes)``.
+
+    Without ``num_classes`` the labels decide C (``max + 1``), so they must stay below
+    :data:`MAX_CLASSES`: a label of 1,000,000 never becomes a million-column ``W``.
 
     >>> check_labels([0, 2, 1], num_classes=3)
     array([0, 2, 1])
@@ -98,8 +138,9 @@ def check_labels(
             raise InvalidValueError(
                 f"{name} must hold integer class labels; got non-integer values"
             )
-    labels = array.astype(np.int64, copy=False)
-    smallest, largest = int(labels.min()), int(labels.max())
+    # Python ints: a float label such as 1e40 or a uint64 above int64's range is compared, and
+    # named, before any cast to int64 could wrap it around.
+    smallest, largest = int(array.min().item()), int(array.max().item())
     if smallest < 0:
         raise InvalidValueError(
             f"{name} contains label {smallest}; labels must be non-negative integers"
@@ -109,7 +150,13 @@ def check_labels(
             f"{name} contains label {largest} but there are only {num_classes} classes; "
             f"labels must be in [0, {num_classes})"
         )
-    return labels
+    if num_classes is None and largest >= MAX_CLASSES:
+        raise InvalidValueError(
+            f"{name} contains label {largest}, but labels are class indices 0..C-1 and slopelab "
+            f"handles at most {MAX_CLASSES} classes; renumber sparse labels first "
+            "(np.unique(y, return_inverse=True))"
+        )
+    return array.astype(np.int64, copy=False)
 
 
 def check_dataset(
@@ -188,7 +235,7 @@ def _as_numeric_array(value: Any, name: str) -> np.ndarray:
     if array.dtype.kind == "O":
         try:
             array = array.astype(np.float64)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise InvalidTypeError(
                 f"{name} must be numeric (int or float); got dtype object holding non-numbers. "
                 "Convert strings or objects to numbers first"

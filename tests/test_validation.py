@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
+from slopelab.errors import SlopelabError
 from slopelab.validation import (
     check_choice,
     check_dataset,
@@ -128,3 +132,166 @@ def test_choice_lists_the_valid_ones():
     assert check_choice("b", "letter", ["a", "b"]) == "b"
     with pytest.raises(ValueError, match=r"unknown letter 'c'; valid choices are 'a', 'b'"):
         check_choice("c", "letter", ["a", "b"])
+
+
+# ------------------------------------------------------- values too large for the target dtype
+
+
+@pytest.mark.parametrize(
+    ("X", "dtype", "error", "message"),
+    [
+        ([[1.0, 1e40]], np.float32, ValueError, r"X contains 1e\+40 in row 0, column 1, too large "
+         r"for float32 \(largest 3\.403e\+38\); rescale the features"),
+        ([[1.0], [-1e39]], np.float32, ValueError, r"X contains -1e\+39 in row 1, column 0, too "),
+        (np.array([[1.0], [np.longdouble("1e400")]], dtype=np.longdouble), None, ValueError,
+         r"X contains 1e\+400 in row 1, column 0, too large for float64"),
+        (np.array([[10**400]], dtype=object), None, TypeError,
+         r"X must be numeric \(int or float\); got dtype object holding non-numbers"),
+    ],
+)  # fmt: skip
+def test_values_too_large_for_the_dtype_are_named_not_turned_into_infinity(
+    X, dtype, error, message
+):
+    with pytest.raises(error, match=message):
+        check_features(X, dtype=dtype)
+
+
+def test_float32_limit_is_inclusive_and_float64_input_is_not_narrowed_silently():
+    largest = float(np.finfo(np.float32).max)
+    assert check_features([[largest, -largest]], dtype=np.float32).dtype == np.float32
+    assert check_features([[1e40]]).dtype == np.float64  # no target dtype: kept as float64
+
+
+@pytest.mark.parametrize(
+    ("y", "message"),
+    [
+        ([0.0, 1e40], r"y contains label 10000000000000000303786028427003666890752, but labels "
+         r"are class indices 0\.\.C-1 and slopelab handles at most 1000 classes"),
+        (np.array([0, 2**64 - 1], dtype=np.uint64), r"y contains label 18446744073709551615, but"),
+        ([0, 1000], r"y contains label 1000, but labels are class indices 0\.\.C-1 and slopelab "
+         r"handles at most 1000 classes; renumber sparse labels first"),
+        ([0.0, -1e40], r"y contains label -10000000000000000303786028427003666890752; labels "
+         r"must be non-negative"),
+    ],
+)  # fmt: skip
+def test_huge_labels_are_refused_before_any_cast(y, message):
+    with pytest.raises(ValueError, match=message):
+        check_labels(y)
+
+
+def test_huge_labels_beyond_num_classes_name_the_class_count():
+    with pytest.raises(ValueError, match=r"y contains label 18446744073709551615 but there are "):
+        check_labels(np.array([0, 2**64 - 1], dtype=np.uint64), num_classes=3)
+
+
+# ---------------------------------------------------------------- properties over any input
+
+NUMERIC_DTYPES = st.one_of(
+    hnp.boolean_dtypes(),
+    hnp.integer_dtypes(),
+    hnp.unsigned_integer_dtypes(),
+    hnp.floating_dtypes(sizes=(16, 32, 64)),
+    st.just(np.dtype(np.longdouble)),
+)
+ANY_DTYPES = st.one_of(
+    NUMERIC_DTYPES,
+    hnp.complex_number_dtypes(),
+    hnp.unicode_string_dtypes(),
+    st.just(np.dtype(object)),
+)
+
+
+def any_array(dtypes, min_dims=0, max_dims=3):
+    """Arrays of any of ``dtypes`` with NaN, infinity and extreme values mixed in."""
+    return dtypes.flatmap(
+        lambda dtype: hnp.arrays(
+            dtype,
+            hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=0, max_side=4),
+            elements=_elements(dtype),
+        )
+    )
+
+
+def _elements(dtype):
+    if dtype.kind == "f":
+        return st.one_of(
+            hnp.from_dtype(dtype, allow_nan=True, allow_infinity=True),
+            st.sampled_from([0.0, 1.0, -2.5]).map(dtype.type),
+        )
+    if dtype.kind == "O":
+        return st.one_of(st.integers(-(10**400), 10**400), st.floats(), st.text(max_size=2))
+    return None
+
+
+def fits(X: np.ndarray, dtype) -> bool:
+    """The independent oracle: numeric, finite, and within ``dtype``'s range (compared in
+    long double, wider than float64 here)."""
+    if X.dtype.kind not in "biuf":
+        return False
+    if X.dtype.kind != "f":
+        return True
+    wide = X.astype(np.longdouble)
+    return bool(np.isfinite(wide).all() and (np.abs(wide) <= np.finfo(dtype).max).all())
+
+
+@settings(max_examples=300, deadline=None)
+@given(X=any_array(ANY_DTYPES), dtype=st.sampled_from([None, np.float32, np.float64]))
+def test_check_features_returns_clean_floats_or_raises_one_slopelab_error(X, dtype):
+    target = np.dtype(dtype) if dtype else None
+    try:
+        result = check_features(X, dtype=dtype)
+    except SlopelabError as error:
+        assert "\n" not in str(error)
+        if X.dtype.kind == "O":
+            return  # objects: numbers or not, either outcome is allowed, but only this error
+        oracle_target = target or (X.dtype if X.dtype in (np.float32, np.float64) else np.float64)
+        assert X.ndim != 2 or 0 in X.shape or not fits(X, oracle_target)
+        return
+    assert result.ndim == 2 and result.shape == X.shape and result.shape[0] * result.shape[1] > 0
+    assert result.dtype.kind == "f" and np.isfinite(result).all()
+    if target is not None:
+        assert result.dtype == target
+    if X.dtype.kind in "biuf":
+        assert fits(X, result.dtype)
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(result, X.astype(result.dtype))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    y=any_array(NUMERIC_DTYPES, min_dims=1, max_dims=2), num_classes=st.none() | st.integers(1, 5)
+)
+def test_check_labels_returns_class_indices_or_raises_one_slopelab_error(y, num_classes):
+    try:
+        labels = check_labels(y, num_classes=num_classes)
+    except SlopelabError as error:
+        assert "\n" not in str(error)
+        flat = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
+        wide = flat.astype(np.longdouble) if flat.ndim == 1 else None
+        valid = (
+            wide is not None
+            and wide.size > 0
+            and np.isfinite(wide).all()
+            and (wide == np.round(wide)).all()
+            and wide.min() >= 0
+            and wide.max() < (1000 if num_classes is None else num_classes)
+        )
+        assert not valid
+        return
+    assert labels.dtype == np.int64 and labels.ndim == 1 and labels.size == y.size
+    assert labels.min() >= 0 and (num_classes is None or labels.max() < num_classes)
+    np.testing.assert_array_equal(labels, y.ravel().astype(np.longdouble))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    X=any_array(NUMERIC_DTYPES, min_dims=2, max_dims=2),
+    y=any_array(NUMERIC_DTYPES, min_dims=1, max_dims=1),
+)
+def test_check_dataset_agrees_with_its_parts(X, y):
+    try:
+        X_checked, y_checked = check_dataset(X, y, dtype=np.float32)
+    except SlopelabError as error:
+        assert "\n" not in str(error)
+        return
+    assert X_checked.dtype == np.float32 and len(X_checked) == len(y_checked)

@@ -72,7 +72,11 @@ def batch_size_value(text: str) -> int | str:
     return FULL_BATCH if text == FULL_BATCH else positive_int(text)
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, default: str | None = "digits") -> None:
+def add_data_arguments(
+    parser: argparse.ArgumentParser, default: str | None = "digits", preprocess: bool = True
+) -> None:
+    """The data flags; ``preprocess=False`` leaves out ``--preprocess`` (a saved model brings
+    its own preprocessing)."""
     group = parser.add_argument_group("data")
     names = ", ".join(DATASETS)
     shown = f" (default: {default})" if default else " (default: the model's own dataset)"
@@ -100,14 +104,15 @@ def add_data_arguments(parser: argparse.ArgumentParser, default: str | None = "d
         help="validation examples (CIFAR-10/MNIST: the last N training images)",
     )
     group.add_argument("--num-test", type=positive_int, metavar="N", help="test examples")
-    group.add_argument(
-        "--preprocess",
-        choices=PREPROCESSING,
-        default="auto",
-        help="feature preprocessing fitted on the training split: standardize, "
-        "center (subtract the mean image, as CS231n), scale, none; auto = the "
-        "dataset's default",
-    )
+    if preprocess:
+        group.add_argument(
+            "--preprocess",
+            choices=PREPROCESSING,
+            default="auto",
+            help="feature preprocessing fitted on the training split: standardize, "
+            "center (subtract the mean image, as CS231n), scale, none; auto = the "
+            "dataset's default",
+        )
     group.add_argument(
         "--label-column", metavar="NAME", help="label column of a CSV file (any letter case)"
     )

@@ -53,13 +53,17 @@ def data_config_of(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_prepared(config: dict[str, Any], console: Console) -> Prepared:
-    """Load and preprocess the data a config names, and say what was loaded."""
+    """Load and preprocess the data a config names, and say what was loaded (with the notes
+    on how it was read, e.g. a CSV without a header row)."""
     prepared = prepare_data(config)
     say_loaded(prepared, console)
     return prepared
 
 
 def say_loaded(prepared: Prepared, console: Console) -> None:
+    """What was loaded, and the notes on how it was read (e.g. a CSV without a header)."""
+    for note in prepared.dataset.notes:
+        console.say(f"note: {note}")
     console.say(f"{prepared.dataset.summary()}; preprocessing: {prepared.preprocess}")
 
 

@@ -2,7 +2,9 @@
 
 Every loader returns a :class:`Dataset` built by :func:`make_dataset`, which validates each
 split once (finite ``X (N, D)`` as float32, ``y (N,)`` int64 labels in ``[0, C)``, the same
-``D`` everywhere) and turns any problem into a one-line :class:`DataError`.
+``D`` everywhere) and turns any problem into a one-line :class:`DataError`. A loader never
+prints: what a user should know about how the data was read (a CSV without a header row,
+renumbered labels) is in ``Dataset.notes``, which the command line prints.
 
 Image rows are stored **channel-major**, the CIFAR-10 layout: a 32x32 RGB row holds 1024 red
 values (row by row), then 1024 green, then 1024 blue. ``image_shape`` is ``(H, W, C)``;
@@ -13,11 +15,13 @@ values (row by row), then 1024 green, then 1024 blue. ``image_shape`` is ``(H, W
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from slopelab.data.errors import DataError, reported_as
+from slopelab.data.labels import MAX_CLASSES, to_model_classes
 from slopelab.validation import check_features, check_labels
 
 PREPROCESS_KINDS = ("standardize", "center", "scale", "none")
@@ -32,7 +36,8 @@ class Dataset:
 
     ``X_*`` are float32 ``(N, D)`` raw (unpreprocessed) rows, ``y_*`` int64 ``(N,)`` labels in
     ``[0, C)``. ``image_shape`` is ``(H, W, C)`` when rows are channel-major images, else None.
-    ``default_preprocess`` is what the CLI applies when asked for "auto".
+    ``default_preprocess`` is what the CLI applies when asked for "auto". ``notes`` are
+    one-line remarks on how the data was read, for the user.
     """
 
     name: str
@@ -46,6 +51,7 @@ class Dataset:
     image_shape: tuple[int, int, int] | None
     source: str
     default_preprocess: str
+    notes: tuple[str, ...] = ()
 
     @property
     def num_classes(self) -> int:
@@ -80,6 +86,7 @@ def make_dataset(
     image_shape: tuple[int, int, int] | None,
     source: str,
     default_preprocess: str,
+    notes: Sequence[str] = (),
 ) -> Dataset:
     """Validate three ``(X, y)`` splits and wrap them in a :class:`Dataset`.
 
@@ -90,6 +97,10 @@ def make_dataset(
     if num_classes < 2:
         raise DataError(
             f"{name} ({source}) has {num_classes} class; a classifier needs at least 2 classes"
+        )
+    if num_classes > MAX_CLASSES:
+        raise DataError(
+            f"{name} ({source}) has {num_classes} classes; slopelab handles at most {MAX_CLASSES}"
         )
     arrays = {}
     with reported_as(f"{name} ({source})"):
@@ -121,6 +132,21 @@ def make_dataset(
         image_shape=image_shape,
         source=source,
         default_preprocess=default_preprocess,
+        notes=tuple(notes),
+    )
+
+
+def with_class_names(dataset: Dataset, class_names: Sequence[str]) -> Dataset:
+    """``dataset`` with its labels renumbered as indices into ``class_names`` (a trained
+    model's), matched by name; a class the model does not know is a ``DataError``."""
+    labels = {split: getattr(dataset, f"y_{split}") for split in SPLITS}
+    mapped = to_model_classes(
+        labels, dataset.class_names, class_names, f"{dataset.name} ({dataset.source})"
+    )
+    return replace(
+        dataset,
+        class_names=tuple(class_names),
+        **{f"y_{split}": mapped[split] for split in SPLITS},
     )
 
 
@@ -150,6 +176,17 @@ def check_size(value: int | None, name: str) -> int | None:
             f"{name} must be a whole number >= 1 (or None for the default); got {value!r}"
         )
     return int(value)
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if it is a whole number >= 0 (what every seeded split accepts)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise DataError(f"seed must be an integer; got {seed!r}")
+    if seed < 0:
+        raise DataError(
+            f"seed must be >= 0 (numpy and scikit-learn refuse negative seeds); got {seed}"
+        )
+    return int(seed)
 
 
 def take_first(split: Split, count: int | None, name: str, what: str) -> Split:

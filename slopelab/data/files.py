@@ -1,52 +1,97 @@
-"""Your own data: a ``.npz`` of arrays or a ``.csv`` with a header row.
+"""Your own data: a ``.npz`` of arrays or a ``.csv`` file.
 
 ``.npz`` holds ``X (N, D)`` and ``y (N,)``, optionally ``X_val``/``y_val``, ``X_test``/``y_test``
-and ``class_names``; it is read with ``allow_pickle=False``, so it can never run code.
+and ``class_names``. It is read by :func:`slopelab.npzfile.load_npz`, never with pickle, so it
+can never run code, and every way it can be damaged is one readable error.
 
-``.csv`` has a header row. The label column is ``label_column`` if given, else the first column
-named ``label``, ``class``, ``target`` or ``y``, else the last column. Every other column must be
-numeric. Labels that are all non-negative integers are used as they are (class names "0", "1",
-...); any other labels (strings such as "cat") are sorted and numbered 0..C-1, and the sorted
-names become ``class_names``.
+``.csv`` is read by :mod:`slopelab.data.csvfile` (encodings, a missing header row, rows counted
+from 1). The label column is ``label_column`` if given (its exact name, else in any letter
+case), else the first column named ``label``, ``class``, ``target`` or ``y``, else the last
+column. Every other column must be numeric.
 
-Splits a file does not provide are carved from ``X, y`` 80/10/10, seeded and stratified by label
-when every class is large enough.
+Labels are numbered by :mod:`slopelab.data.labels`: text sorted; whole numbers ``0..C-1`` as
+they are; other whole numbers (``{3, 7}``) renumbered in order, keeping their values as class
+names, with a note; numbers with a fraction refused; at most 1,000 classes. Given the
+``class_names`` of a trained model, labels are matched to them by name instead.
+
+Features must be finite and fit float32; a bad value is reported where it sits in the file
+(a CSV's row and column name, an array's index), before any shuffling. Splits a file does not
+provide are carved from ``X, y`` 80/10/10, seeded and stratified by label when every class is
+large enough.
 """
 
 from __future__ import annotations
 
-import csv
-import zipfile
-import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from slopelab.data.csvfile import (
+    LABEL_COLUMNS,
+    feature_matrix,
+    label_cells,
+    label_column_index,
+    read_table,
+)
 from slopelab.data.dataset import (
     Dataset,
     Split,
     ceil_fraction,
+    check_seed,
     check_size,
     make_dataset,
     split_off,
     take_first,
 )
 from slopelab.data.errors import DataError, reported_as
+from slopelab.data.labels import number_labels
+from slopelab.npzfile import load_npz
 from slopelab.validation import check_features
 
-LABEL_COLUMNS = ("label", "class", "target", "y")
-ZIP_MAGIC = b"PK"  # every zip archive, and so every .npz, starts with these bytes
+__all__ = [
+    "LABEL_COLUMNS",
+    "FeatureRows",
+    "FileRows",
+    "LabelledRows",
+    "load_file",
+    "read_csv",
+    "read_features",
+    "read_npz",
+]
+
 CARVE_FRACTION = 0.1  # of X, y for each missing split: 80/10/10
 
 
 @dataclass(frozen=True)
+class FileRows:
+    """What a file holds, in file order: ``(X, y)`` for each split it has (``"train"``
+    always), the class names, and notes for the user (no header row, renumbered labels)."""
+
+    splits: dict[str, Split]
+    class_names: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LabelledRows:
-    """Rows read from a file in file order: ``X (N, D)``, ``y (N,)`` and the class names."""
+    """The rows of a CSV in file order: ``X (N, D)``, ``y (N,)`` numbered, class names, notes."""
 
     X: np.ndarray
     y: np.ndarray
     class_names: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeatureRows:
+    """Rows to predict, in file order: ``X (N, D)`` float32, the feature columns' names (a
+    CSV's; None for a ``.npz``) and notes for the user."""
+
+    X: np.ndarray
+    columns: tuple[str, ...] | None
+    notes: tuple[str, ...] = ()
 
 
 def load_file(
@@ -57,69 +102,47 @@ def load_file(
     num_test: int | None = None,
     seed: int = 0,
     label_column: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> Dataset:
-    """A :class:`Dataset` from a ``.npz`` or ``.csv`` file (see the module docstring)."""
-    path = Path(path).expanduser()
+    """A :class:`Dataset` from a ``.npz`` or ``.csv`` file (see the module docstring).
+
+    With ``class_names`` (a trained model's), labels are matched to them by name, the dataset
+    has exactly those classes, and a label not among them is a ``DataError`` naming it.
+    """
+    path = _existing_file(path)
     sizes = {
         "num_train": check_size(num_train, "num_train"),
         "num_val": check_size(num_val, "num_val"),
         "num_test": check_size(num_test, "num_test"),
     }
-    if not path.is_file():
-        raise DataError(f"no such file: {path}; pass the path of a .npz or .csv file")
-    suffix = path.suffix.lower()
-    if suffix == ".npz":
-        splits, class_names = read_npz(path)
-    elif suffix == ".csv":
-        rows = read_csv(path, label_column=label_column)
-        splits, class_names = {"train": (rows.X, rows.y)}, rows.class_names
+    seed = check_seed(seed)
+    if path.suffix.lower() == ".npz":
+        if label_column is not None:
+            raise DataError(f"label_column only applies to .csv files, not to {path}")
+        rows = read_npz(path, class_names=class_names)
     else:
-        raise DataError(f"{path}: unknown file type {suffix!r}; use a .npz or .csv file")
-    _check_rows(splits, path)
+        labelled = read_csv(path, label_column=label_column, class_names=class_names)
+        rows = FileRows({"train": (labelled.X, labelled.y)}, labelled.class_names, labelled.notes)
+    splits = _check_rows(rows.splits, path)
     train, val, test = _complete_splits(splits, sizes, seed, str(path))
     return make_dataset(
         path.stem,
         train,
         val,
         test,
-        class_names=class_names,
+        class_names=rows.class_names,
         image_shape=None,
         source=str(path),
         default_preprocess="standardize",
+        notes=rows.notes,
     )
 
 
-def _check_rows(splits: dict[str, Split], path: Path) -> None:
-    """Finite 2-D features and one label per row, checked before carving so that a bad row is
-    numbered as in the file."""
-    with reported_as(str(path)):
-        for split, (X, y) in splits.items():
-            tag = "" if split == "train" else f"_{split}"
-            X = check_features(X, name=f"X{tag}")
-            if len(X) != len(y):
-                raise DataError(
-                    f"{path}: X{tag} has {len(X)} rows but y{tag} has {len(y)} labels; they "
-                    "must have the same length"
-                )
-
-
-def read_npz(path: str | Path) -> tuple[dict[str, Split], tuple[str, ...]]:
-    """The splits in a ``.npz`` (``"train"`` always; ``"val"``/``"test"`` when present) and the
-    class names (from ``class_names``, from string labels, or "0".."C-1")."""
+def read_npz(path: str | Path, *, class_names: Sequence[str] | None = None) -> FileRows:
+    """The splits in a ``.npz`` (``"train"`` always; ``"val"``/``"test"`` when present), labels
+    numbered, in file order."""
     path = Path(path)
-    with path.open("rb") as handle:
-        if handle.read(2) != ZIP_MAGIC:
-            raise DataError(f"{path} is not a .npz file (not a zip archive); save it with np.savez")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except ValueError as error:  # object arrays need pickle, which is refused
-        raise DataError(
-            f"{path} holds an array that needs pickle ({error}); save plain numeric or "
-            "string arrays (np.savez with X, y, ...)"
-        ) from None
-    except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as error:
-        raise DataError(f"{path} is not a readable .npz file ({error})") from None
+    arrays = load_npz(path, "dataset (.npz)", error=DataError)
     for required in ("X", "y"):
         if required not in arrays:
             raise DataError(
@@ -134,136 +157,92 @@ def read_npz(path: str | Path) -> tuple[dict[str, Split], tuple[str, ...]]:
             raise DataError(f"{path} has only one of X_{split} and y_{split}; give both or neither")
         if all(present):
             splits[split] = (arrays[f"X_{split}"], arrays[f"y_{split}"])
-    names = arrays.get("class_names")
-    return _number_labels(splits, None if names is None else [str(n) for n in names.ravel()])
+    labelling = number_labels(
+        {split: y for split, (_, y) in splits.items()},
+        where=str(path),
+        describe=lambda split: "the y labels" if split == "train" else f"the y_{split} labels",
+        file_names=arrays.get("class_names"),
+        model_names=class_names,
+    )
+    numbered = {split: (X, labelling.labels[split]) for split, (X, _) in splits.items()}
+    return FileRows(numbered, labelling.class_names, labelling.notes)
 
 
-def read_csv(path: str | Path, *, label_column: str | None = None) -> LabelledRows:
+def read_csv(
+    path: str | Path,
+    *,
+    label_column: str | None = None,
+    class_names: Sequence[str] | None = None,
+) -> LabelledRows:
     """Rows of a ``.csv`` in file order, labels numbered (see the module docstring)."""
-    path = Path(path)
-    header, rows = _read_table(path)
-    label_index = _label_index(header, label_column, path)
-    feature_columns = [index for index in range(len(header)) if index != label_index]
-    if not feature_columns:
+    table = read_table(Path(path))
+    label_index = label_column_index(table, label_column, default_last=True)
+    features = [index for index in range(len(table.header)) if index != label_index]
+    if not features:
         raise DataError(f"{path} has only a label column; it needs at least one feature column")
-    X = _numeric(rows, feature_columns, header, path)
-    bad = np.argwhere(~np.isfinite(X))
-    if bad.size:
-        row, position = bad[0]
-        raise DataError(
-            f"{path}: column {header[feature_columns[position]]!r} in row {row + 1} is NaN or "
-            "infinite; fill in or drop that row"
-        )
-    labels = [row[label_index].strip() for row in rows]
-    splits, class_names = _number_labels({"train": (X, np.array(labels))}, None)
-    return LabelledRows(X, splits["train"][1], class_names)
+    X = feature_matrix(table, features)
+    labelling = number_labels(
+        {"train": label_cells(table, label_index)},
+        where=f"{path}, column {table.column(label_index)}",
+        describe=lambda _: "the labels",
+        first_row=1,
+        model_names=class_names,
+    )
+    return LabelledRows(
+        X, labelling.labels["train"], labelling.class_names, table.notes + labelling.notes
+    )
 
 
-def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            table = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise DataError(f"cannot read {path} as CSV text ({error})") from None
-    if len(table) < 2:
-        raise DataError(f"{path} needs a header row and at least one data row; it has {len(table)}")
-    header, rows = [name.strip() for name in table[0]], table[1:]
-    for number, row in enumerate(rows, start=1):
-        if len(row) != len(header):
-            raise DataError(
-                f"{path}: row {number} has {len(row)} values but the header has {len(header)} "
-                "columns; every row needs one value per column"
-            )
-    return header, rows
+def read_features(path: str | Path, *, label_column: str | None = None) -> FeatureRows:
+    """Rows to predict, in file order: ``X`` of a ``.npz``, or the columns of a ``.csv``
+    except its label column (``label_column``, or one named label/class/target/y, if any)."""
+    path = _existing_file(path)
+    if path.suffix.lower() == ".npz":
+        if label_column is not None:
+            raise DataError(f"label_column only applies to .csv files, not to {path}")
+        arrays = load_npz(path, ".npz of rows", error=DataError)
+        if "X" not in arrays:
+            raise DataError(f"{path} has no array 'X'; save the rows with np.savez(path, X=X)")
+        with reported_as(str(path)):
+            X = check_features(arrays["X"], name="X", dtype=np.float32)
+        return FeatureRows(X, None)
+    table = read_table(path)
+    label_index = label_column_index(table, label_column, default_last=False)
+    features = [index for index in range(len(table.header)) if index != label_index]
+    if not features:
+        raise DataError(f"{path} has only a label column; it needs at least one feature column")
+    columns = tuple(table.header[index] for index in features)
+    X = feature_matrix(table, features, label_known=label_index is not None)
+    X = X.astype(np.float32)  # within float32's range: checked
+    return FeatureRows(X, columns, table.notes)
 
 
-def _label_index(header: list[str], label_column: str | None, path: Path) -> int:
-    if label_column is not None:
-        if label_column not in header:
-            raise DataError(
-                f"{path} has no column {label_column!r}; its columns are {', '.join(header)}"
-            )
-        return header.index(label_column)
-    lowered = [name.lower() for name in header]
-    for candidate in LABEL_COLUMNS:
-        if candidate in lowered:
-            return lowered.index(candidate)
-    return len(header) - 1
+def _existing_file(path: str | Path) -> Path:
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; pass the path of a .npz or .csv file")
+    if not path.is_file():
+        raise DataError(f"no such file: {path}; pass the path of a .npz or .csv file")
+    if path.suffix.lower() not in (".npz", ".csv"):
+        raise DataError(f"{path}: unknown file type {path.suffix!r}; use a .npz or .csv file")
+    return path
 
 
-def _numeric(rows: list[list[str]], columns: list[int], header: list[str], path: Path):
-    cells = [[row[index] for index in columns] for row in rows]
-    try:
-        return np.array(cells, dtype=np.float64)
-    except ValueError:
-        pass  # find the first bad cell to name it
-    for number, row in enumerate(cells, start=1):
-        for position, cell in enumerate(row):
-            try:
-                float(cell)
-            except ValueError:
-                name = header[columns[position]]
+def _check_rows(splits: dict[str, Split], path: Path) -> dict[str, Split]:
+    """Finite 2-D float32 features and one label per row, checked before carving so that a
+    bad row is numbered as in the file."""
+    checked = {}
+    with reported_as(str(path)):
+        for split, (X, y) in splits.items():
+            tag = "" if split == "train" else f"_{split}"
+            X = check_features(X, name=f"X{tag}", dtype=np.float32)
+            if len(X) != len(y):
                 raise DataError(
-                    f"{path}: column {name!r} in row {number} holds {cell.strip()!r}, which is "
-                    "not a number; every column except the label column must be numeric "
-                    "(fill in or drop missing values)"
-                ) from None
-    raise DataError(f"{path}: the feature columns could not be read as numbers")
-
-
-def _number_labels(
-    splits: dict[str, Split], class_names: list[str] | None
-) -> tuple[dict[str, Split], tuple[str, ...]]:
-    """Labels as 0..C-1: non-negative whole numbers as they are, anything else sorted."""
-    values = {split: _label_values(np.asarray(y), split) for split, (_, y) in splits.items()}
-    kinds = {array.dtype.kind for array in values.values()}
-    if len(kinds) > 1:
-        raise DataError("the label arrays mix numbers and text; use one kind for every split")
-    everything = np.concatenate(list(values.values()))
-    if kinds == {"f"} and np.all(everything == np.round(everything)) and everything.min() >= 0:
-        numbers = {split: array.astype(np.int64) for split, array in values.items()}
-        names = class_names or [str(label) for label in range(int(everything.max()) + 1)]
-        return _relabel(splits, numbers), tuple(names)
-    if class_names is None:  # np.unique sorts numbers numerically and text by name
-        class_names = [_label_name(value) for value in np.unique(everything).tolist()]
-    index = {name: position for position, name in enumerate(class_names)}
-    unknown = sorted({_label_name(value) for value in everything.tolist()} - set(index))
-    if unknown:
-        raise DataError(f"labels {unknown[:5]} are not among the class names {class_names}")
-    numbers = {
-        split: np.array([index[_label_name(value)] for value in array.tolist()], np.int64)
-        for split, array in values.items()
-    }
-    return _relabel(splits, numbers), tuple(class_names)
-
-
-def _label_values(y: np.ndarray, split: str) -> np.ndarray:
-    """Labels as float64 when they are all numbers, else as stripped strings."""
-    if y.ndim != 1:
-        raise DataError(f"labels of the {split} split must be 1-D (N,); got shape {y.shape}")
-    if y.dtype.kind in "biuf":
-        numbers = y.astype(np.float64)
-    else:
-        text = np.char.strip(y.astype(str))
-        empty = np.flatnonzero(text == "")
-        if empty.size:
-            raise DataError(f"the {split} labels are empty in row {empty[0] + 1}; fill them in")
-        try:
-            numbers = text.astype(np.float64)
-        except ValueError:
-            return text
-    bad = np.flatnonzero(~np.isfinite(numbers))
-    if bad.size:
-        raise DataError(f"the {split} labels contain NaN or infinity in row {bad[0] + 1}")
-    return numbers
-
-
-def _label_name(value: float | str) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _relabel(splits: dict[str, Split], numbers: dict[str, np.ndarray]) -> dict[str, Split]:
-    return {split: (X, numbers[split]) for split, (X, _) in splits.items()}
+                    f"{path}: X{tag} has {len(X)} rows but y{tag} has {len(y)} labels; they "
+                    "must have the same length"
+                )
+            checked[split] = (X, y)
+    return checked
 
 
 def _complete_splits(

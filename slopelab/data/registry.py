@@ -11,6 +11,7 @@ to each one; ``download`` refuses a file whose hash differs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,10 +22,12 @@ from slopelab.data.cifar10 import find_cifar10, load_cifar10
 from slopelab.data.dataset import (
     Dataset,
     ceil_fraction,
+    check_seed,
     check_size,
     make_dataset,
     shuffle_split,
     take_first,
+    with_class_names,
 )
 from slopelab.data.errors import DataError
 from slopelab.data.files import load_file
@@ -188,11 +191,14 @@ def load_dataset(
     num_test: int | None = None,
     seed: int = 0,
     label_column: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> Dataset:
     """Load a dataset by name or from a ``.npz``/``.csv`` path (see :data:`DATASETS`).
 
     ``num_val``/``num_test`` set the sizes of those splits and ``num_train`` takes that many of
     the remaining training rows (default: all). ``seed`` drives every random split.
+    ``class_names`` (a trained model's, to evaluate it) numbers the labels as the model does,
+    matched by name; a label the model does not know is a ``DataError`` naming it.
 
     >>> load_dataset("digits").summary()
     'digits: 1293 train / 144 val / 360 test, 64 features (8x8x1), 10 classes'
@@ -203,20 +209,28 @@ def load_dataset(
         "num_val": check_size(num_val, "num_val"),
         "num_test": check_size(num_test, "num_test"),
     }
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise DataError(f"seed must be an integer; got {seed!r}")
+    seed = check_seed(seed)
     if is_file_name(text):
-        return load_file(text, seed=int(seed), label_column=label_column, **sizes)
+        return load_file(
+            text, seed=seed, label_column=label_column, class_names=class_names, **sizes
+        )
     if label_column is not None:
         raise DataError(f"label_column only applies to .csv files, not to {text!r}")
+    dataset = _load_named(text, data_dir, seed, sizes)
+    return dataset if class_names is None else with_class_names(dataset, class_names)
+
+
+def _load_named(
+    text: str, data_dir: str | Path | None, seed: int, sizes: dict[str, int | None]
+) -> Dataset:
     base, _, variant = text.partition(":")
     base = ALIASES.get(base.lower(), base.lower())
     if base == "toy2d":
-        return load_toy2d(variant, seed=int(seed), **sizes)
+        return load_toy2d(variant, seed=seed, **sizes)
     if variant or base not in DATASETS:
         raise DataError(f"unknown dataset {text!r}; {_choices()}")
     if base == "digits":
-        return load_digits_dataset(seed=int(seed), **sizes)
+        return load_digits_dataset(seed=seed, **sizes)
     if base == "cifar10":
         return load_cifar10(data_dir, **sizes)
     return load_idx_dataset(base, data_dir, **sizes)

@@ -1,0 +1,310 @@
+"""Reading a user's ``.csv``: text, header, columns and numbers, every problem one DataError.
+
+- **Text**: UTF-8 (a byte-order mark is skipped) or UTF-16 with its byte-order mark (Excel's
+  "Unicode text"). Other encodings, binary files and zip archives are refused.
+- **Header**: the first line names the columns, unless it looks like data: a first line whose
+  cells are all numbers, or all numbers but one text cell where the second line has text too
+  (a headerless file with text labels, such as UCI's ``iris.data``). It is then read as data,
+  the columns are named by number (``1``..``K``), and a note says so. One exception: a first
+  line of exactly ``0,1,...,K-1`` is read as column names, because pandas writes them for
+  unnamed columns (``pd.DataFrame(array).to_csv(index=False)``); a note says so too. A first
+  column without a name holding ``0..N-1`` is pandas' index (``to_csv()`` without
+  ``index=False``): it is dropped, with a note, rather than used as a feature.
+- **Rows**: commas separate values (a file of one column holding ``;`` or tabs is refused, not
+  misread); blank lines are skipped; every row needs one value per column; a field longer than
+  the csv module's limit (``csv.field_size_limit()``, 131,072 characters) is refused.
+  Messages count rows from 1, the first data row (not the header) being row 1.
+- **Columns**: found by exact name, else by name in any letter case. The label column, when not
+  given, is the first named ``label``, ``class``, ``target`` or ``y`` (any case).
+- **Numbers**: feature cells must parse as numbers, be finite, and fit float32 (|x| < 3.4e38),
+  the dtype slopelab trains in; the message names the row and the column.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from slopelab.data.errors import DataError
+
+LABEL_COLUMNS = ("label", "class", "target", "y")
+SNIFF_BYTES = 8192  # bytes looked at to tell text from binary
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+SHOWN_COLUMNS = 12
+
+
+@dataclass(frozen=True)
+class Table:
+    """The cells of a CSV file: column names, data rows as strings, and notes for the user.
+
+    ``named`` is False when the file has no header row; its columns are then named ``1``..``K``.
+    """
+
+    path: Path
+    header: tuple[str, ...]
+    rows: list[list[str]]
+    named: bool = True
+    notes: tuple[str, ...] = ()
+
+    def column(self, index: int) -> str:
+        """How a message names column ``index``: ``'species'``, or ``3`` without a header."""
+        return repr(self.header[index]) if self.named else self.header[index]
+
+    def columns(self) -> str:
+        """The column names for a message, shortened when there are many."""
+        shown = ", ".join(self.header[:SHOWN_COLUMNS])
+        if len(self.header) > SHOWN_COLUMNS:
+            shown += f", ... ({len(self.header)} in all)"
+        return shown + ("" if self.named else " (it has no header row)")
+
+
+def read_table(path: Path) -> Table:
+    """The header and data rows of the CSV file at ``path`` (see the module docstring)."""
+    lines = _read_lines(path)
+    if not lines:
+        raise DataError(f"{path} is empty; a CSV needs a header row and at least one data row")
+    _check_separator(path, lines[0])
+    second = lines[1] if len(lines) > 1 else None
+    if _first_line_is_data(lines[0], second):
+        table = _headerless(path, lines)
+    else:
+        table = _with_header(path, lines)
+    if not table.rows:
+        raise DataError(
+            f"{path} needs a header row and at least one data row; it has {len(lines)} line"
+        )
+    _check_widths(table)
+    return _without_pandas_index(table)
+
+
+def _headerless(path: Path, lines: list[list[str]]) -> Table:
+    count = len(lines[0])
+    note = (
+        f"{path} has no header row (its first line holds only data: {_preview(lines[0])}), so "
+        f"every line is read as data and the columns are numbered 1..{count}"
+    )
+    header = tuple(str(number) for number in range(1, count + 1))
+    return Table(path, header, lines, named=False, notes=(note,))
+
+
+def _with_header(path: Path, lines: list[list[str]]) -> Table:
+    header = tuple(name.strip() for name in lines[0])
+    notes = ()
+    if _is_pandas_header(header):
+        notes = (
+            f"{path}: its first line 0..{len(header) - 1} is read as column names (pandas "
+            "writes these for unnamed columns), not as data",
+        )
+    return Table(path, header, lines[1:], named=True, notes=notes)
+
+
+def _without_pandas_index(table: Table) -> Table:
+    """Drop a first column with no name that holds the row numbers 0..N-1: the index pandas
+    writes unless told ``index=False``. As a feature it would only encode the row order."""
+    if not table.named or table.header[0] or len(table.header) < 2:
+        return table
+    if any(row[0].strip() != str(number) for number, row in enumerate(table.rows)):
+        return table
+    note = (
+        f"{table.path}: its first column has no name and holds the row numbers 0..."
+        f"{len(table.rows) - 1} (the index pandas writes without index=False), so it is dropped"
+    )
+    rows = [row[1:] for row in table.rows]
+    return Table(table.path, table.header[1:], rows, named=True, notes=(*table.notes, note))
+
+
+def _check_separator(path: Path, first: list[str]) -> None:
+    if len(first) != 1:
+        return
+    separator = next((mark for mark in (";", "\t", "|") if mark in first[0]), None)
+    if separator is not None:
+        raise DataError(
+            f"{path} has one column, its values separated by {separator!r}; slopelab reads "
+            "comma-separated files (save it as CSV with commas, decimal points as '.')"
+        )
+
+
+def find_column(table: Table, name: str) -> int:
+    """The index of column ``name``: an exact match, else the one match in any letter case."""
+    wanted = name.strip()
+    if wanted in table.header:
+        return table.header.index(wanted)
+    matches = [
+        index for index, column in enumerate(table.header) if column.lower() == wanted.lower()
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        names = ", ".join(table.header[index] for index in matches)
+        raise DataError(
+            f"{table.path} has several columns named {wanted!r} in different letter case "
+            f"({names}); give the exact name"
+        )
+    raise DataError(f"{table.path} has no column {wanted!r}; its columns are {table.columns()}")
+
+
+def label_column_index(table: Table, label_column: str | None, *, default_last: bool) -> int | None:
+    """``label_column`` if given, else the first column named label/class/target/y (any case),
+    else the last column (``default_last``) or None."""
+    if label_column is not None:
+        return find_column(table, label_column)
+    if table.named:
+        lowered = [name.lower() for name in table.header]
+        for candidate in LABEL_COLUMNS:
+            if candidate in lowered:
+                return lowered.index(candidate)
+    return len(table.header) - 1 if default_last else None
+
+
+def feature_matrix(table: Table, columns: list[int], *, label_known: bool = True) -> np.ndarray:
+    """The cells of ``columns`` as float64 ``(N, len(columns))``: numbers, finite, and within
+    float32's range; otherwise a DataError naming the row and the column. ``label_known=False``
+    (no label column was found) adds a hint to name it when a cell is text."""
+    cells = [[row[index] for index in columns] for row in table.rows]
+    try:
+        X = np.array(cells, dtype=np.float64).reshape(len(cells), len(columns))
+    except ValueError:
+        X = _parse_each(table, cells, columns, label_known)
+    bad = np.argwhere(~np.isfinite(X) | (np.abs(X) > FLOAT32_MAX))
+    if bad.size:
+        row, position = (int(index) for index in bad[0])
+        column = table.column(columns[position])
+        text = cells[row][position].strip()
+        if np.isnan(X[row, position]) or "inf" in text.lower():
+            raise DataError(
+                f"{table.path}: column {column} in row {row + 1} is NaN or infinite; fill in or "
+                "drop that row"
+            )
+        raise DataError(
+            f"{table.path}: column {column} in row {row + 1} holds {text}, too large for float32 "
+            f"(largest {FLOAT32_MAX:.4g}); rescale that column"
+        )
+    return X
+
+
+def label_cells(table: Table, index: int) -> np.ndarray:
+    """The cells of the label column, stripped, as a string array."""
+    return np.array([row[index].strip() for row in table.rows], dtype=str)
+
+
+def _parse_each(
+    table: Table, cells: list[list[str]], columns: list[int], label_known: bool
+) -> np.ndarray:
+    """Cell by cell, to name the first cell that is not a number."""
+    X = np.empty((len(cells), len(columns)))
+    for row, values in enumerate(cells):
+        for position, cell in enumerate(values):
+            try:
+                X[row, position] = float(cell)
+            except ValueError:
+                column = table.column(columns[position])
+                hint = (
+                    ""
+                    if label_known
+                    else f"; if column {column} is the label, name it with --label-column"
+                )
+                raise DataError(
+                    f"{table.path}: column {column} in row {row + 1} holds "
+                    f"{cell.strip()[:40]!r}, which is not a number; every column except the "
+                    f"label column must be numeric (fill in or drop missing values){hint}"
+                ) from None
+    return X
+
+
+def _read_lines(path: Path) -> list[list[str]]:
+    encoding = _encoding(path)
+    reader = None
+    try:
+        with path.open(newline="", encoding=encoding) as handle:
+            reader = csv.reader(handle)
+            return [row for row in reader if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError:
+        expected = "UTF-16" if encoding == "utf-16" else "UTF-8"
+        raise DataError(
+            f"{path} is not {expected} text ({_first_undecodable(path, encoding)}); save it as "
+            "UTF-8 (in Excel: 'CSV UTF-8')"
+        ) from None
+    except csv.Error as error:
+        line = reader.line_num if reader else 1
+        if "field larger than field limit" in str(error):
+            raise DataError(
+                f"{path}: line {line} has a field longer than {csv.field_size_limit():,} "
+                "characters (the csv module's limit); a CSV of numbers never has one, so check "
+                "that this is the right file and that its quotes are balanced"
+            ) from None
+        raise DataError(f"{path} is not valid CSV near line {line} ({error})") from None
+    except PermissionError:
+        raise DataError(f"cannot read {path}: permission denied; fix its permissions") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({error.strerror or error})") from None
+
+
+def _first_undecodable(path: Path, encoding: str) -> str:
+    """Where decoding fails, for the message (the decoder itself only knows its chunk)."""
+    data = path.read_bytes()
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        return f"byte {data[error.start]:#04x} on line {line}"
+    return "an undecodable byte"
+
+
+def _encoding(path: Path) -> str:
+    """utf-16 for a file with a UTF-16 byte-order mark, else utf-8-sig; binary is refused."""
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(SNIFF_BYTES)
+    except PermissionError:
+        raise DataError(f"cannot read {path}: permission denied; fix its permissions") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({error.strerror or error})") from None
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if start.startswith(b"PK"):
+        raise DataError(f"{path} is a zip archive (a .npz?), not CSV text; name it .npz if it is")
+    if b"\x00" in start:
+        raise DataError(f"{path} is a binary file (it holds NUL bytes), not CSV text")
+    return "utf-8-sig"
+
+
+def _check_widths(table: Table) -> None:
+    width = len(table.header)
+    for number, row in enumerate(table.rows, start=1):
+        if len(row) != width:
+            what = "the header has" if table.named else "the first line has"
+            raise DataError(
+                f"{table.path}: row {number} has {len(row)} values but {what} {width} "
+                "columns; every row needs one value per column"
+            )
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _first_line_is_data(first: list[str], second: list[str] | None) -> bool:
+    numeric = [_is_number(cell) for cell in first]
+    if all(numeric):
+        return not _is_pandas_header(tuple(cell.strip() for cell in first))
+    if numeric.count(False) > 1 or second is None or len(second) != len(first):
+        return False
+    text_column = numeric.index(False)
+    return all(_is_number(cell) != (index == text_column) for index, cell in enumerate(second))
+
+
+def _is_pandas_header(header: tuple[str, ...]) -> bool:
+    return header == tuple(str(number) for number in range(len(header)))
+
+
+def _preview(cells: list[str]) -> str:
+    text = ",".join(cell.strip() for cell in cells)
+    return text if len(text) <= 40 else text[:37] + "..."
