@@ -40,7 +40,8 @@ BATCH_SIZES = (8, 32, 128, 512)  # the minibatch step also runs the full batch
 UPDATE_RULES_BATCH_SIZE = 200
 REG = 1e-4
 NOISY_LOSS_CAPTION = (
-    "minibatch losses drawn faintly as measured, with a centred moving average over them (no lag)"
+    "training loss as measured; a legend entry marked 'centred mean' is a noisy minibatch loss, "
+    "drawn faintly under its centred moving average (no lag)"
 )
 # Mean-centred CIFAR-10 pixels are ~60x larger than standardized features. Measured on the dev
 # copy (10 epochs, SVM): reg 1e3 scores best (36.6%) but leaves the 0.001*randn initialization
