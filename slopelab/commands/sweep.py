@@ -104,7 +104,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--trials",
         type=positive_int,
         default=16,
-        help="settings per stage (a grid uses the nearest square)",
+        help=f"settings per stage (default: 16; a grid uses the nearest square, at least 4; "
+        f"at most {MAX_TRIALS:,} over all stages)",
     )
     parser.add_argument(
         "--stages", type=positive_int, default=2, help="coarse-to-fine stages (default: 2)"
