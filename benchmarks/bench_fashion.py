@@ -66,11 +66,15 @@ def main() -> None:
         result, wall = slopelab(["compare", *data, "--epochs", str(args.compare_epochs)], folder)
         for row in result["strategies"]:
             print(
-                f"  {row['name']:20s} test {row['test_accuracy']:.2%}  loss "
+                f"  {row['name']:20s} val {row['val_accuracy']:.2%}  loss "
                 f"{row['final_loss']:.4f}  examples {row['examples_processed']:>9,}  "
                 f"{row['seconds']:.2f} s"
             )
-        print(f"  (command {wall:.1f} s)")
+        selected = result["selected"]
+        print(
+            f"  selected on validation: {selected['name']}, test {selected['test_accuracy']:.2%}"
+            f"  (command {wall:.1f} s)"
+        )
 
 
 if __name__ == "__main__":

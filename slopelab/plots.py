@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -16,10 +17,12 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 
 from slopelab.history import History
 from slopelab.runs import atomic_write_bytes
+from slopelab.smoothing import centered_moving_average
 
 # Okabe–Ito: distinguishable with the common forms of colour blindness.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -34,38 +37,55 @@ def save(figure: plt.Figure, path: Path) -> Path:
     return Path(path)
 
 
-def smooth(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
-    """Bias-corrected exponential moving average (minibatch losses are noisy).
+def is_minibatch(history: History) -> bool:
+    """Whether each step's loss was measured on a minibatch, i.e. on fewer examples than one
+    epoch holds: only such losses are noisy. A search records its best loss so far and full-batch
+    descent the exact loss; both are drawn exactly as measured.
 
-    >>> smooth(np.array([1.0, 1.0, 1.0])).tolist()
-    [1.0, 1.0, 1.0]
+    The examples in one epoch come from the epoch records (``examples / epoch``), those of one
+    step from the first step record.
     """
-    averaged = np.empty(len(values))
-    running = 0.0
-    for index, value in enumerate(values):
-        running = weight * running + (1 - weight) * value
-        averaged[index] = running / (1 - weight ** (index + 1))
-    return averaged
+    if not history.steps:
+        return False
+    per_epoch = [record.examples / record.epoch for record in history.epochs if record.epoch > 0]
+    return bool(per_epoch) and history.steps[0].examples < per_epoch[0] - 0.5
 
 
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Centered moving average (no lag), the window shrinking at the ends.
+def smoothing_window(history: History) -> int:
+    """Steps in the centred mean drawn over a loss curve: 1 (drawn as measured) unless the
+    losses are minibatch losses, then an odd window of about a thirtieth of the run."""
+    if not is_minibatch(history):
+        return 1
+    return 2 * (len(history.steps) // 60) + 1
 
-    >>> moving_average(np.array([0.0, 3.0, 0.0, 3.0]), 3).tolist()
-    [1.5, 1.0, 2.0, 1.5]
-    """
-    half = window // 2
-    padded = np.concatenate([[0.0], np.cumsum(values)])
-    starts = np.clip(np.arange(len(values)) - half, 0, len(values))
-    ends = np.clip(np.arange(len(values)) + half + 1, 0, len(values))
-    return (padded[ends] - padded[starts]) / (ends - starts)
+
+@dataclass(frozen=True)
+class LossLine:
+    """What to draw for one run's loss: the values as measured and, for a noisy minibatch loss,
+    their centred moving average over ``window`` steps (no lag), drawn over the faint raw line."""
+
+    label: str
+    x: np.ndarray
+    raw: np.ndarray
+    smoothed: np.ndarray | None
+    window: int
+
+
+def loss_lines(histories: Mapping[str, History], x_column: str) -> list[LossLine]:
+    """The loss lines of several runs against ``x_column`` (smoothed only where noisy)."""
+    lines = []
+    for name, history in histories.items():
+        losses, window = history.column("loss"), smoothing_window(history)
+        smoothed = centered_moving_average(losses, window) if window > 1 else None
+        lines.append(LossLine(name, history.column(x_column), losses, smoothed, window))
+    return lines
 
 
 def loss_curve(history: History, path: Path, title: str = "Training loss") -> Path:
     """Data, regularization and total loss against steps (log scale when it spans decades)."""
     figure, axes = plt.subplots(figsize=(7, 4))
     steps = history.column("step")
-    window = max(1, len(steps) // 30)
+    window = smoothing_window(history)
     series = (
         ("loss", "total", PALETTE[0], "-"),
         ("data_loss", "data", PALETTE[1], "--"),
@@ -75,8 +95,9 @@ def loss_curve(history: History, path: Path, title: str = "Training loss") -> Pa
         values = history.column(name)
         if window > 1:
             axes.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
-            label += f" (mean of {window} steps)"
-        axes.plot(steps, moving_average(values, window), color=color, linestyle=style, label=label)
+            label += f" (centred mean of {window} steps)"
+            values = centered_moving_average(values, window)
+        axes.plot(steps, values, color=color, linestyle=style, label=label)
     if _spans_decades([history.column("loss")], ratio=100.0):
         axes.set_yscale("log")
     axes.set(xlabel="step", ylabel="loss", title=title)
@@ -172,38 +193,56 @@ def confusion_matrix(
 
 
 def compare_curves(histories: Mapping[str, History], x_column: str, path: Path, title: str) -> Path:
+    """:func:`compare_figure` saved as PNG at ``path``."""
+    return save(compare_figure(histories, x_column, title), path)
+
+
+def compare_figure(histories: Mapping[str, History], x_column: str, title: str) -> plt.Figure:
     """Loss (left) and validation/train accuracy (right) of several runs against one axis:
-    ``"examples"``, ``"evaluations"`` or ``"seconds"``."""
+    ``"examples"``, ``"evaluations"`` or ``"seconds"``. Losses are drawn as measured; a noisy
+    minibatch loss is drawn faintly, under its centred moving average (see :func:`loss_lines`)."""
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(12, 4.2))
+    lines = loss_lines(histories, x_column)
+    _draw_loss_lines(loss_axes, lines)
+    accuracy_title = "validation accuracy"
     for index, (name, history) in enumerate(histories.items()):
-        color = PALETTE[index % len(PALETTE)]
-        losses = history.column("loss")
-        x = history.column(x_column)
-        if len(losses) > 200:
-            loss_axes.plot(x, smooth(losses, 0.98), color=color, label=name)
-        else:
-            loss_axes.plot(x, losses, color=color, label=name)
         epoch_x = np.array([getattr(record, x_column) for record in history.epochs], float)
         accuracy = history.column("val_accuracy")
         if not np.any(np.isfinite(accuracy)):
             accuracy = history.column("train_accuracy")
+            accuracy_title = "accuracy (training accuracy where there is no validation split)"
+        color = PALETTE[index % len(PALETTE)]
         accuracy_axes.plot(epoch_x, accuracy, color=color, marker="o", markersize=3, label=name)
     label = {
         "examples": "examples processed",
         "evaluations": "loss evaluations",
         "seconds": "seconds",
     }[x_column]
-    loss_axes.set(xlabel=label, ylabel="training loss", title="loss")
+    smoothed = any(line.smoothed is not None for line in lines)
+    loss_title = "loss (minibatch: faint = measured, line = centred mean)" if smoothed else "loss"
+    loss_axes.set(xlabel=label, ylabel="training loss", title=loss_title)
     if _spans_decades([history.column("loss") for history in histories.values()]):
         loss_axes.set_yscale("log")
-    accuracy_axes.set(xlabel=label, ylabel="accuracy", title="validation accuracy", ylim=(0, 1))
+    accuracy_axes.set(xlabel=label, ylabel="accuracy", title=accuracy_title, ylim=(0, 1))
     for axes in (loss_axes, accuracy_axes):
         axes.grid(alpha=0.3)
         if x_column == "examples":
-            axes.set_xscale("symlog", linthresh=max(1.0, _smallest_positive(histories, x_column)))
+            _set_examples_scale(axes, histories)
+    loss_axes.legend(fontsize=7)
     accuracy_axes.legend(fontsize=8)
     figure.suptitle(title)
-    return save(figure, path)
+    return figure
+
+
+def _draw_loss_lines(axes: plt.Axes, lines: Sequence[LossLine]) -> None:
+    for index, line in enumerate(lines):
+        color = PALETTE[index % len(PALETTE)]
+        if line.smoothed is None:
+            axes.plot(line.x, line.raw, color=color, label=line.label)
+        else:
+            axes.plot(line.x, line.raw, color=color, alpha=0.25, linewidth=0.8)
+            label = f"{line.label} (centred mean of {line.window})"
+            axes.plot(line.x, line.smoothed, color=color, label=label)
 
 
 def _spans_decades(series: list[np.ndarray], ratio: float = 20.0) -> bool:
@@ -211,10 +250,16 @@ def _spans_decades(series: list[np.ndarray], ratio: float = 20.0) -> bool:
     return len(values) > 0 and values.max() / values.min() > ratio
 
 
-def _smallest_positive(histories: Mapping[str, History], column: str) -> float:
-    values = [history.column(column) for history in histories.values()]
-    positive = [v[v > 0].min() for v in values if np.any(v > 0)]
-    return float(min(positive)) if positive else 1.0
+def _set_examples_scale(axes: plt.Axes, histories: Mapping[str, History]) -> None:
+    """Log scale (examples processed span decades); symlog only if a run holds a zero."""
+    values = [history.column("examples") for history in histories.values()]
+    values = np.concatenate([v for v in values if len(v)] or [np.ones(1)])
+    if np.all(values > 0):
+        axes.set_xscale("log")
+        axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    else:
+        positive = values[values > 0]
+        axes.set_xscale("symlog", linthresh=float(positive.min()) if len(positive) else 1.0)
 
 
 def lr_range(
@@ -223,11 +268,13 @@ def lr_range(
     smoothed: np.ndarray,
     suggestions: Mapping[str, float],
     path: Path,
+    smoothed_label: str = "smoothed loss",
 ) -> Path:
-    """The learning-rate range test: loss against an exponentially growing rate."""
+    """The learning-rate range test: the measured minibatch losses (faint), the smoothed curve
+    the suggestions were read off, and the suggestions, against an exponentially growing rate."""
     figure, axes = plt.subplots(figsize=(7, 4))
-    axes.plot(learning_rates, losses, color=PALETTE[0], alpha=0.3, label="loss")
-    axes.plot(learning_rates, smoothed, color=PALETTE[0], label="smoothed loss")
+    axes.plot(learning_rates, losses, color=PALETTE[0], alpha=0.3, label="minibatch loss")
+    axes.plot(learning_rates, smoothed, color=PALETTE[0], label=smoothed_label)
     for index, (name, rate) in enumerate(suggestions.items()):
         axes.axvline(
             rate,
@@ -236,8 +283,10 @@ def lr_range(
             label=f"{name}: {rate:.3g}",
         )
     finite = smoothed[np.isfinite(smoothed)]
+    measured = losses[np.isfinite(losses)]
     if len(finite):
-        axes.set_ylim(finite.min() * 0.9, min(finite.max(), finite[0] * 3) * 1.05)
+        lowest = min(finite.min(), measured.min()) if len(measured) else finite.min()
+        axes.set_ylim(lowest * 0.9, min(finite.max(), finite[0] * 3) * 1.05)
     axes.set(
         xscale="log",
         xlabel="learning rate",
@@ -303,10 +352,7 @@ def landscape_plane(
 ) -> Path:
     """Filled contours of the loss over a plane through W, with an optional projected path."""
     figure, axes = plt.subplots(figsize=(6.5, 5.5))
-    finite = losses[np.isfinite(losses)]
-    levels = np.quantile(finite, np.linspace(0, 1, 25)) if len(finite) else 20
-    levels = np.unique(levels) if not isinstance(levels, int) else levels
-    contour = axes.contourf(alphas, betas, losses, levels=levels, cmap="viridis")
+    contour = axes.contourf(alphas, betas, losses, levels=_contour_levels(losses), cmap="viridis")
     figure.colorbar(contour, label="loss")
     axes.plot(0, 0, marker="x", color="white", markersize=9, label="W")
     if trajectory is not None and len(trajectory):
@@ -321,6 +367,19 @@ def landscape_plane(
     axes.set(xlabel="a", ylabel="b", title=title or "Loss over a random plane W + a·d1 + b·d2")
     axes.legend(loc="upper right", fontsize=8)
     return save(figure, path)
+
+
+def _contour_levels(losses: np.ndarray) -> np.ndarray | int:
+    """25 quantiles of the finite losses (even colour bands), or a band around one value when
+    the plane is flat (contourf needs two distinct levels)."""
+    finite = losses[np.isfinite(losses)]
+    if not len(finite):
+        return 20
+    levels = np.unique(np.quantile(finite, np.linspace(0, 1, 25)))
+    if len(levels) < 2:
+        width = max(abs(float(levels[0])), 1.0) * 1e-6
+        levels = np.array([levels[0] - width, levels[0] + width])
+    return levels
 
 
 def bar_chart(

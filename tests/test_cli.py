@@ -253,11 +253,11 @@ def test_compare_ranks_the_lecture_strategies_for_an_equal_budget_of_examples(wo
         capsys,
     )
     assert code == 0
-    accuracy = {row["name"]: row["test_accuracy"] for row in result["strategies"]}
+    accuracy = {row["name"]: row["val_accuracy"] for row in result["strategies"]}
     assert accuracy["sgd"] > accuracy["gradient-descent"] > accuracy["random-local-search"]
     assert accuracy["random-local-search"] > accuracy["random-search"]
     for row in result["strategies"]:
-        assert set(row) >= {"name", "test_accuracy", "final_loss", "examples_processed", "seconds"}
+        assert set(row) >= {"name", "val_accuracy", "final_loss", "examples_processed", "seconds"}
         assert row["examples_processed"] == 200 * 1293
     assert all(Path(figure).exists() for figure in result["figures"])
 
@@ -275,6 +275,7 @@ def test_compare_runs_every_update_rule(workdir, capsys):
         "sgd+adagrad",
         "sgd+rmsprop",
         "sgd+adam",
+        "sgd+adamw",
     }
 
 
@@ -328,7 +329,7 @@ def test_lr_find_suggests_a_rate_near_the_curvature_bound(workdir, capsys):
     )
     assert len(result["learning_rates"]) == len(result["losses"]) <= 100
     assert np.all(np.diff(result["learning_rates"]) > 0)
-    assert Path(result["figure"]).exists()
+    assert all(Path(figure).exists() for figure in result["figures"])
 
 
 def test_sweep_finds_a_setting_and_warns_about_edges(workdir, capsys):
@@ -338,9 +339,7 @@ def test_sweep_finds_a_setting_and_warns_about_edges(workdir, capsys):
     assert code == 0
     assert len(result["trials"]) == 12
     assert result["best"]["val_accuracy"] == max(
-        t["val_accuracy"]
-        for t in result["trials"]
-        if t["stage"] == 1 and t["val_accuracy"] is not None
+        t["val_accuracy"] for t in result["trials"] if t["val_accuracy"] is not None
     )
     code, result, _ = run_cli(
         [
@@ -386,7 +385,6 @@ def test_landscape_writes_line_and_plane(workdir, capsys):
         capsys,
     )
     assert code == 0
-    assert result["plane_min_loss"] <= result["center_loss"] + 1e-6
     assert len(result["figures"]) == 2 and all(Path(f).exists() for f in result["figures"])
 
 

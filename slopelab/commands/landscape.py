@@ -10,6 +10,7 @@ path (Li et al., 2018), so the path projects onto it faithfully, and is drawn on
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from slopelab.commands.arguments import (
     positive_int,
 )
 from slopelab.commands.console import Console, console_for
+from slopelab.commands.limits import check_recorded_steps, updates_per_epoch
 from slopelab.commands.runfolder import finish_run, start_run
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
@@ -34,11 +36,21 @@ from slopelab.optim import OPTIMIZERS
 from slopelab.problem import Problem
 from slopelab.train import DescentConfig, DescentState, descend, resolve_optimizer, start_state
 
+TRAIN_BATCH_SIZE = 200  # minibatch of the training that finds W (--at trained)
+PATH_POINTS = 200  # about this many W's are kept along the training path
+LINE_POINTS = 201  # odd, so that a = 0 (W itself) is one of them
+MAX_RESOLUTION = 201  # 201 x 201 = 40,401 loss evaluations for the plane
+MAX_SPAN = 100.0  # a step 100 times as long as W is far outside anything training visits
+DESCRIPTION = """The CS231n notes' "visualizing the loss function": the loss L(W + a d) along a
+random direction d through W, and L(W + a d1 + b d2) over a random plane. Directions are
+Gaussian, rescaled to the norm of W (so a = 1 is a step as long as W itself; at a tiny W they
+are rescaled to norm 1). With --trajectory the plane is instead spanned by the two principal
+directions of the optimizer's path (Li et al., 2018), so the path projects onto it faithfully,
+and is drawn on the contours."""
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "landscape", help=summary("landscape"), description=__doc__.split("\n\n")[1]
-    )
+    parser = subparsers.add_parser("landscape", help=summary("landscape"), description=DESCRIPTION)
     add_data_arguments(parser)
     add_loss_arguments(parser)
     parser.add_argument(
@@ -48,8 +60,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="the point W: a fresh initialization, W after training with "
         "--optimizer for --epochs (default), or the model of a run folder",
     )
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    parser.add_argument("--epochs", type=positive_int, default=10)
+    parser.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default="sgd",
+        help="update rule of the training for --at trained (default: sgd)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=10,
+        help="epochs of the training for --at trained (default: 10)",
+    )
     parser.add_argument(
         "--trajectory",
         action="store_true",
@@ -59,19 +81,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--span",
         type=positive_float,
         default=1.0,
-        help="a and b range over [-SPAN, SPAN] (default: 1)",
+        help=f"a and b range over [-SPAN, SPAN] (default: 1; at most {MAX_SPAN:g})",
     )
     parser.add_argument(
         "--resolution",
         type=positive_int,
         default=41,
-        help="grid points per axis of the plane (default: 41)",
+        help=f"grid points per axis of the plane (default: 41; from 2 to {MAX_RESOLUTION})",
     )
     parser.add_argument(
         "--num-examples",
         type=positive_int,
         default=1000,
-        help="training examples the loss is evaluated on (default: 1000)",
+        help="training examples the loss is evaluated on (default: 1000; at most the training set)",
     )
     add_common_arguments(parser)
     parser.set_defaults(handler=run)
@@ -81,9 +103,10 @@ def run(args: argparse.Namespace) -> int:
     from slopelab import plots
 
     console = console_for(args)
-    if args.trajectory and args.at != "trained":
-        raise CommandError("--trajectory needs --at trained (the path comes from training here)")
-    prepared, run_dir, _ = start_run(args, "landscape", console)
+    check_arguments(args)
+    prepared, run_dir, _ = start_run(
+        args, "landscape", console, lambda prepared: check_training(args, len(prepared.y_train))
+    )
     loss = get_loss(args.loss, args.penalty)
     params, path, features = point_and_path(prepared, args, loss)
     rows = np.random.default_rng(args.seed).permutation(len(prepared.y_train))
@@ -91,19 +114,15 @@ def run(args: argparse.Namespace) -> int:
     X, y = features[rows], prepared.y_train[rows]
     rng = np.random.default_rng(args.seed + 1)
     line_direction = random_direction(params["W"], rng)
-    offsets = np.linspace(-args.span, args.span, 201)
-    line = np.array([_total(loss, params, line_direction * a, X, y, args.reg) for a in offsets])
+    offsets = np.linspace(-args.span, args.span, LINE_POINTS)
+    line = line_losses(loss, params, line_direction, offsets, X, y, args.reg)
     if args.trajectory:
         d1, d2 = path_directions(path, params["W"])
     else:
         d1, d2 = random_direction(params["W"], rng), random_direction(params["W"], rng)
     grid = np.linspace(-args.span, args.span, args.resolution)
     with console.bar(args.resolution, "plane") as bar:
-        plane = np.empty((args.resolution, args.resolution))
-        for row, b in enumerate(grid):
-            for column, a in enumerate(grid):
-                plane[row, column] = _total(loss, params, a * d1 + b * d2, X, y, args.reg)
-            bar.update(1)
+        plane = plane_losses(loss, params, (d1, d2), grid, X, y, args.reg, bar.update)
     projected = project(path, params["W"], d1, d2) if args.trajectory else None
     figures = [
         plots.landscape_line(offsets, line, run_dir / "landscape_line.png"),
@@ -117,22 +136,84 @@ def run(args: argparse.Namespace) -> int:
         ),
     ]
     centre = _total(loss, params, np.zeros_like(params["W"]), X, y, args.reg)
-    _describe(console, centre, line, plane, offsets)
+    _describe(console, centre, line, plane, offsets, len(y))
+    console.say("figures: " + ", ".join(str(path) for path in figures))
     document: dict[str, Any] = {
         "center_loss": centre,
         "line_min_loss": float(np.nanmin(line)),
         "plane_min_loss": float(np.nanmin(plane)),
         "plane_max_loss": float(np.nanmax(plane)),
+        "num_examples": len(y),
         "figures": [str(f) for f in figures],
         "run_dir": str(run_dir),
     }
     return finish_run(console, run_dir, document)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse combinations and sizes that cannot give a picture (before any data is loaded)."""
+    if args.trajectory and args.at != "trained":
+        raise CommandError("--trajectory needs --at trained (the path comes from training here)")
+    if not 2 <= args.resolution <= MAX_RESOLUTION:
+        raise CommandError(
+            f"--resolution {args.resolution} is out of range: the plane takes resolution^2 loss "
+            f"evaluations; use 2 to {MAX_RESOLUTION}"
+        )
+    if args.span > MAX_SPAN:
+        raise CommandError(
+            f"--span {args.span:g} is too far: a = 1 is already a step as long as W; use at "
+            f"most {MAX_SPAN:g}"
+        )
+
+
+def check_training(args: argparse.Namespace, num_examples: int) -> dict[str, Any]:
+    """Refuse --epochs that mean more training steps than a run can record."""
+    if args.at == "trained":
+        check_recorded_steps(
+            args.epochs * updates_per_epoch(num_examples, TRAIN_BATCH_SIZE),
+            f"--epochs {args.epochs} at batch {TRAIN_BATCH_SIZE}",
+            "use fewer --epochs",
+        )
+    return {}
+
+
+def line_losses(
+    loss: Loss,
+    params: dict[str, np.ndarray],
+    direction: np.ndarray,
+    offsets: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    reg: float,
+) -> np.ndarray:
+    """``L(W + a d)`` for each offset ``a``."""
+    return np.array([_total(loss, params, direction * a, X, y, reg) for a in offsets])
+
+
+def plane_losses(
+    loss: Loss,
+    params: dict[str, np.ndarray],
+    directions: tuple[np.ndarray, np.ndarray],
+    grid: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    reg: float,
+    row_done: Callable[[int], Any] = lambda rows: None,
+) -> np.ndarray:
+    """``L(W + a d1 + b d2)`` with ``a`` along the columns and ``b`` along the rows."""
+    d1, d2 = directions
+    plane = np.empty((len(grid), len(grid)))
+    for row, b in enumerate(grid):
+        for column, a in enumerate(grid):
+            plane[row, column] = _total(loss, params, a * d1 + b * d2, X, y, reg)
+        row_done(1)
+    return plane
+
+
 def point_and_path(
     prepared: Prepared, args: argparse.Namespace, loss: Loss
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray], np.ndarray]:
-    """W to look around, the W's along training (about 200 at most; empty if not trained
+    """W to look around, the W's along training (about ``PATH_POINTS``; empty if not trained
     here), and the training features in the space of W."""
     rng = np.random.default_rng(args.seed)
     if args.at not in ("init", "trained"):
@@ -143,10 +224,10 @@ def point_and_path(
         return init_params(num_features, num_classes, rng, dtype=np.float32), [], prepared.X_train
     problem = Problem(loss, prepared.X_train, prepared.y_train)
     optimizer = resolve_optimizer(args.optimizer, "auto", problem.X, args.reg)
-    config = DescentConfig(reg=args.reg, batch_size=200, eval_every=None)
+    config = DescentConfig(reg=args.reg, batch_size=TRAIN_BATCH_SIZE, eval_every=None)
     state = start_state(problem, optimizer, rng)
-    steps_per_epoch = -(-problem.num_examples // min(200, problem.num_examples))
-    every = max(1, steps_per_epoch * args.epochs // 200)
+    steps = updates_per_epoch(problem.num_examples, TRAIN_BATCH_SIZE) * args.epochs
+    every = max(1, steps // PATH_POINTS)
     path = [state.params["W"]]
 
     def record(current: DescentState, history: History) -> None:
@@ -198,11 +279,16 @@ def _total(
 
 
 def _describe(
-    console: Console, centre: float, line: np.ndarray, plane: np.ndarray, offsets: np.ndarray
+    console: Console,
+    centre: float,
+    line: np.ndarray,
+    plane: np.ndarray,
+    offsets: np.ndarray,
+    num_examples: int,
 ) -> None:
     lowest = int(np.nanargmin(line))
     console.say(
-        f"loss at W: {centre:.4f}; along the line it ranges "
+        f"loss on {num_examples} training examples at W: {centre:.4f}; along the line it ranges "
         f"{np.nanmin(line):.4f}..{np.nanmax(line):.4f} (lowest at a = "
         f"{offsets[lowest]:+.2f}); over the plane {np.nanmin(plane):.4f}.."
         f"{np.nanmax(plane):.4f}"

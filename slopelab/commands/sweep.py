@@ -4,6 +4,11 @@ As the CS231n notes advise: sample on a log scale, prefer random search to a gri
 Bengio), go coarse to fine (a short first stage over wide ranges, then a longer one zoomed in
 around the best setting), judge on one validation split, and beware of a best value on the
 border of the searched range (the notes' warning, printed when it happens).
+
+Every stage samples inside the ranges given: a later stage zooms in on the best setting so far,
+with a window half as wide (in log scale), shifted where needed to stay inside. The edge warning
+judges the best value against those ranges. The test accuracy is measured once, for the setting
+selected on the validation split.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from slopelab.commands.arguments import (
     positive_int,
 )
 from slopelab.commands.console import Console, console_for
+from slopelab.commands.limits import check_recorded_steps, updates_per_epoch
 from slopelab.commands.runfolder import finish_run, start_run
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
@@ -30,14 +36,20 @@ from slopelab.history import Budget
 from slopelab.linear import accuracy
 from slopelab.losses import get_loss
 from slopelab.optim import OPTIMIZERS
+from slopelab.selection import rank_by_validation
 from slopelab.train import sgd
 
 EDGE_FRACTION = 0.1  # a best value in the outer 10% of a log range counts as "on the edge"
+MAX_TRIALS = 10_000  # settings over all stages
+DESCRIPTION = """Search learning rate x regularization on the validation split, as the CS231n
+notes advise: log-scale random samples (or a grid), coarse to fine (each stage zooms in on the
+best setting, inside the ranges given, with twice the epochs), and a warning when the best value
+sits on the edge of a range. The test accuracy is measured once, for the setting selected."""
 
 
 @dataclass(frozen=True)
 class Trial:
-    stage: int
+    stage: int  # from 1, as printed
     learning_rate: float
     reg: float
     val_accuracy: float
@@ -63,7 +75,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sweep",
         help=summary("sweep"),
-        description=__doc__.split("\n\n")[1],
+        description=DESCRIPTION,
+        conflict_handler="resolve",  # sweep redefines --reg (see below)
     )
     add_data_arguments(parser)
     add_loss_arguments(parser)
@@ -91,7 +104,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--trials",
         type=positive_int,
         default=16,
-        help="settings per stage (a grid uses the nearest square)",
+        help=f"settings per stage (default: 16; a grid uses the nearest square, at least 4; "
+        f"at most {MAX_TRIALS:,} over all stages)",
     )
     parser.add_argument(
         "--stages", type=positive_int, default=2, help="coarse-to-fine stages (default: 2)"
@@ -102,8 +116,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=3,
         help="epochs per trial in the first stage; each later stage doubles it",
     )
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    parser.add_argument("--batch-size", type=positive_int, default=200)
+    parser.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default: sgd)"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=200, help="examples per update (default: 200)"
+    )
+    # --reg comes with the loss flags, but a sweep searches it: hidden, and refused if given.
+    parser.add_argument("--reg", type=float, default=None, help=argparse.SUPPRESS)
     add_common_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -112,30 +132,12 @@ def run(args: argparse.Namespace) -> int:
     from slopelab import plots
 
     console = console_for(args)
-    prepared, run_dir, _ = start_run(args, "sweep", console)
-    rng = np.random.default_rng(args.seed)
-    lr_range, reg_range = args.lr_range, args.reg_range
-    trials: list[Trial] = []
-    trial_params: list[dict[str, np.ndarray]] = []
-    for stage in range(args.stages):
-        epochs = args.epochs * 2**stage
-        settings = sample_settings(lr_range, reg_range, args.search, args.trials, rng)
-        console.say(
-            f"stage {stage + 1}: {len(settings)} settings, {epochs} epochs each, "
-            f"learning rate {lr_range[0]:.2g}..{lr_range[1]:.2g}, "
-            f"reg {reg_range[0]:.2g}..{reg_range[1]:.2g}"
-        )
-        with console.bar(len(settings), f"stage {stage + 1}") as bar:
-            for learning_rate, reg in settings:
-                trial, params = run_trial(prepared, args, stage, learning_rate, reg, epochs)
-                trials.append(trial)
-                trial_params.append(params)
-                bar.update(1)
-        best = best_trial(trials, stage)
-        lr_range = zoom(lr_range, best.learning_rate)
-        reg_range = zoom(reg_range, best.reg)
-    best = best_trial(trials, args.stages - 1)
-    warnings = edge_warnings(best, trials, args.stages - 1)
+    check_arguments(args)
+    prepared, run_dir, _ = start_run(
+        args, "sweep", console, lambda prepared: check_budget(args, len(prepared.y_train))
+    )
+    trials, best, best_params = coarse_to_fine(prepared, args, console)
+    warnings = edge_warnings(best, args.lr_range, args.reg_range)
     figure = plots.sweep_map(
         np.array([t.learning_rate for t in trials]),
         np.array([t.reg for t in trials]),
@@ -144,11 +146,12 @@ def run(args: argparse.Namespace) -> int:
         run_dir / "sweep.png",
         f"Validation accuracy, {args.loss} on {prepared.dataset.name}",
     )
-    best_params = trial_params[trials.index(best)]
     test_accuracy = accuracy(best_params, prepared.X_test, prepared.y_test)
     _report(console, trials, best, warnings, test_accuracy)
+    console.say(f"figures: {figure}")
     document: dict[str, Any] = {
         "best": {
+            "stage": best.stage,
             "learning_rate": best.learning_rate,
             "reg": best.reg,
             "val_accuracy": best.val_accuracy,
@@ -156,10 +159,76 @@ def run(args: argparse.Namespace) -> int:
         },
         "trials": [asdict(trial) for trial in trials],
         "edge_warnings": warnings,
-        "figure": str(figure),
+        "figures": [str(figure)],
         "run_dir": str(run_dir),
     }
     return finish_run(console, run_dir, document)
+
+
+def coarse_to_fine(
+    prepared: Prepared, args: argparse.Namespace, console: Console
+) -> tuple[list[Trial], Trial, dict[str, np.ndarray]]:
+    """Every stage's trials, the best trial over all of them and its parameters."""
+    rng = np.random.default_rng(args.seed)
+    lr_range, reg_range = args.lr_range, args.reg_range
+    trials: list[Trial] = []
+    best, best_params = None, None
+    for stage in range(1, args.stages + 1):
+        epochs = epochs_of_stage(args.epochs, stage)
+        settings = sample_settings(lr_range, reg_range, args.search, args.trials, rng)
+        console.say(
+            f"stage {stage}: {len(settings)} settings, {epochs} epoch(s) each, "
+            f"learning rate {lr_range[0]:.2g}..{lr_range[1]:.2g}, "
+            f"reg {reg_range[0]:.2g}..{reg_range[1]:.2g}"
+        )
+        with console.bar(len(settings), f"stage {stage}") as bar:
+            for learning_rate, reg in settings:
+                trial, params = run_trial(prepared, args, stage, learning_rate, reg, epochs)
+                trials.append(trial)
+                if improves(trial, best):  # only the best model is kept in memory
+                    best, best_params = trial, params
+                bar.update(1)
+        if best is None:
+            raise CommandError(f"every setting of stage {stage} diverged; lower the --lr-range")
+        lr_range = zoom(lr_range, best.learning_rate, args.lr_range)
+        reg_range = zoom(reg_range, best.reg, args.reg_range)
+    return trials, best, best_params
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """What can be refused before loading data: --reg (swept, not set) and the trial count."""
+    if args.reg is not None:
+        raise CommandError(
+            "sweep searches the regularization strength over --reg-range; drop --reg "
+            f"(e.g. --reg-range {args.reg:g}:{10 * args.reg:g} to search near {args.reg:g})"
+        )
+    total = settings_per_stage(args.search, args.trials) * args.stages
+    if total > MAX_TRIALS:
+        raise CommandError(
+            f"--trials {args.trials} x --stages {args.stages} means {total:,} trials, more than "
+            f"{MAX_TRIALS:,}; use fewer"
+        )
+
+
+def check_budget(args: argparse.Namespace, num_examples: int) -> dict[str, Any]:
+    """Refuse epochs whose last stage means more steps per trial than a run can record."""
+    last = epochs_of_stage(args.epochs, args.stages)
+    check_recorded_steps(
+        last * updates_per_epoch(num_examples, args.batch_size),
+        f"--epochs {args.epochs} doubled over {args.stages} stages ({last:,} epochs per trial)",
+        "use fewer --epochs or --stages",
+    )
+    return {}
+
+
+def epochs_of_stage(epochs: int, stage: int) -> int:
+    """Epochs per trial in ``stage`` (from 1): each later stage doubles them."""
+    return epochs * 2 ** (stage - 1)
+
+
+def settings_per_stage(search: str, trials: int) -> int:
+    """``trials`` for random search; the nearest square (at least 4) for a grid."""
+    return max(2, round(math.sqrt(trials))) ** 2 if search == "grid" else trials
 
 
 def sample_settings(
@@ -175,23 +244,31 @@ def sample_settings(
     [(0.001, 0.0001), (0.001, 0.01), (0.1, 0.0001), (0.1, 0.01)]
     """
     if search == "grid":
-        side = max(2, round(math.sqrt(trials)))
+        side = math.isqrt(settings_per_stage(search, trials))
         rates = np.geomspace(*lr_range, side)
         regs = np.geomspace(*reg_range, side)
         return [(float(r), float(g)) for r in rates for g in regs]
-    log_rates = rng.uniform(np.log10(lr_range[0]), np.log10(lr_range[1]), trials)
-    log_regs = rng.uniform(np.log10(reg_range[0]), np.log10(reg_range[1]), trials)
-    return [(float(10**r), float(10**g)) for r, g in zip(log_rates, log_regs, strict=True)]
+    rates = np.clip(10 ** rng.uniform(*np.log10(lr_range), trials), *lr_range)
+    regs = np.clip(10 ** rng.uniform(*np.log10(reg_range), trials), *reg_range)
+    return [(float(r), float(g)) for r, g in zip(rates, regs, strict=True)]
 
 
-def zoom(bounds: tuple[float, float], centre: float) -> tuple[float, float]:
-    """Half the log-width, centred on the best value (coarse to fine).
+def zoom(
+    bounds: tuple[float, float], centre: float, limits: tuple[float, float]
+) -> tuple[float, float]:
+    """Half the log-width, centred on the best value, shifted to stay inside ``limits`` (the
+    range the user asked for) when the centre sits near one of its ends (coarse to fine).
 
-    >>> zoom((1e-4, 1.0), 1e-2)
+    >>> zoom((1e-4, 1.0), 1e-2, (1e-4, 1.0))
     (0.001, 0.1)
+    >>> zoom((1e-3, 10.0), 8.0, (1e-3, 10.0))
+    (0.1, 10.0)
     """
+    log_low, log_high = math.log10(limits[0]), math.log10(limits[1])
     half_width = (math.log10(bounds[1]) - math.log10(bounds[0])) / 4
-    return (10 ** (math.log10(centre) - half_width), 10 ** (math.log10(centre) + half_width))
+    low = min(max(math.log10(centre) - half_width, log_low), log_high - 2 * half_width)
+    high = low + 2 * half_width
+    return (float(max(10**low, limits[0])), float(min(10**high, limits[1])))
 
 
 def run_trial(
@@ -224,27 +301,32 @@ def run_trial(
     return trial, history.params
 
 
-def best_trial(trials: list[Trial], stage: int) -> Trial:
-    finished = [t for t in trials if t.stage == stage and math.isfinite(t.val_accuracy)]
-    if not finished:
-        raise CommandError(f"every setting of stage {stage + 1} diverged; lower the --lr-range")
-    return max(finished, key=lambda trial: trial.val_accuracy)
+def improves(trial: Trial, best: Trial | None) -> bool:
+    """Whether ``trial`` beats the best so far on validation accuracy, over every stage (a
+    diverged trial never does; on a tie the earlier trial stays best)."""
+    if not math.isfinite(trial.val_accuracy):
+        return False
+    return best is None or trial.val_accuracy > best.val_accuracy
 
 
-def edge_warnings(best: Trial, trials: list[Trial], stage: int) -> list[str]:
-    """The notes: a best value on the border of the range means the range was too narrow."""
-    stage_trials = [t for t in trials if t.stage == stage]
+def edge_warnings(
+    best: Trial, lr_range: tuple[float, float], reg_range: tuple[float, float]
+) -> list[str]:
+    """The notes: a best value on the border of the range means the range was too narrow.
+    "On the border" is the outer ``EDGE_FRACTION`` of the searched range, in log scale."""
     warnings = []
-    for name, value in (("learning_rate", best.learning_rate), ("reg", best.reg)):
-        values = np.log10([getattr(t, name) for t in stage_trials])
-        low, high = values.min(), values.max()
-        margin = EDGE_FRACTION * (high - low)
+    for name, value, (low, high) in (
+        ("learning_rate", best.learning_rate, lr_range),
+        ("reg", best.reg, reg_range),
+    ):
+        log_low, log_high = math.log10(low), math.log10(high)
+        margin = EDGE_FRACTION * (log_high - log_low)
         position = math.log10(value)
-        if position <= low + margin or position >= high - margin:
-            side = "lower" if position <= low + margin else "upper"
+        if position <= log_low + margin or position >= log_high - margin:
+            side = "lower" if position <= log_low + margin else "upper"
             warnings.append(
                 f"best {name} {value:.3g} sits on the {side} edge of the searched range "
-                f"[{10**low:.3g}, {10**high:.3g}]; widen the range on that side and sweep again"
+                f"[{low:.3g}, {high:.3g}]; widen the range on that side and sweep again"
             )
     return warnings
 
@@ -252,14 +334,13 @@ def edge_warnings(best: Trial, trials: list[Trial], stage: int) -> list[str]:
 def _report(
     console: Console, trials: list[Trial], best: Trial, warnings: list[str], test_accuracy: float
 ) -> None:
-    top = sorted(trials, key=lambda t: -(t.val_accuracy if math.isfinite(t.val_accuracy) else -1))[
-        :8
-    ]
+    ranked = rank_by_validation({index: t.val_accuracy for index, t in enumerate(trials)})
+    top = [trials[index] for index in ranked[:8]]
     console.table(
         ["stage", "learning rate", "reg", "val acc", "train acc", "status"],
         [
             [
-                t.stage + 1,
+                t.stage,
                 t.learning_rate,
                 t.reg,
                 f"{t.val_accuracy:.1%}",

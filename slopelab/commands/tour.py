@@ -14,20 +14,26 @@ from slopelab.commands.arguments import (
     positive_int,
 )
 from slopelab.commands.console import console_for
+from slopelab.commands.limits import MAX_RECORDED_STEPS, check_recorded_steps, updates_per_epoch
 from slopelab.commands.runfolder import start_run
 from slopelab.data.prepare import Prepared
 from slopelab.environment import describe_blas
 from slopelab.losses import EXAMPLE_LOSSES
-
-# Mean-centred CIFAR-10 pixels are ~60x larger than standardized features. Measured on the dev
-# copy (10 epochs, SVM): reg 1e3 scores best (36.6%) but leaves the 0.001*randn initialization
-# as noise in the weight templates; 5e3 (35.0%) decays it and shows the lecture's templates.
-DEFAULT_REG = {"cifar10": 5e3}
+from slopelab.tour import (
+    BATCH_SIZES,
+    DATASET_REG,
+    REG,
+    TourSettings,
+    TourStep,
+    default_reg,
+    run_steps,
+)
 
 DESCRIPTION = """Walk the CS231n optimization lecture on one dataset (default: digits, in
 seconds; --data cifar10 for the lecture's own setting): random search, random local search,
 numerical vs analytic gradients and a gradient check, gradient descent with a step-size sweep,
-minibatch SGD at several batch sizes, and the update rules. Each step prints its finding in one
+minibatch SGD at several batch sizes, and the update rules. Runs are compared on the validation
+split; the test split is used once, for the model selected. Each step prints its finding in one
 line; the run folder gets a self-contained report.html with the figures."""
 
 
@@ -43,26 +49,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--reg",
         type=non_negative_float,
-        default=1e-4,
-        help="regularization strength (default: 1e-4)",
+        default=None,
+        help="regularization strength (default: the dataset's: "
+        + ", ".join(f"{reg:g} on {name}" for name, reg in DATASET_REG.items())
+        + f", else {REG:g})",
     )
     parser.add_argument(
         "--tries",
         type=positive_int,
         default=1000,
-        help="loss evaluations for the two search strategies (default: 1000)",
+        help=f"loss evaluations for the two search strategies (default: 1000; at most "
+        f"{MAX_RECORDED_STEPS:,})",
     )
     parser.add_argument(
         "--gd-steps",
         type=positive_int,
         default=100,
-        help="full-batch gradient descent steps per learning rate",
+        help=f"full-batch gradient descent steps per learning rate (default: 100; at most "
+        f"{MAX_RECORDED_STEPS:,})",
     )
     parser.add_argument(
         "--epochs",
         type=positive_int,
         default=10,
-        help="epochs for the minibatch and update-rule steps (default: 10)",
+        help="epochs for the minibatch and update-rule steps (default: 10; at most "
+        f"{MAX_RECORDED_STEPS:,} updates at the smallest batch)",
     )
     add_common_arguments(parser)
     parser.set_defaults(handler=run)
@@ -70,32 +81,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from slopelab.report import write_report
-    from slopelab.tour import TourSettings, TourStep, run_steps
 
     console = console_for(args)
     started = time.perf_counter()
-
-    def settings_for(prepared: Prepared) -> dict:
-        reg = args.reg if args.reg is not None else DEFAULT_REG.get(prepared.dataset.name, 1e-4)
-        return {
-            "settings": asdict(
-                TourSettings(
-                    loss=args.loss,
-                    reg=reg,
-                    tries=args.tries,
-                    gd_steps=args.gd_steps,
-                    epochs=args.epochs,
-                    seed=args.seed,
-                )
-            )
-        }
-
-    prepared, run_dir, _ = start_run(args, "tour", console, settings_for)
-    settings = TourSettings(**settings_for(prepared)["settings"])
-    reg = settings.reg
+    prepared, run_dir, config = start_run(
+        args, "tour", console, lambda prepared: {"settings": asdict(resolve(args, prepared))}
+    )
+    settings = TourSettings(**config["settings"])
     console.say(
         f"touring the optimization lecture on {prepared.dataset.name} "
-        f"({args.loss} loss); run folder {run_dir}"
+        f"({settings.loss} loss, reg {settings.reg:g}); run folder {run_dir}"
     )
 
     def announce(step: TourStep) -> None:
@@ -104,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
     steps = run_steps(prepared, settings, run_dir, announce)
     seconds = time.perf_counter() - started
     subtitle = (
-        f"{prepared.dataset.summary()}; {args.loss} loss, reg {reg:g}, seed "
-        f"{args.seed}; {seconds:.1f} s on {describe_blas()}"
+        f"{prepared.dataset.summary()}; {settings.loss} loss, reg {settings.reg:g}, seed "
+        f"{settings.seed}; {seconds:.1f} s on {describe_blas()}"
     )
     report = write_report(
         run_dir / "report.html",
@@ -113,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
         subtitle,
         [step.section for step in steps],
     )
+    figures = [path for step in steps for path in step.figures]
     console.say(f"report: {report}")
-    console.say("figures: " + ", ".join(str(p) for step in steps for p in step.figures))
+    console.say(f"figures: {len(figures)} PNG files beside it")
     console.emit(
         {
             "steps": [
@@ -122,12 +118,36 @@ def run(args: argparse.Namespace) -> int:
                     "name": step.name,
                     "finding": step.finding,
                     "figures": [str(path) for path in step.figures],
+                    "results": step.results,
                 }
                 for step in steps
             ],
+            "settings": asdict(settings),
             "report": str(report),
             "run_dir": str(run_dir),
             "seconds": seconds,
         }
     )
     return 0
+
+
+def resolve(args: argparse.Namespace, prepared: Prepared) -> TourSettings:
+    """The tour's settings for this data: the dataset's regularization unless --reg is given,
+    and budgets checked against what a run can record."""
+    reg = default_reg(prepared.dataset.name) if args.reg is None else args.reg
+    check_recorded_steps(args.tries, f"--tries {args.tries}", "use fewer --tries")
+    check_recorded_steps(args.gd_steps, f"--gd-steps {args.gd_steps}", "use fewer --gd-steps")
+    per_epoch = updates_per_epoch(len(prepared.y_train), min(BATCH_SIZES))
+    check_recorded_steps(
+        args.epochs * per_epoch,
+        f"--epochs {args.epochs} at batch {min(BATCH_SIZES)}",
+        f"use at most --epochs {MAX_RECORDED_STEPS // per_epoch} on this dataset",
+    )
+    return TourSettings(
+        loss=args.loss,
+        reg=reg,
+        tries=args.tries,
+        gd_steps=args.gd_steps,
+        epochs=args.epochs,
+        seed=args.seed,
+    )
