@@ -58,7 +58,12 @@ def load_checkpoint(
     """Read ``checkpoint.npz`` of a run on ``problem`` with ``optimizer``: return the loop
     state and set ``rng`` to the saved bit-generator state."""
     path = Path(run_dir) / CHECKPOINT
-    arrays = load_npz(path, "checkpoint")
+    try:
+        arrays = load_npz(path, "checkpoint")
+    except RunError as error:
+        if not path.exists():
+            raise
+        raise RunError(f"{error}; remove it to train the run again from the start") from None
     try:
         params = _params(arrays, "params/", problem)
         best = _params(arrays, "best/", problem) if _group(arrays, "best/") else None

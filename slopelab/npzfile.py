@@ -90,7 +90,10 @@ def _check_file(path: Path, what: str, error: type[SlopelabError]) -> None:
     if not start:
         raise error(f"{path} is empty (0 bytes), not a {what}; it may be an unfinished copy")
     if start != ZIP_MAGIC:
-        raise error(f"{path} is not a .npz file (not a zip archive); save it with np.savez")
+        raise error(
+            f"{path} is not a readable {what}: it is not a zip archive, as every .npz is "
+            "(np.savez writes one)"
+        )
 
 
 def _key(info: zipfile.ZipInfo, path: Path, what: str, error: type[SlopelabError]) -> str:

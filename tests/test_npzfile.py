@@ -92,8 +92,8 @@ BIG_COMPRESSED = saved({"X": np.arange(20000.0)}, compressed=True)
 
 DAMAGED = {
     "empty": (b"", r"is empty \(0 bytes\), not a dataset"),
-    "not a zip": (b"\x80\x04 a pickle", r"is not a \.npz file \(not a zip archive\)"),
-    "text": (b"X,y\n1,0\n", r"is not a \.npz file \(not a zip archive\)"),
+    "not a zip": (b"\x80\x04 a pickle", r"is not a readable dataset: it is not a zip archive"),
+    "text": (b"X,y\n1,0\n", r"is not a readable dataset: it is not a zip archive"),
     "truncated": (GOOD_BYTES[: len(GOOD_BYTES) // 2], r"zip archive is truncated or corrupt"),
     "last bytes cut": (GOOD_BYTES[:-5], r"zip archive is truncated or corrupt"),
     "PK and garbage": (b"PK" + b"\x00" * 40, r"zip archive is truncated or corrupt"),

@@ -122,6 +122,7 @@ def _objective(args: argparse.Namespace, console: Console) -> tuple[Callable, di
         prepared = load_prepared(data_config_of(args), console)
         num_features, num_classes = prepared.X_train.shape[1], prepared.dataset.num_classes
         return f, _default_params(num_features, num_classes, args.seed), args.function
+    arrays = _load_params(args.params) if args.params else None  # before any output
     prepared = load_prepared(data_config_of(args), console)
     rng = np.random.default_rng(args.seed)
     count = min(args.num_examples, len(prepared.y_train))
@@ -131,8 +132,8 @@ def _objective(args: argparse.Namespace, console: Console) -> tuple[Callable, di
     loss = get_loss(args.loss, args.penalty)
     num_classes = prepared.dataset.num_classes
     params = (
-        _loss_params(args.params, X.shape[1], num_classes, console)
-        if args.params
+        _loss_params(arrays, args.params, X.shape[1], num_classes, console)
+        if arrays is not None
         else _default_params(X.shape[1], num_classes, args.seed)
     )
     label = f"{args.loss} loss (penalty {args.penalty}, reg {args.reg:g}) on {count} examples"
@@ -230,11 +231,10 @@ def _numeric_params(arrays: dict[str, np.ndarray], path: str) -> dict[str, np.nd
 
 
 def _loss_params(
-    path: str, num_features: int, num_classes: int, console: Console
+    arrays: dict[str, np.ndarray], path: str, num_features: int, num_classes: int, console: Console
 ) -> dict[str, np.ndarray]:
-    """W (D, C) and b (C,) for a built-in loss; other arrays (a model's class names) are
-    named and left out."""
-    arrays = _load_params(path)
+    """W (D, C) and b (C,) for a built-in loss from the arrays of ``--params``; other arrays
+    (a model's class names) are named and left out."""
     missing = [name for name in LOSS_PARAMS if name not in arrays]
     if missing:
         raise CommandError(

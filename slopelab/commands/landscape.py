@@ -24,17 +24,24 @@ from slopelab.commands.arguments import (
     positive_int,
 )
 from slopelab.commands.console import Console, console_for
-from slopelab.commands.limits import check_recorded_steps, updates_per_epoch
+from slopelab.commands.limits import check_recorded_steps
 from slopelab.commands.runfolder import finish_run, start_run
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
 from slopelab.history import Budget, History
 from slopelab.linear import init_params
 from slopelab.losses import Loss, get_loss
-from slopelab.model import load_model
+from slopelab.model import SavedModel, load_model
 from slopelab.optim import OPTIMIZERS
 from slopelab.problem import Problem
-from slopelab.train import DescentConfig, DescentState, descend, resolve_optimizer, start_state
+from slopelab.train import (
+    DescentConfig,
+    DescentState,
+    descend,
+    resolve_optimizer,
+    start_state,
+    steps_per_epoch,
+)
 
 TRAIN_BATCH_SIZE = 200  # minibatch of the training that finds W (--at trained)
 PATH_POINTS = 200  # about this many W's are kept along the training path
@@ -104,11 +111,16 @@ def run(args: argparse.Namespace) -> int:
 
     console = console_for(args)
     check_arguments(args)
-    prepared, run_dir, _ = start_run(
-        args, "landscape", console, lambda prepared: check_training(args, len(prepared.y_train))
-    )
+    model = None if args.at in ("init", "trained") else load_model(args.at)
+
+    def resolve(prepared: Prepared) -> dict[str, Any]:
+        if model is not None:  # the model must fit this data before a run folder exists
+            model.features(prepared.dataset.X_train[:1])
+        return check_training(args, len(prepared.y_train))
+
+    prepared, run_dir, _ = start_run(args, "landscape", console, resolve)
     loss = get_loss(args.loss, args.penalty)
-    params, path, features = point_and_path(prepared, args, loss)
+    params, path, features = point_and_path(prepared, args, loss, model)
     rows = np.random.default_rng(args.seed).permutation(len(prepared.y_train))
     rows = rows[: args.num_examples]
     X, y = features[rows], prepared.y_train[rows]
@@ -170,7 +182,7 @@ def check_training(args: argparse.Namespace, num_examples: int) -> dict[str, Any
     """Refuse --epochs that mean more training steps than a run can record."""
     if args.at == "trained":
         check_recorded_steps(
-            args.epochs * updates_per_epoch(num_examples, TRAIN_BATCH_SIZE),
+            args.epochs * steps_per_epoch(num_examples, TRAIN_BATCH_SIZE),
             f"--epochs {args.epochs} at batch {TRAIN_BATCH_SIZE}",
             "use fewer --epochs",
         )
@@ -211,13 +223,12 @@ def plane_losses(
 
 
 def point_and_path(
-    prepared: Prepared, args: argparse.Namespace, loss: Loss
+    prepared: Prepared, args: argparse.Namespace, loss: Loss, model: SavedModel | None = None
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray], np.ndarray]:
-    """W to look around, the W's along training (about ``PATH_POINTS``; empty if not trained
-    here), and the training features in the space of W."""
+    """W to look around (``model``'s when given), the W's along training (about
+    ``PATH_POINTS``; empty if not trained here), and the training features in the space of W."""
     rng = np.random.default_rng(args.seed)
-    if args.at not in ("init", "trained"):
-        model = load_model(args.at)
+    if model is not None:
         return model.params, [], model.features(prepared.dataset.X_train)
     num_features, num_classes = prepared.X_train.shape[1], prepared.dataset.num_classes
     if args.at == "init":
@@ -226,7 +237,7 @@ def point_and_path(
     optimizer = resolve_optimizer(args.optimizer, "auto", problem.X, args.reg)
     config = DescentConfig(reg=args.reg, batch_size=TRAIN_BATCH_SIZE, eval_every=None)
     state = start_state(problem, optimizer, rng)
-    steps = updates_per_epoch(problem.num_examples, TRAIN_BATCH_SIZE) * args.epochs
+    steps = steps_per_epoch(problem.num_examples, TRAIN_BATCH_SIZE) * args.epochs
     every = max(1, steps // PATH_POINTS)
     path = [state.params["W"]]
 

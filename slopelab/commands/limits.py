@@ -22,12 +22,3 @@ def check_recorded_steps(steps: float, request: str, fix: str) -> None:
             f"{request} means {math.ceil(steps):,} steps, more than the "
             f"{MAX_RECORDED_STEPS:,} a run can record; {fix}"
         )
-
-
-def updates_per_epoch(num_examples: int, batch_size: int) -> int:
-    """Minibatch updates in one pass over ``num_examples`` (a last partial batch counts).
-
-    >>> updates_per_epoch(1293, 200)
-    7
-    """
-    return math.ceil(num_examples / min(batch_size, num_examples))

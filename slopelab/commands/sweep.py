@@ -28,7 +28,7 @@ from slopelab.commands.arguments import (
     positive_int,
 )
 from slopelab.commands.console import Console, console_for
-from slopelab.commands.limits import check_recorded_steps, updates_per_epoch
+from slopelab.commands.limits import check_recorded_steps
 from slopelab.commands.runfolder import finish_run, start_run
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
@@ -37,7 +37,7 @@ from slopelab.linear import accuracy
 from slopelab.losses import get_loss
 from slopelab.optim import OPTIMIZERS
 from slopelab.selection import rank_by_validation
-from slopelab.train import sgd
+from slopelab.train import sgd, steps_per_epoch
 
 EDGE_FRACTION = 0.1  # a best value in the outer 10% of a log range counts as "on the edge"
 MAX_TRIALS = 10_000  # settings over all stages
@@ -214,7 +214,7 @@ def check_budget(args: argparse.Namespace, num_examples: int) -> dict[str, Any]:
     """Refuse epochs whose last stage means more steps per trial than a run can record."""
     last = epochs_of_stage(args.epochs, args.stages)
     check_recorded_steps(
-        last * updates_per_epoch(num_examples, args.batch_size),
+        last * steps_per_epoch(num_examples, args.batch_size),
         f"--epochs {args.epochs} doubled over {args.stages} stages ({last:,} epochs per trial)",
         "use fewer --epochs or --stages",
     )

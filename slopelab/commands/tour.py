@@ -14,7 +14,7 @@ from slopelab.commands.arguments import (
     positive_int,
 )
 from slopelab.commands.console import console_for
-from slopelab.commands.limits import MAX_RECORDED_STEPS, check_recorded_steps, updates_per_epoch
+from slopelab.commands.limits import MAX_RECORDED_STEPS, check_recorded_steps
 from slopelab.commands.runfolder import start_run
 from slopelab.data.prepare import Prepared
 from slopelab.environment import describe_blas
@@ -28,6 +28,7 @@ from slopelab.tour import (
     default_reg,
     run_steps,
 )
+from slopelab.train import steps_per_epoch
 
 DESCRIPTION = """Walk the CS231n optimization lecture on one dataset (default: digits, in
 seconds; --data cifar10 for the lecture's own setting): random search, random local search,
@@ -137,7 +138,7 @@ def resolve(args: argparse.Namespace, prepared: Prepared) -> TourSettings:
     reg = default_reg(prepared.dataset.name) if args.reg is None else args.reg
     check_recorded_steps(args.tries, f"--tries {args.tries}", "use fewer --tries")
     check_recorded_steps(args.gd_steps, f"--gd-steps {args.gd_steps}", "use fewer --gd-steps")
-    per_epoch = updates_per_epoch(len(prepared.y_train), min(BATCH_SIZES))
+    per_epoch = steps_per_epoch(len(prepared.y_train), min(BATCH_SIZES))
     check_recorded_steps(
         args.epochs * per_epoch,
         f"--epochs {args.epochs} at batch {min(BATCH_SIZES)}",
