@@ -34,10 +34,14 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 
 # Without Chromium the module is skipped, except on CI (CI set), where that is a failure.
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"),
-    reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+# Slow: a quick loop leaves it out with -m "not slow".
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
+]
 
 
 @dataclass
