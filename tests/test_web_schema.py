@@ -12,10 +12,11 @@ and their violations: wrong JSON types, missing fields, out-of-range numbers) mu
 The schema cannot express the rules across fields (labels below ``num_classes``, as many labels
 as points, ``W`` and ``b`` with one column per class, hyperparameters the update rule knows), so
 almost every generated valid body would stop at those checks. :func:`consistent` repairs the
-valid cases along those rules and leaves every other value as generated, so they reach the
-computations with extreme numbers; invalid cases are sent as generated. A step that answers
-200 is continued from the state it returned, which must be accepted. The run is derandomized,
-so CI sees the same cases every time.
+valid cases along those rules (an optimizer state gets the keys and shapes of its update rule,
+filled with the generated numbers) and leaves every other value as generated, so they reach
+the computations with extreme numbers; invalid cases are sent as generated. What the API answers
+and a client sends back (the state after a step, a dataset, initial parameters, a landscape
+point) must be accepted back. The run is derandomized, so CI sees the same cases every time.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -39,6 +41,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from slopelab.optim import DEFAULTS as OPTIMIZER_DEFAULTS
+from slopelab.optim import get_optimizer, state_to_arrays
 from slopelab.web import create_app
 from slopelab.web import models as m
 from slopelab.web.presets import SCHEDULE_DEFAULTS
@@ -87,10 +90,9 @@ def consistent(body: Any) -> Any:
     for spec in [body.get("optimizer"), *(r["optimizer"] for r in body.get("runners", []))]:
         if spec is not None:
             _known_options(spec)
-    if "opt_state" in body:
-        body["opt_state"] = None  # a fresh state; the continued step sends a real one
-    for runner in body.get("runners", []):
-        runner["opt_state"] = None
+    for holder in [body, *body.get("runners", [])]:
+        if holder.get("opt_state") is not None:
+            holder["opt_state"] = _state_like(holder["opt_state"], holder["optimizer"], classes)
     axes = body.get("axes")
     if axes is not None and axes.get("kind", "coordinates") == "coordinates":
         names = [f"W[{d},{k}]" for d in range(2) for k in range(classes)]
@@ -102,6 +104,26 @@ def consistent(body: Any) -> Any:
     if "num_points" in body:
         body["num_points"] = max(body["num_points"], body.get("num_classes", 3))
     return body
+
+
+def _state_like(generated: dict, spec: dict, classes: int) -> dict:
+    """The keys and shapes of the optimizer's state, filled with the generated numbers."""
+    numbers = [float(v) for v in _leaves(list(generated.values()))] or [0.0]
+    zeros = {"W": np.zeros((2, classes)), "b": np.zeros(classes)}
+    template = state_to_arrays(get_optimizer(spec.get("name", "sgd"), 0.1).init(zeros))
+    state, position = {}, 0
+    for key, like in template.items():
+        values = [numbers[(position + i) % len(numbers)] for i in range(like.size)]
+        position += like.size
+        state[key] = np.array(values).reshape(like.shape).tolist()
+    state["count"] = int(abs(numbers[0])) % (m.MAX_STEP_INDEX + 1)
+    return state
+
+
+def _leaves(value: Any) -> list[float]:
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value] if isinstance(value, int | float) and not isinstance(value, bool) else []
 
 
 def _all_params(body: dict) -> list[dict]:
@@ -153,23 +175,52 @@ def test_every_operation_answers_within_its_schema(case):
         case.body = consistent(case.body)
     response = case.call_and_validate(checks=CHECKS)
     ANSWERS[label][response.status_code] += 1
-    if label == "POST /api/step" and response.status_code == 200:
-        records = response.json()["records"]
-        if records:
-            continue_from(case, records[-1])
+    if response.status_code == 200 and label in SENT_BACK:
+        SENT_BACK[label](case, response.json())
 
 
-def continue_from(case, record: dict) -> None:
-    """Send the step again from the state it returned: the API must accept its own answer,
-    unless the run has reached the limit on its number of updates."""
+def continue_step(case, answer: dict) -> None:
+    """Step again from the state a step returned: the API must accept its own answer, unless
+    the run has reached the limit on its number of updates."""
+    if not answer["records"]:
+        return
+    record = answer["records"][-1]
     body = {**case.body, "params": record["params"], "opt_state": record["opt_state"],
             "step": record["step"]}  # fmt: skip
-    following = case.operation.Case(body=body, media_type="application/json")
-    response = following.call_and_validate(checks=CHECKS)
+    response = send("/api/step", body)
     if record["step"] + body.get("num_steps", 1) > m.MAX_STEP_INDEX:
         assert response.status_code == 422 and "reset the run" in response.text, response.text
     else:
         assert response.status_code == 200, response.text
+
+
+def evaluate_dataset(case, answer: dict) -> None:
+    """A dataset the API makes is data it accepts, with any parameters of its class count."""
+    classes = answer["num_classes"]
+    params = {"W": [[0.0] * classes] * 2, "b": [0.0] * classes}
+    response = send("/api/evaluate", {"data": answer, "params": params})
+    assert response.status_code == 200, response.text
+
+
+def evaluate_params(case, answer: dict) -> None:
+    """Parameters the API makes (initial ones, a landscape point) are parameters it accepts."""
+    classes = len(answer["b"])
+    data = {"X": [[0.0, 0.0]], "y": [0], "num_classes": classes}
+    response = send("/api/evaluate", {"data": data, "params": answer})
+    assert response.status_code == 200, response.text
+
+
+SENT_BACK = {
+    "POST /api/step": continue_step,
+    "POST /api/dataset": evaluate_dataset,
+    "POST /api/params": evaluate_params,
+    "POST /api/landscape/point": evaluate_params,
+}
+
+
+def send(path: str, body: dict):
+    case = schema[path]["POST"].Case(body=body, media_type="application/json")
+    return case.call_and_validate(checks=CHECKS)
 
 
 def teardown_module() -> None:
