@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from slopelab import Budget, get_loss, get_optimizer, gradient_descent
 from slopelab.data.toy2d import GENERATORS
+from slopelab.errors import InvalidValueError
 from slopelab.losses import EXAMPLE_LOSSES
 from slopelab.optim import OPTIMIZERS, apply_updates, state_to_arrays
 from slopelab.schedules import SCHEDULES
@@ -696,6 +697,9 @@ INVALID = [
     ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1,
                                           "schedule": {"name": "step", "options": {}}}),
      r"optimizer\.schedule: "),
+    ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1, "schedule": {
+        "name": "step", "options": {"step_size": 1e300, "gamma": 0.5}}}),
+     r"^optimizer\.schedule: step_size must be an integer; got 1e\+300 \(float\)$"),
     ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1}, num_steps=201),
      r"num_steps: Input should be less than or equal to 200"),
     ("/api/gradcheck", with_changes(h=0.0), r"h: Input should be greater than or equal to"),
@@ -899,6 +903,17 @@ def test_a_bug_gets_a_500_in_the_same_shape():
         message = assert_error_shape(local.get("/api/broken"), 500)
     assert re.search(r"^internal error \(ZeroDivisionError\) answering /api/broken; this is a "
                      r"bug in slopelab: please report it", message)  # fmt: skip
+
+
+def test_input_errors_from_inside_slopelab_get_a_422_in_one_line():
+    app = create_app()
+
+    def refuses() -> dict:
+        raise InvalidValueError("reg must be >= 0;\n got -1")
+
+    app.add_api_route("/api/refuses", refuses, methods=["GET"])
+    with running_server(app) as base_url, httpx.Client(base_url=base_url) as local:
+        assert assert_error_shape(local.get("/api/refuses"), 422) == "reg must be >= 0; got -1"
 
 
 def test_the_schema_documents_the_error_shape(client):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from slopelab.errors import InvalidValueError
 from slopelab.losses import Loss, get_loss
 from slopelab.optim import Optimizer, State, get_optimizer, state_from_arrays, state_to_arrays
 from slopelab.schedules import schedule_from_dict
@@ -22,8 +23,9 @@ Params = dict[str, np.ndarray]
 SQUARED_GRADIENTS = ("sum_squares", "mean_square", "second_moment")
 
 
-class InputError(ValueError):
-    """A request that passed the models' limits but that slopelab refuses; answered by a 422."""
+class InputError(InvalidValueError):
+    """A request that passed the models' limits but that slopelab refuses; answered by a 422
+    (as is any other :class:`~slopelab.errors.SlopelabError`, input a user can fix)."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ def schedule_description(spec: OptimizerIn) -> dict[str, Any] | None:
     description: dict[str, Any] = {"name": spec.schedule.name, "init_value": spec.learning_rate}
     counts = ("step_size", "decay_steps", "warmup_steps")  # JSON numbers arrive as floats
     for key, value in spec.schedule.options.items():
-        description[key] = int(value) if key in counts and float(value).is_integer() else value
+        exact = float(value).is_integer() and abs(value) <= 2**53  # 1e300 stays a float: refused
+        description[key] = int(value) if key in counts and exact else value
     return description
 
 

@@ -2,9 +2,9 @@
 
 ``message`` is one readable line naming the problem and the fix (the page shows it as is);
 ``detail`` is pydantic's list of field errors for a request that breaks the models, else the
-message again. The app installs :func:`install` for request errors (422), unreadable bodies
-(400), unknown routes and methods (404, 405) and bugs (500); the body cap and the host guard
-(``slopelab.web.limits``) answer in the same shape.
+message again. :func:`install` answers request errors and slopelab's input errors (422),
+unreadable bodies (400), unknown routes and methods (404, 405) and bugs (500); the body cap and
+the host guard (``slopelab.web.limits``) answer in the same shape.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from slopelab.web.convert import InputError
+from slopelab.errors import SlopelabError
 
 # pydantic error types that mean "wrong JSON type"; their message gains what was received
 TYPE_ERRORS = {"int_type", "float_type", "bool_type", "string_type", "list_type", "dict_type",
@@ -28,7 +28,7 @@ UNREADABLE = "the request body is not readable JSON"
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(InputError, _invalid_input)
+    app.add_exception_handler(SlopelabError, _invalid_input)  # InputError among them
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _internal_error)
 
