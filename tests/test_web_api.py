@@ -26,18 +26,19 @@ import pytest
 import uvicorn
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from slopelab import Budget, get_loss, get_optimizer, gradient_descent
 from slopelab.data.toy2d import GENERATORS
+from slopelab.errors import InvalidValueError
 from slopelab.losses import EXAMPLE_LOSSES
-from slopelab.optim import OPTIMIZERS, apply_updates
+from slopelab.optim import OPTIMIZERS, apply_updates, state_to_arrays
 from slopelab.schedules import SCHEDULES
 from slopelab.web import create_app, serve
 from slopelab.web import models as m
 from slopelab.web.app import STATIC_DIR
 from slopelab.web.batches import batch_indices
 from slopelab.web.geometry import clip_line
+from slopelab.web.limits import HostGuard
 from slopelab.web.server import bind
 
 CS231N_X = [[0.5, 0.4], [0.8, 0.3], [0.3, 0.8], [-0.4, 0.3], [-0.3, 0.7], [-0.7, 0.2],
@@ -474,6 +475,82 @@ def test_clicking_a_coordinate_landscape_sets_exactly_those_two_entries(client):
     assert moved == expected
 
 
+@pytest.mark.parametrize(
+    ("axes", "first", "second", "message"),
+    [
+        ({"kind": "random", "seed": 0}, 1e6, 1e6,  # from a centre at the range's corner
+         r"^the point \(1e\+06, 1e\+06\) is outside the parameter range: [Wb]\[[\d,]+\] would "
+         r"be -?1\.\d+e\+06, and every parameter must lie in \[-1e\+06, 1e\+06\]\. Pick a point "
+         r"nearer the centre$"),
+        ({"kind": "coordinates"}, 1.5e6, 0.0,
+         r"^first: Input should be less than or equal to 1000000$"),
+        ({"kind": "random"}, 0.0, -1e300, r"^second: Input should be greater than or equal to"),
+    ],
+)  # fmt: skip
+def test_a_landscape_point_outside_the_parameter_range_is_refused(
+    client, axes, first, second, message
+):
+    corner = {"W": [[1e6] * 3] * 2, "b": [1e6] * 3}
+    click = {"params": corner, "axes": axes, "first": first, "second": second}
+    response = client.post("/api/landscape/point", json=click)
+    assert response.status_code == 422, response.text
+    assert re.search(message, response.json()["message"]), response.json()["message"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    axes=st.one_of(
+        st.builds(lambda seed: {"kind": "random", "seed": seed}, st.integers(0, 2**32 - 1)),
+        st.sampled_from(["W[0,0]", "W[1,2]", "b[0]", "b[2]"]).flatmap(
+            lambda first: st.sampled_from(["W[0,1]", "b[1]"]).map(
+                lambda second: {"kind": "coordinates", "first": first, "second": second}
+            )
+        ),
+    ),
+    first=st.floats(-1e6, 1e6) | st.sampled_from([-1e6, 1e6, 999_999.5]),
+    second=st.floats(-1e6, 1e6) | st.sampled_from([-1e6, 1e6, -999_999.5]),
+    centre=st.floats(-1e6, 1e6),
+)
+def test_every_landscape_point_the_api_returns_is_accepted_back(
+    client, axes, first, second, centre
+):
+    params = problem()["params"]
+    params["W"][0][1] = centre
+    click = {"params": params, "axes": axes, "first": first, "second": second}
+    response = client.post("/api/landscape/point", json=click)
+    if response.status_code == 422:  # only random directions can leave the range
+        assert axes["kind"] == "random", response.text
+        assert "outside the parameter range" in response.json()["message"]
+        return
+    assert response.status_code == 200, response.text
+    moved = response.json()
+    assert np.all(np.abs(moved["W"]) <= m.MAX_PARAM) and np.all(np.abs(moved["b"]) <= m.MAX_PARAM)
+    post(client, "/api/evaluate", problem(params=moved))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(sorted(OPTIMIZERS)),
+    learning_rate=st.floats(1e-3, m.MAX_LEARNING_RATE),
+    scale=st.floats(0.0, m.MAX_PARAM),
+    reg=st.floats(0.0, m.MAX_REG),
+    loss=st.sampled_from(list(AT_DEFAULTS)),
+)
+def test_every_state_a_step_returns_is_accepted_back(client, name, learning_rate, scale, reg, loss):
+    params = {"W": (np.array(problem()["params"]["W"]) * scale / 4).tolist(),
+              "b": (np.array(CS231N_B) * scale).tolist()}  # fmt: skip
+    optimizer = {"name": name, "learning_rate": learning_rate}
+    body = problem(loss, reg=reg, params=params, optimizer=optimizer, num_steps=3)
+    result = post(client, "/api/step", body)
+    if not result["records"]:
+        assert result["status"] == "diverged"
+        return
+    last = result["records"][-1]
+    body.update(params=last["params"], opt_state=last["opt_state"], step=last["step"],
+                recent_totals=[r["total"] for r in result["records"]])  # fmt: skip
+    post(client, "/api/step", body)
+
+
 def test_landscape_with_a_minibatch_draws_both_descent_directions(client):
     body = problem(size=3, batch={"size": 2, "seed": 0}, step=0)
     result = post(client, "/api/landscape", body)
@@ -560,6 +637,14 @@ def with_changes(**changes) -> dict:
     return body
 
 
+def negative_moment(name: str, key: str) -> dict:
+    """A state for update rule ``name`` whose squared-gradient entry ``key/W[1,2]`` is -1."""
+    zeros = {"W": np.zeros((2, 3)), "b": np.zeros(3)}
+    state = {k: a.tolist() for k, a in state_to_arrays(get_optimizer(name).init(zeros)).items()}
+    state[f"{key}/W"][1][2] = -1.0
+    return state
+
+
 INVALID = [
     ("/api/evaluate", with_changes(data__X=[[0.0, 0.0]] * 501, data__y=[0] * 501),
      r"data\.X: List should have at most 500 items"),
@@ -592,13 +677,38 @@ INVALID = [
      r"opt_state: optimizer state 'velocity/W' has shape \(1, 1\)"),
     ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1},
                                opt_state={"count": 1.5}),
-     r"opt_state\.count must be a non-negative integer"),
+     r"opt_state\.count must be an integer in \[0, 9999999\] \(the limit of 10000000 updates "
+     r"in one run, less num_steps = 1\); got 1\.5"),
+    ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1},
+                               opt_state={"count": 1e300}),
+     r"opt_state\.count must be an integer in \[0, 9999999\] .*; got 1e\+300"),
+    ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1}, num_steps=200,
+                               opt_state={"count": 10**7 - 199}),
+     r"opt_state\.count must be an integer in \[0, 9999800\] .*; got 9999801"),
+    ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1},
+                               opt_state={"count": -1}),
+     r"opt_state\.count must be an integer in \[0, 9999999\]"),
+    *[("/api/step", with_changes(optimizer={"name": name, "learning_rate": 0.1},
+                                 opt_state=negative_moment(name, key)),
+       rf"^opt_state\.{key}/W holds a negative value; it accumulates squared gradients, so every "
+       r"entry must be >= 0$")
+      for name, key in [("adagrad", "sum_squares"), ("rmsprop", "mean_square"),
+                        ("adam", "second_moment"), ("adamw", "second_moment")]],
     ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1,
                                           "schedule": {"name": "step", "options": {}}}),
      r"optimizer\.schedule: "),
+    ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1, "schedule": {
+        "name": "step", "options": {"step_size": 1e300, "gamma": 0.5}}}),
+     r"^optimizer\.schedule: step_size must be an integer; got 1e\+300 \(float\)$"),
     ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1}, num_steps=201),
      r"num_steps: Input should be less than or equal to 200"),
     ("/api/gradcheck", with_changes(h=0.0), r"h: Input should be greater than or equal to"),
+    ("/api/step", with_changes(optimizer={"name": "sgd", "learning_rate": 0.1}, step=10**7),
+     r"^step \+ num_steps = 10000001 is over the limit of 10000000 updates in one run; reset"),
+    ("/api/race", {"data": problem()["data"], "num_steps": 200, "runners": [
+        {"id": "late", "optimizer": {"name": "sgd", "learning_rate": 0.1},
+         "params": problem()["params"], "step": 10**7 - 199}]},
+     r"^runner 'late' step \+ num_steps = 10000001 is over the limit of 10000000 updates"),
 ]  # fmt: skip
 
 
@@ -621,10 +731,201 @@ def test_nan_and_infinity_are_refused(client):
     assert "params.b[2]: Input should be a finite number" in message
 
 
-def test_malformed_json_gets_a_422(client):
-    response = raw(client, "/api/evaluate", '{"data": [')
-    assert response.status_code == 422
-    assert "JSON" in response.json()["message"]
+# Strict JSON types: a value of the wrong type is refused, never converted.
+WRONG_TYPES = [
+    ("/api/step", {"num_steps": "10"},
+     r"num_steps: Input should be a valid integer; got the string '10'"),
+    ("/api/step", {"num_steps": True},
+     r"num_steps: Input should be a valid integer; got the boolean true"),
+    ("/api/step", {"num_steps": 10.0},
+     r"num_steps: Input should be a valid integer; got the number 10\.0"),
+    ("/api/step", {"optimizer": {"name": "sgd", "learning_rate": "0.1"}},
+     r"optimizer\.learning_rate: Input should be a valid number; got the string '0\.1'"),
+    ("/api/step", {"optimizer": {"name": "sgd", "learning_rate": True}},
+     r"optimizer\.learning_rate: Input should be a valid number; got the boolean true"),
+    ("/api/step", {"opt_state": {"count": "1"}}, r"opt_state\.count\b.*got the string '1'"),
+    ("/api/step", {"recent_totals": ["6.27"]}, r"recent_totals\[0\]: Input should be a valid"),
+    ("/api/evaluate", {"reg": True}, r"reg: Input should be a valid number; got the boolean"),
+    ("/api/evaluate", {"reg": "0.1"}, r"reg: Input should be a valid number; got the string"),
+    ("/api/evaluate", {"grid_size": 10.5}, r"grid_size: Input should be a valid integer"),
+    ("/api/evaluate", {"step": "0"}, r"step: Input should be a valid integer"),
+    ("/api/evaluate", {"batch": {"size": "3"}}, r"batch\.size: Input should be a valid integer"),
+    ("/api/evaluate", {"batch": {"size": 3, "seed": False}},
+     r"batch\.seed: Input should be a valid integer; got the boolean false"),
+    ("/api/evaluate", {"data__X": [["0.5", 0.4]] * 9},
+     r"data\.X\[0\]\[0\]: Input should be a valid number; got the string '0\.5'"),
+    ("/api/evaluate", {"data__y": ["0", 0, 0, 1, 1, 1, 2, 2, 2]},
+     r"data\.y\[0\]: Input should be a valid integer; got the string '0'"),
+    ("/api/evaluate", {"data__num_classes": 3.0}, r"data\.num_classes: Input should be a valid"),
+    ("/api/evaluate", {"params__b": [0, "0.5", -0.5]}, r"params\.b\[1\]: Input should be a"),
+    ("/api/evaluate", {"loss": 1}, r"loss: Input should be 'svm'.*; got the number 1"),
+    ("/api/gradcheck", {"sweep": "false"},
+     r"sweep: Input should be a valid boolean; got the string 'false'"),
+    ("/api/gradcheck", {"sweep": 0}, r"sweep: Input should be a valid boolean; got the number 0"),
+    ("/api/gradcheck", {"h": "1e-5"}, r"h: Input should be a valid number"),
+    ("/api/landscape", {"size": 5.0}, r"size: Input should be a valid integer"),
+    ("/api/landscape", {"axes": {"kind": "random", "seed": "3"}}, r"axes\.seed: Input should"),
+    ("/api/landscape", {"span": "2"}, r"span: Input should be a valid number"),
+    ("/api/python", {"modified": 1}, r"modified: Input should be a valid boolean; got the number"),
+    ("/api/python", {"num_steps": "3"}, r"num_steps: Input should be a valid integer"),
+]  # fmt: skip
+EXTRA_FIELDS = {
+    "/api/step": {"optimizer": {"name": "sgd", "learning_rate": 0.1}},
+    "/api/python": {"optimizer": {"name": "sgd", "learning_rate": 0.1}},
+}
+
+
+@pytest.mark.parametrize(("path", "changes", "message"), WRONG_TYPES)
+def test_values_of_the_wrong_json_type_are_refused_not_converted(client, path, changes, message):
+    body = with_changes(**{**EXTRA_FIELDS.get(path, {}), **changes})
+    response = client.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert re.search(message, response.json()["message"]), response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/api/race", {"data": problem()["data"], "num_steps": "5", "runners": [
+            {"id": "a", "optimizer": {"name": "sgd", "learning_rate": 0.1},
+             "params": problem()["params"]}]}, r"num_steps: Input should be a valid integer"),
+        ("/api/dataset", {"num_points": "40"}, r"num_points: Input should be a valid integer"),
+        ("/api/dataset", {"noise": "0.1"}, r"noise: Input should be a valid number"),
+        ("/api/dataset", {"seed": True}, r"seed: Input should be a valid integer; got the bool"),
+        ("/api/params", {"num_classes": True}, r"num_classes: Input should be a valid integer"),
+        ("/api/landscape/point", {"params": problem()["params"], "first": "0.4", "second": 0},
+         r"first: Input should be a valid number; got the string '0\.4'"),
+    ],
+)  # fmt: skip
+def test_other_endpoints_refuse_wrong_json_types_too(client, path, body, message):
+    response = client.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert re.search(message, response.json()["message"]), response.json()["message"]
+
+
+def test_integers_are_numbers_because_javascript_writes_1_0_as_1(client):
+    body = problem(reg=1, optimizer={"name": "sgd", "learning_rate": 1}, num_steps=1)
+    body["data"]["X"] = [[round(a), round(b)] for a, b in CS231N_X]  # ints, not floats
+    body["params"] = {"W": [[1, 2, 3], [2, -4, -1]], "b": [0, 1, -1]}
+    with_floats = problem(reg=1.0, optimizer={"name": "sgd", "learning_rate": 1.0}, num_steps=1)
+    with_floats["data"]["X"] = np.array(body["data"]["X"], dtype=float).tolist()
+    with_floats["params"] = {"W": [[1.0, 2.0, 3.0], [2.0, -4.0, -1.0]], "b": [0.0, 1.0, -1.0]}
+    assert json.dumps(body) != json.dumps(with_floats)
+    assert post(client, "/api/step", body) == post(client, "/api/step", with_floats)
+    click = {"params": body["params"], "first": 0, "second": 1}
+    assert post(client, "/api/landscape/point", click)["W"][1][0] == 1.0
+
+
+# Bodies FastAPI cannot read at all: each gets the same error shape, with a message that says why.
+UNREADABLE = [
+    (b'{"loss": "\xff"}', 400,
+     r"not readable JSON: it is not UTF-8 text \(byte 0xff at position 10\); send JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, 400, r"not readable JSON: .*nested too deeply"),
+    (b'{"a": ' * 50_000 + b"1" + b"}" * 50_000, 400, r"not readable JSON: .*nested too deeply"),
+    (b'{"data": [', 422, r"not readable JSON: Expecting value at character 10"),
+    (b'{"data": 1,}', 422, r"not readable JSON: .*at character"),
+    (b"", 422, r"the request has no body; send a JSON object"),
+    (b"[1, 2]", 422, r"the request body must be a JSON object; got an array"),
+    (b'"svm"', 422, r"the request body must be a JSON object; got the string 'svm'"),
+    (b'{"data": ' + b"[" * 500 + b"]" * 500 + b"}", 422, r"^data: Input should be a valid dict"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "status", "message"), UNREADABLE)
+def test_unreadable_bodies_get_a_message(client, content, status, message):
+    response = client.post(
+        "/api/evaluate", content=content, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == status, response.text
+    assert re.search(message, response.json()["message"]), response.json()["message"]
+
+
+def test_a_body_that_is_not_declared_json_is_refused_with_advice(client):
+    for headers in ({"content-type": "text/plain"}, {}):
+        response = client.post("/api/evaluate", content=json.dumps(problem()), headers=headers)
+        assert response.status_code == 422
+        assert response.json()["message"] == (
+            "send the request body as JSON, with the header Content-Type: application/json"
+        )
+
+
+def assert_error_shape(response: httpx.Response, status: int) -> str:
+    """Every error is JSON ``{"message": one line, "detail": ...}``; returns the message."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"message", "detail"}
+    assert isinstance(body["message"], str) and body["message"].strip()
+    assert "\n" not in body["message"]
+    return body["message"]
+
+
+ERROR_REQUESTS = {
+    "invalid UTF-8": (lambda c: raw_bytes(c, "/api/step", b'{"reg": "\xc3"}'), 400, r"UTF-8"),
+    "deep nesting": (lambda c: raw_bytes(c, "/api/race", b"[" * 5000 + b"]" * 5000), 400,
+                     r"nested too deeply"),
+    "unknown route": (lambda c: c.get("/api/nothing"), 404,
+                      r"^/api/nothing is not part of the demo; its API is described at /openapi"),
+    "unknown static file": (lambda c: c.get("/static/nothing.js"), 404, r"/static/nothing\.js"),
+    "wrong method": (lambda c: c.get("/api/evaluate"), 405,
+                     r"^/api/evaluate does not answer GET; use POST$"),
+    "wrong method on GET": (lambda c: c.post("/api/defaults", json={}), 405, r"use GET"),
+    "too large": (lambda c: raw(c, "/api/evaluate", " " * 1_000_001), 413, r"limit is 1000000"),
+    "invalid field": (lambda c: c.post("/api/evaluate", json=with_changes(reg=-1)), 422, r"reg"),
+    "refused by slopelab": (lambda c: c.post("/api/step", json=with_changes(
+        optimizer={"name": "sgd", "learning_rate": 0.1, "hyperparams": {"beta": 1.0}})), 422,
+        r"unknown hyperparameter 'beta'"),
+}  # fmt: skip
+
+
+def raw_bytes(client: httpx.Client, path: str, content: bytes) -> httpx.Response:
+    return client.post(path, content=content, headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("case", ERROR_REQUESTS)
+def test_every_error_has_one_json_shape_with_a_message(client, case):
+    send, status, message = ERROR_REQUESTS[case]
+    assert re.search(message, assert_error_shape(send(client), status))
+
+
+def test_wrong_method_answers_say_which_method_is_allowed(client):
+    assert client.get("/api/step").headers["allow"] == "POST"
+
+
+def test_a_bug_gets_a_500_in_the_same_shape():
+    app = create_app()
+
+    def broken() -> dict:
+        raise ZeroDivisionError("a bug")
+
+    app.add_api_route("/api/broken", broken, methods=["GET"])
+    with running_server(app) as base_url, httpx.Client(base_url=base_url) as local:
+        message = assert_error_shape(local.get("/api/broken"), 500)
+    assert re.search(r"^internal error \(ZeroDivisionError\) answering /api/broken; this is a "
+                     r"bug in slopelab: please report it", message)  # fmt: skip
+
+
+def test_input_errors_from_inside_slopelab_get_a_422_in_one_line():
+    app = create_app()
+
+    def refuses() -> dict:
+        raise InvalidValueError("reg must be >= 0;\n got -1")
+
+    app.add_api_route("/api/refuses", refuses, methods=["GET"])
+    with running_server(app) as base_url, httpx.Client(base_url=base_url) as local:
+        assert assert_error_shape(local.get("/api/refuses"), 422) == "reg must be >= 0; got -1"
+
+
+def test_the_schema_documents_the_error_shape(client):
+    schema = client.get("/openapi.json").json()
+    error = {"$ref": "#/components/schemas/ErrorOut"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method == "post":
+                for status in ("400", "413", "422"):
+                    content = operation["responses"][status]["content"]
+                    assert content["application/json"]["schema"] == error, (path, status)
+    assert set(schema["components"]["schemas"]["ErrorOut"]["required"]) == {"message", "detail"}
 
 
 def test_bodies_over_the_cap_get_413(client):
@@ -653,8 +954,22 @@ def test_allowed_hosts_refuse_other_host_names():
     app = create_app(allowed_hosts=["127.0.0.1", "localhost"])
     with running_server(app) as base_url, httpx.Client(base_url=base_url) as local:
         assert local.get("/api/defaults").status_code == 200
+        assert local.get("/", headers={"host": "LOCALHOST:8000"}).status_code == 200
         rebound = local.get("/api/defaults", headers={"host": "attacker.example"})
-        assert rebound.status_code == 400
+        message = assert_error_shape(rebound, 400)
+        assert message == (
+            "this server answers requests for 127.0.0.1, localhost, not for 'attacker.example'; "
+            "open the address `slopelab demo` printed"
+        )
+        for host in ("127.0.0.1.attacker.example", "localhost.", "[::1]:8000", "127.0.0.2"):
+            assert local.get("/", headers={"host": host}).status_code == 400, host
+
+
+def test_the_loopback_guard_accepts_ipv6_loopback():
+    app = create_app(allowed_hosts=["127.0.0.1", "[::1]"])
+    with running_server(app) as base_url, httpx.Client(base_url=base_url) as local:
+        assert local.get("/api/defaults", headers={"host": "[::1]:8000"}).status_code == 200
+        assert local.get("/api/defaults", headers={"host": "[::2]:8000"}).status_code == 400
 
 
 def fake_uvicorn_run(monkeypatch) -> dict:
@@ -675,7 +990,7 @@ def test_serve_binds_loopback_prints_the_url_and_guards_the_host(monkeypatch, ca
     host, port = served["address"]
     assert host == "127.0.0.1"
     assert f"slopelab demo: http://127.0.0.1:{port}/" in capsys.readouterr().out
-    assert TrustedHostMiddleware in served["middleware"]
+    assert HostGuard in served["middleware"]
 
 
 def test_serve_on_all_interfaces_warns(monkeypatch, capsys):
@@ -683,7 +998,7 @@ def test_serve_on_all_interfaces_warns(monkeypatch, capsys):
     serve(host="0.0.0.0", port=0)
     output = capsys.readouterr().out
     assert "http://localhost:" in output and "reachable from other machines" in output
-    assert TrustedHostMiddleware not in served["middleware"]
+    assert HostGuard not in served["middleware"]
 
 
 def test_serve_explains_a_busy_port():

@@ -16,7 +16,9 @@ nothing between requests. The routes (bodies in ``slopelab.web.models``, code in
 - ``POST /api/params``: initial parameters (CS231n defaults, random, zeros);
 - ``POST /api/python``: a Python script replaying a run with slopelab's API.
 
-Bad input gets a 422 with a readable ``message``; bodies over the cap get a 413.
+Every error has one shape, ``{"message": ..., "detail": ...}`` (``slopelab.web.errors``): bad
+input gets a 422 whose ``message`` names the field, with strict JSON types (``"10"`` or ``true``
+is not an integer); an unreadable body a 400; a body over the cap a 413.
 """
 
 from __future__ import annotations
@@ -25,16 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from slopelab.web import endpoints
+from slopelab.web import endpoints, errors
 from slopelab.web import models as m
-from slopelab.web.convert import InputError
-from slopelab.web.limits import BodySizeLimit
+from slopelab.web.limits import BodySizeLimit, HostGuard
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -52,6 +51,12 @@ ROUTES: list[tuple[str, str, Callable[..., Any], Any]] = [
     ("POST", "/api/python", endpoints.python, m.PythonOut),
 ]
 
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": m.ErrorOut, "description": "The body is not readable JSON"},
+    413: {"model": m.ErrorOut, "description": "The body is over the size cap"},
+    422: {"model": m.ErrorOut, "description": "The request breaks the API's types or limits"},
+}
+
 
 def create_app(
     *, allowed_hosts: list[str] | None = None, max_body_bytes: int = m.MAX_BODY_BYTES
@@ -60,52 +65,18 @@ def create_app(
     for other host names, a guard against DNS rebinding; ``None`` accepts any."""
     app = FastAPI(title="slopelab demo", docs_url=None, redoc_url=None)  # Swagger UI needs a CDN
     if allowed_hosts is not None:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+        app.add_middleware(HostGuard, allowed_hosts=allowed_hosts)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(InputError, _invalid_input)
+    errors.install(app)
     app.add_api_route("/", _page, methods=["GET"], include_in_schema=False)
     for method, path, endpoint, response_model in ROUTES:
-        app.add_api_route(path, endpoint, methods=[method], response_model=response_model)
+        app.add_api_route(
+            path, endpoint, methods=[method], response_model=response_model,
+            responses=ERROR_RESPONSES if method == "POST" else None,
+        )  # fmt: skip
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
 def _page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
-
-
-async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)
-    details = [
-        {"loc": list(e.get("loc", ())), "msg": _clean(e.get("msg", "")), "type": e.get("type")}
-        for e in error.errors()
-    ]
-    return JSONResponse({"detail": details, "message": readable(details)}, status_code=422)
-
-
-async def _invalid_input(request: Request, error: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(error), "message": str(error)}, status_code=422)
-
-
-def readable(details: list[dict[str, Any]], limit: int = 3) -> str:
-    """``"data.X[3][0]: Input should be less than or equal to 1"``, for up to ``limit`` errors.
-
-    >>> readable([{"loc": ["body", "data", "X", 3, 0], "msg": "Input should be finite"}])
-    'data.X[3][0]: Input should be finite'
-    """
-    parts = []
-    for detail in details[:limit]:
-        path = ""
-        for item in detail["loc"]:
-            if item == "body":
-                continue
-            path += f"[{item}]" if isinstance(item, int) else (f".{item}" if path else str(item))
-        parts.append(f"{path}: {detail['msg']}" if path else detail["msg"])
-    if len(details) > limit:
-        parts.append(f"and {len(details) - limit} more")
-    return "; ".join(parts)
-
-
-def _clean(message: str) -> str:
-    return message.removeprefix("Value error, ")

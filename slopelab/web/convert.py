@@ -12,16 +12,20 @@ from typing import Any
 
 import numpy as np
 
+from slopelab.errors import InvalidValueError
 from slopelab.losses import Loss, get_loss
 from slopelab.optim import Optimizer, State, get_optimizer, state_from_arrays, state_to_arrays
 from slopelab.schedules import schedule_from_dict
-from slopelab.web.models import DataLossIn, OptimizerIn, ParamsIn
+from slopelab.web.models import MAX_STEP_INDEX, DataLossIn, OptimizerIn, ParamsIn
 
 Params = dict[str, np.ndarray]
+# slopelab.optim's state fields that accumulate g ** 2 (AdaGrad, RMSProp, Adam and AdamW)
+SQUARED_GRADIENTS = ("sum_squares", "mean_square", "second_moment")
 
 
-class InputError(ValueError):
-    """A request that passed the models' limits but that slopelab refuses; answered by a 422."""
+class InputError(InvalidValueError):
+    """A request that passed the models' limits but that slopelab refuses; answered by a 422
+    (as is any other :class:`~slopelab.errors.SlopelabError`, input a user can fix)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,8 @@ def schedule_description(spec: OptimizerIn) -> dict[str, Any] | None:
     description: dict[str, Any] = {"name": spec.schedule.name, "init_value": spec.learning_rate}
     counts = ("step_size", "decay_steps", "warmup_steps")  # JSON numbers arrive as floats
     for key, value in spec.schedule.options.items():
-        description[key] = int(value) if key in counts and float(value).is_integer() else value
+        exact = float(value).is_integer() and abs(value) <= 2**53  # 1e300 stays a float: refused
+        description[key] = int(value) if key in counts and exact else value
     return description
 
 
@@ -84,18 +89,40 @@ def optimizer_from(spec: OptimizerIn) -> Optimizer:
         raise InputError(f"optimizer: {error}") from None
 
 
-def opt_state_from(optimizer: Optimizer, params: Params, arrays: Mapping[str, Any] | None) -> State:
-    """The optimizer's state from its JSON arrays, or a fresh one for ``None``."""
+def opt_state_from(
+    optimizer: Optimizer,
+    params: Params,
+    arrays: Mapping[str, Any] | None,
+    *,
+    num_steps: int = 0,
+) -> State:
+    """The optimizer's state from its JSON arrays, or a fresh one for ``None``.
+
+    ``count`` (updates made so far) must leave room for ``num_steps`` more within
+    ``MAX_STEP_INDEX``, so every count the API returns is one it accepts back; accumulated
+    squared gradients (AdaGrad, RMSProp, Adam) must be non-negative: their square roots are
+    taken.
+    """
     if arrays is None:
         return optimizer.init(params)
-    count = arrays.get("count")
-    if not isinstance(count, int | float) or count < 0 or count != int(count):
-        raise InputError(f"opt_state.count must be a non-negative integer; got {count!r}")
+    count, limit = arrays.get("count"), MAX_STEP_INDEX - num_steps
+    if not isinstance(count, int | float) or not 0 <= count <= limit or count != int(count):
+        raise InputError(
+            f"opt_state.count must be an integer in [0, {limit}] (the limit of {MAX_STEP_INDEX} "
+            f"updates in one run, less num_steps = {num_steps}); got {count!r}"
+        )
     try:
         numeric = {key: np.asarray(value, dtype=np.float64) for key, value in arrays.items()}
-        return state_from_arrays(optimizer, params, numeric)
+        state = state_from_arrays(optimizer, params, numeric)
     except ValueError as error:
         raise InputError(f"opt_state: {error}") from None
+    for key, value in state_to_arrays(state).items():
+        if key.split("/")[0] in SQUARED_GRADIENTS and np.any(value < 0):
+            raise InputError(
+                f"opt_state.{key} holds a negative value; it accumulates squared gradients, "
+                "so every entry must be >= 0"
+            )
+    return state
 
 
 def opt_state_to_json(state: State) -> dict[str, Any]:

@@ -149,7 +149,7 @@ def _advance(
     """``request.num_steps`` updates of ``runner`` (its params, optimizer, state, step)."""
     params = params_from(runner.params)
     optimizer = optimizer_from(runner.optimizer)
-    state = opt_state_from(optimizer, params, runner.opt_state)
+    state = opt_state_from(optimizer, params, runner.opt_state, num_steps=request.num_steps)
     return advance(
         setup, params, optimizer, state, num_steps=request.num_steps, step=runner.step,
         batch_size=size, seed=seed, recent_totals=runner.recent_totals,

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from slopelab.linear import class_scores
-from slopelab.web.convert import Params, Setup, params_to_json
-from slopelab.web.models import PARAM_NAME, AxesIn
+from slopelab.web.convert import InputError, Params, Setup, params_to_json
+from slopelab.web.models import MAX_PARAM, PARAM_NAME, AxesIn
 
 CHUNK_ENTRIES = 1_000_000  # scores per chunk (P * N * C), about 8 MB of float64
 
@@ -137,7 +137,22 @@ def point_at(
         for name, value in ((axes.first, first_value), (axes.second, second_value)):
             key, index = _parse(name)
             moved[key][index] = value
+    _check_in_range(moved, first_value, second_value)
     return params_to_json(moved)
+
+
+def _check_in_range(params: Mapping[str, np.ndarray], first: float, second: float) -> None:
+    """Refuse a point the API would refuse as parameters: an entry beyond ``MAX_PARAM``."""
+    for key, values in params.items():
+        outside = ~(np.abs(values) <= MAX_PARAM)
+        if np.any(outside):
+            index = tuple(int(i) for i in np.argwhere(outside)[0])
+            name = f"{key}[{','.join(map(str, index))}]"
+            raise InputError(
+                f"the point ({first:g}, {second:g}) is outside the parameter range: {name} "
+                f"would be {values[index]:.6g}, and every parameter must lie in "
+                f"[{-MAX_PARAM:g}, {MAX_PARAM:g}]. Pick a point nearer the centre"
+            )
 
 
 def _descent(grads: Mapping[str, np.ndarray], first: Params, second: Params) -> list[float]:

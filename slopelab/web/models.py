@@ -3,7 +3,9 @@
 Every request carries the whole state it needs (the API is stateless). Parameters use slopelab's
 layout, ``W (D, C)`` with D = 2 features, and ``b (C,)``; the CS231n demo stores W as (C, D)
 rows, the transpose. Coordinates live on the demo's canvas, [-1, 1]^2. Numbers must be finite:
-Python's JSON reader accepts ``NaN`` and ``Infinity``, the models do not.
+Python's JSON reader accepts ``NaN`` and ``Infinity``, the models do not. Types are strict: an
+integer field refuses ``"10"``, ``true`` and ``10.0``, a number field refuses strings and
+booleans (an integer is a number: JavaScript writes ``1.0`` as ``1``).
 
 A request that breaks a limit gets a 422 whose ``message`` names the field, e.g.
 ``data.X[3][0]: Input should be less than or equal to 1``.
@@ -42,6 +44,8 @@ PresetName = Literal["cs231n", "blobs", "spiral", "circles", "xor", "outlier", "
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Coordinate = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
+# a list, not a tuple: strict validation takes JSON arrays as lists only
+Point = Annotated[list[Coordinate], Field(min_length=NUM_FEATURES, max_length=NUM_FEATURES)]
 ParamValue = Annotated[float, Field(ge=-MAX_PARAM, le=MAX_PARAM, allow_inf_nan=False)]
 Label = Annotated[int, Field(ge=0, lt=MAX_CLASSES)]
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
@@ -51,15 +55,16 @@ PARAM_NAME = re.compile(r"^(?:W\[(\d),(\d)\]|b\[(\d)\])$")
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors, so a typo in a request cannot be silently ignored."""
+    """Unknown fields are errors, so a typo in a request cannot be silently ignored, and values
+    of the wrong JSON type are errors, never converted."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class DataIn(Strict):
     """Labelled points on the canvas: ``X (N, 2)`` in [-1, 1]^2, ``y (N,)`` in [0, C)."""
 
-    X: list[tuple[Coordinate, Coordinate]] = Field(min_length=1, max_length=MAX_POINTS)
+    X: list[Point] = Field(min_length=1, max_length=MAX_POINTS)
     y: list[Label] = Field(min_length=1, max_length=MAX_POINTS)
     num_classes: int = Field(ge=MIN_CLASSES, le=MAX_CLASSES)
 
@@ -159,6 +164,11 @@ class StepIn(EvaluateIn):
     num_steps: int = Field(1, ge=1, le=MAX_STEPS_PER_REQUEST)
     recent_totals: list[Finite] = Field(default_factory=list, max_length=MAX_RECENT)
 
+    @model_validator(mode="after")
+    def _steps_fit(self) -> StepIn:
+        _check_last_step(self.step, self.num_steps, "step")
+        return self
+
 
 class RunnerIn(Strict):
     """One competitor of a race: its update rule and where it is."""
@@ -185,6 +195,7 @@ class RaceIn(DataLossIn):
             raise ValueError(f"runner ids must be unique; got {ids}")
         for runner in self.runners:
             _check_classes(runner.params, self.data.num_classes, f"runner {runner.id!r} params")
+            _check_last_step(runner.step, self.num_steps, f"runner {runner.id!r} step")
         return self
 
 
@@ -231,12 +242,13 @@ class LandscapeIn(ProblemIn):
 
 
 class LandscapePointIn(Strict):
-    """The parameters at axis values ``(first, second)`` of a landscape centred on ``params``."""
+    """The parameters at axis values ``(first, second)`` of a landscape centred on ``params``;
+    the endpoint refuses a point whose parameters would break :data:`MAX_PARAM`."""
 
     params: ParamsIn
     axes: AxesIn = Field(default_factory=AxesIn)
-    first: Finite
-    second: Finite
+    first: ParamValue
+    second: ParamValue
 
     @model_validator(mode="after")
     def _fits(self) -> LandscapePointIn:
@@ -290,6 +302,22 @@ class PythonIn(ProblemIn):
 
 
 # Responses. They document the API; the values come from slopelab and are always finite.
+
+
+class FieldErrorOut(BaseModel):
+    """One field that breaks the models: where (``["body", "data", "X", 3, 0]``) and why."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every error: ``message``, one readable line; ``detail``, the field errors of a 422 on
+    the request's fields, else the message again."""
+
+    message: str
+    detail: str | list[FieldErrorOut]
 
 
 class ParamsOut(BaseModel):
@@ -440,6 +468,15 @@ def _check_classes(params: ParamsIn, num_classes: int, what: str) -> None:
         raise ValueError(
             f"{what} have {params.num_classes} classes (W is 2 x {params.num_classes}) "
             f"but data.num_classes is {num_classes}"
+        )
+
+
+def _check_last_step(step: int, num_steps: int, what: str) -> None:
+    """The step numbers a request returns must be ones the API accepts back."""
+    if step + num_steps > MAX_STEP_INDEX:
+        raise ValueError(
+            f"{what} + num_steps = {step + num_steps} is over the limit of {MAX_STEP_INDEX} "
+            "updates in one run; reset the run to start again from step 0"
         )
 
 
