@@ -263,6 +263,7 @@ def test_the_working_folder_leaves_sys_path_after_the_import(workdir, module, ca
     assert code == 0 and sys.path == before
 
 
+@pytest.mark.slow
 def test_a_function_that_raises_is_exit_2_in_a_real_process(workdir):
     (workdir / "brokenloss.py").write_text("def f(params):\n    return 1 / 0\n")
     np.savez(workdir / "point.npz", W=np.ones((2, 3)))

@@ -29,6 +29,8 @@ from slopelab.problem import Problem
 from slopelab.runs import read_history
 from tests.helpers import blobs
 
+pytestmark = pytest.mark.slow  # real processes, signals and kills
+
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}  # one BLAS thread: bit-for-bit runs
 PNG_END = b"IEND\xaeB`\x82"
 
