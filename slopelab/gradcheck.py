@@ -35,32 +35,8 @@ the two values agree to rounding (on the slopelab losses the measured error stay
 such unit). The notes call gradients this small worrying; the report warns about them.
 
 **Kinks** (``detect_kinks=True``). f is also evaluated at ``x + t`` for t = -2h, -h/2, h/2, 2h
-(six calls per row instead of two), giving two five-point stencils around x with spacings
-``s = h`` and ``s = h/2``. On each, scaled divided differences of the values give::
-
-    D3(s) = -f(-2s) + 2 f(-s) - 2 f(s) + f(2s)           smooth f: 2 s^3 f''' + O(s^5)
-    D4(s) = f(-2s) - 4 f(-s) + 6 f(0) - 4 f(s) + f(2s)   smooth f: s^4 f'''' + O(s^6)
-
-Both ignore quadratics, so a large ``reg`` cannot hide a kink. For a smooth f they scale like
-``s^3`` and ``s^4``, while a kink (slope jump ``delta``) contributes ``delta s`` times a function
-of where it sits. Comparing the two spacings cancels the smooth part and keeps the kink::
-
-    R3 = D3(h) - 8 D3(h/2)      smooth f: ~ 0.375 h^5 f^(5)
-    R4 = D4(h) - 16 D4(h/2)     smooth f: ~ 0.125 h^6 f^(6)
-
-For a kink anywhere in ``[x - 1.5h, x + 1.5h]``, ``R = max(|R3|, |R4|) >= 0.357 delta h`` and
-``R >= 0.385 max(|D3(h)|, |D4(h)|)``: the worst case over the kink's position, found
-numerically; no position is blind. A row is a kink when::
-
-    R > 1000 eps F                    above rounding noise (measured below 210 eps F)
-    R > 0.1 max(|D3(h)|, |D4(h)|)     not a smooth f that varies within the stencil: for
-                                      exp(k x) the ratio is 0.002 at k h = 0.1, 0.045 at 0.5
-
-Why not one least-squares parabola through -2h..2h against the noise (the first design): its
-residual holds the ``2 h^3 f'''`` of every smooth f, which beats rounding noise for exp(10 x) at
-h = 1e-5 and exp(3 x) at h = 1e-4. One stencil alone cannot do it either: five equally spaced
-values with a kink ``2s/3`` from x lie exactly on a cubic (D4 = 0), so that kink looks like
-steep smooth curvature, which a large ``reg`` or a steep softmax also produces.
+(six calls per row instead of two), and a row whose two stencils disagree beyond what a
+smooth f explains is a kink (how, and why this design: ``slopelab.kinks``).
 
 A kink row is judged by the subgradient interval check of BVLC/caffe#1334, not by relative
 error: the analytic value must lie between the one-sided slopes ``(f(x) - f(x - h)) / h`` and
@@ -99,6 +75,12 @@ from typing import Any
 import numpy as np
 
 from slopelab.errors import InvalidTypeError, InvalidValueError
+from slopelab.gradcheck_inputs import (
+    SINGLE,
+    CountingLoss,
+    analytic_gradient,
+    float64_copies,
+)
 from slopelab.gradcheck_report import (
     GradCheckReport,
     GradCheckRow,
@@ -107,6 +89,7 @@ from slopelab.gradcheck_report import (
     make_report,
     precision_warnings,
 )
+from slopelab.kinks import KINK_STENCIL, is_kink
 from slopelab.validation import check_choice, check_positive
 
 __all__ = [
@@ -120,17 +103,12 @@ __all__ = [
 EPS = float(np.finfo(np.float64).eps)
 LOSS_UNIT = 1.0  # rounding scale of a loss whose value is tiny (see "Noise floor")
 NOISE_FLOOR_MULTIPLE = 10.0  # |a - n| below this many eps F / h is rounding noise
-KINK_NOISE_MULTIPLE = 1000.0  # R above this many eps F is a real signal
-KINK_RATIO = 0.1  # R / max(|D3|, |D4|) above this is not a smooth f
 TOL_SMOOTH = 1e-7  # every smooth row, whatever the other rows are (gradcheck_report)
 SCHEMES = ("centered", "forward")
 MODES = ("sampled", "all", "directional")
-SINGLE = "x"  # the name of the parameter when params is one array
 
-# Steps in units of h. The kink stencil holds a coarse (spacing h) and a fine (h/2) stencil.
+# Steps in units of h.
 CENTERED_STENCIL = (-1.0, 0.0, 1.0)
-KINK_STENCIL = (-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
-COARSE, FINE = [0, 1, 3, 5, 6], [1, 2, 3, 4, 5]
 
 Params = dict[str, np.ndarray]
 Sample = Callable[[tuple[float, ...]], tuple[np.ndarray, np.ndarray]]
@@ -159,8 +137,8 @@ def numerical_gradient(
     """
     check_positive(h, "h")
     check_choice(scheme, "scheme", SCHEMES)
-    arrays, as_input = _float64_copies(params)
-    loss = _CountingLoss(f, as_input)
+    arrays, as_input = float64_copies(params)
+    loss = CountingLoss(f, as_input)
     steps = (-h, h) if scheme == "centered" else (h,)
     loss_at_x = loss() if scheme == "forward" else 0.0
     if not math.isfinite(loss_at_x):
@@ -213,9 +191,9 @@ def check_gradient(
     """
     _check_arguments(num_checks, h, mode, tol, rng)
     rng = np.random.default_rng(0) if rng is None else rng
-    arrays, as_input = _float64_copies(params)
-    loss = _CountingLoss(f, as_input)
-    loss_at_x, grads, dtypes = _analytic_gradient(loss, arrays, params)
+    arrays, as_input = float64_copies(params)
+    loss = CountingLoss(f, as_input)
+    loss_at_x, grads, dtypes = analytic_gradient(loss, arrays, params)
     problems = _problems_at_x(loss_at_x, grads, isinstance(params, Mapping))
     rows: tuple[GradCheckRow, ...] = ()
     if math.isfinite(loss_at_x):  # otherwise every stencil holds f(x): nothing to compare
@@ -316,7 +294,7 @@ def _measure(
     rounding = EPS * max(float(np.abs(values).max()), LOSS_UNIT)  # eps F
     noise_floor = NOISE_FLOOR_MULTIPLE * rounding / h
     interval = None
-    if detect_kinks and _is_kink(offsets, values, h, rounding):
+    if detect_kinks and is_kink(offsets, values, h, rounding):
         left = (values[center] - values[minus]) / (offsets[center] - offsets[minus])
         right = (values[plus] - values[center]) / (offsets[plus] - offsets[center])
         interval = (float(min(left, right)), float(max(left, right)))
@@ -376,42 +354,11 @@ def _non_finite_loss(value: float, where: str) -> InvalidValueError:
     )
 
 
-def _is_kink(offsets: np.ndarray, values: np.ndarray, h: float, rounding: float) -> bool:
-    """A non-differentiable point near x: the two stencils disagree (module docstring)."""
-    d3_coarse, d4_coarse = _kink_statistics(offsets[COARSE], values[COARSE], h)
-    d3_fine, d4_fine = _kink_statistics(offsets[FINE], values[FINE], h / 2)
-    beyond_smooth = max(abs(d3_coarse - 8 * d3_fine), abs(d4_coarse - 16 * d4_fine))  # R
-    noise = KINK_NOISE_MULTIPLE * rounding
-    smooth_scale = KINK_RATIO * max(abs(d3_coarse), abs(d4_coarse))
-    return bool(beyond_smooth > max(noise, smooth_scale))
-
-
-def _kink_statistics(offsets: np.ndarray, values: np.ndarray, s: float) -> tuple[float, float]:
-    """``(D3, D4)`` of a five-point stencil of spacing ``s``, from divided differences.
-
-    ``D3 = 3! s^3 (f[t0..t3] + f[t1..t4])`` and ``D4 = 4! s^4 f[t0..t4]`` equal the finite
-    differences of the module docstring on exact steps; on the rounded steps actually taken
-    they stay exact for any affine f, so the rounding of ``x + t`` adds no noise.
-    """
-    third_left = _divided_difference(offsets[:4], values[:4])
-    third_right = _divided_difference(offsets[1:], values[1:])
-    fourth = _divided_difference(offsets, values)
-    return 6 * s**3 * (third_left + third_right), 24 * s**4 * fourth
-
-
-def _divided_difference(offsets: np.ndarray, values: np.ndarray) -> float:
-    """Newton's divided difference ``f[t_0, ..., t_k]``."""
-    table = np.asarray(values, dtype=np.float64)
-    for order in range(1, len(offsets)):
-        table = (table[1:] - table[:-1]) / (offsets[order:] - offsets[:-order])
-    return float(table[0])
-
-
 def _probes(
     mode: str,
     arrays: Params,
     grads: Params,
-    loss: _CountingLoss,
+    loss: CountingLoss,
     num_checks: int,
     rng: np.random.Generator,
 ) -> Iterator[tuple[str, tuple[int, ...], float, Sample]]:
@@ -447,7 +394,7 @@ def _random_unit_direction(arrays: Params, rng: np.random.Generator) -> Params:
 
 
 def _values_along_coordinate(
-    loss: _CountingLoss, array: np.ndarray, index: tuple[int, ...], steps: tuple[float, ...]
+    loss: CountingLoss, array: np.ndarray, index: tuple[int, ...], steps: tuple[float, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
     """f at ``x + t e_i`` for each step, with the step actually taken after rounding."""
     original = array[index]
@@ -463,7 +410,7 @@ def _values_along_coordinate(
 
 
 def _values_along_direction(
-    loss: _CountingLoss, arrays: Params, direction: Params, steps: tuple[float, ...]
+    loss: CountingLoss, arrays: Params, direction: Params, steps: tuple[float, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
     """f at ``x + t u`` for each step; every array is restored from a copy afterwards."""
     originals = {name: array.copy() for name, array in arrays.items()}
@@ -477,126 +424,6 @@ def _values_along_direction(
         for name, array in arrays.items():
             np.copyto(array, originals[name])
     return np.array(steps, dtype=np.float64), np.array(values)
-
-
-class _CountingLoss:
-    """Calls ``f`` on the shared float64 copies and counts the calls."""
-
-    def __init__(self, f: Callable[[Any], Any], as_input: Any) -> None:
-        self.f, self.as_input, self.calls = f, as_input, 0
-
-    def full(self) -> Any:
-        """Whatever ``f`` returns."""
-        self.calls += 1
-        return self.f(self.as_input)
-
-    def __call__(self) -> float:
-        """The loss alone: ``f``'s value, or element 0 when it returns a tuple."""
-        return _scalar_loss(self.full())
-
-
-def _scalar_loss(output: Any) -> float:
-    """``f``'s loss as a float: a real number or a 0-d numeric array (element 0 of a tuple)."""
-    value = output[0] if isinstance(output, tuple) and output else output
-    array = _numeric_array(value, "the loss f returns", "a real number")
-    if array.ndim != 0:
-        raise InvalidValueError(
-            f"f must return a scalar loss; got a loss of shape {array.shape} (sum or average it)"
-        )
-    return float(array)
-
-
-def _analytic_gradient(
-    loss: _CountingLoss, arrays: Params, params: Any
-) -> tuple[float, Params, list[tuple[str, np.dtype]]]:
-    """Call f once at x: the loss, float64 copies of the gradients, and every input dtype."""
-    output = loss.full()
-    if not isinstance(output, tuple) or len(output) != 2:
-        got = f"a tuple of length {len(output)}" if isinstance(output, tuple) else _kind(output)
-        raise InvalidTypeError(f"f must return a tuple (loss, grads) for check_gradient; got {got}")
-    value, grads = output
-    loss_at_x = _scalar_loss(value)
-    grads = _checked_grads(grads, arrays, named=isinstance(params, Mapping))
-    if isinstance(params, Mapping):
-        labelled = [(f"params[{name!r}]", np.asarray(array)) for name, array in params.items()]
-        labelled += [(f"grads[{name!r}]", grad) for name, grad in grads.items()]
-    else:
-        labelled = [("params", np.asarray(params)), ("the gradient", grads[SINGLE])]
-    dtypes = [(label, array.dtype) for label, array in labelled]
-    dtypes.append(("the loss", np.asarray(value).dtype))
-    grads64 = {name: np.array(grad, dtype=np.float64) for name, grad in grads.items()}
-    return loss_at_x, grads64, dtypes
-
-
-def _checked_grads(grads: Any, arrays: Params, named: bool) -> dict[str, np.ndarray]:
-    """``grads`` as numeric arrays by name, with the keys and shapes of ``params``."""
-    if not named:
-        grads = {SINGLE: grads}
-    elif not isinstance(grads, Mapping) or set(grads) != set(arrays):
-        got = sorted(map(str, grads)) if isinstance(grads, Mapping) else _kind(grads)
-        raise InvalidValueError(
-            f"f must return grads with the keys of params {sorted(map(str, arrays))}; got {got}"
-        )
-    checked = {}
-    for name, array in arrays.items():
-        label = f"grads[{name!r}]" if named else "the gradient f returns"
-        grad = _numeric_array(grads[name], label, "real numbers shaped like params")
-        if grad.shape != array.shape:
-            target = f"params[{name!r}]" if named else "params"
-            raise InvalidValueError(
-                f"{label} has shape {grad.shape} but {target} has shape {array.shape}; a "
-                "gradient must have the shape of its parameter"
-            )
-        checked[name] = grad
-    return checked
-
-
-def _float64_copies(params: Any) -> tuple[Params, Any]:
-    """Float64 copies by name, and the object ``f`` receives (a dict, or the single array)."""
-    named = params.items() if isinstance(params, Mapping) else [(SINGLE, params)]
-    arrays = {}
-    for name, value in named:
-        label = f"params[{name!r}]" if isinstance(params, Mapping) else "params"
-        array = _numeric_array(value, label, "an array of real numbers (float64)")
-        if array.size == 0:
-            raise InvalidValueError(
-                f"{label} is empty (shape {array.shape}); there is nothing to check in it: "
-                "leave it out or give it entries"
-            )
-        arrays[name] = np.array(array, dtype=np.float64)  # always a copy
-        bad = ~np.isfinite(arrays[name])
-        if bad.any():
-            first = tuple(int(i) for i in np.argwhere(bad)[0])
-            raise InvalidValueError(
-                f"{label} contains {arrays[name][first]} at index {list(first)}; a gradient "
-                "check needs a finite point"
-            )
-    if not arrays:
-        raise InvalidValueError("params is empty; need at least one array to check")
-    return arrays, (arrays if isinstance(params, Mapping) else arrays[SINGLE])
-
-
-def _numeric_array(value: Any, label: str, expected: str) -> np.ndarray:
-    """``value`` as an array of real numbers (bool, int or float), or a clear error."""
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):  # ragged nested lists
-        array = None
-    if array is None or array.dtype.kind not in "biuf":
-        shown = array is not None and array.ndim > 0 and array.dtype.kind != "O"
-        got = f"an array of dtype {array.dtype}" if shown else _kind(value)
-        raise InvalidTypeError(f"{label} must be {expected}; got {got}")
-    return array
-
-
-def _kind(value: Any) -> str:
-    """``'abc' (str)``, shortened: what a value is, for an error message."""
-    try:
-        text = repr(value)
-    except Exception:  # a user's class with a broken __repr__
-        text = object.__repr__(value)
-    text = text if len(text) <= 40 else text[:37] + "..."
-    return f"{text} ({type(value).__name__})"
 
 
 def _check_arguments(num_checks: Any, h: Any, mode: Any, tol: Any, rng: Any) -> None:
