@@ -17,6 +17,7 @@ import contextlib
 import errno
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -45,6 +46,9 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        # Any token that starts like a number is a value, so `--h -1e-5` reaches the option's
+        # own check ("must be a positive number") instead of "expected one argument".
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -59,6 +63,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "optimization lecture as experiments on real images.",
         epilog="Start with `slopelab tour`; `slopelab COMMAND --help` explains each command.",
     )
+    parser.add_argument("--version", action="version", version=f"slopelab {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     wanted = {module for module, _ in COMMANDS.values()}
@@ -77,14 +82,36 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("slopelab")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "(not installed)"
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``; an unknown option is reported by the command's own parser, so the
+    error names the command (``slopelab train: error: unrecognized arguments: --jso``)."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    for action in parser._actions:  # argparse keeps subparsers only here
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(command, parser)
+    return parser
+
+
 def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
     """The destinations of the options written on the command line (abbreviations are off,
     so every option is spelled in full)."""
-    chosen = parser
-    for action in parser._actions:  # argparse keeps subparsers only here
-        if isinstance(action, argparse._SubParsersAction):
-            command = next((arg for arg in argv if arg in action.choices), None)
-            chosen = action.choices.get(command, parser)
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    chosen = _subparser(parser, command)
     flags = {arg.partition("=")[0] for arg in argv if arg.startswith("--")}
     return {
         action.dest
@@ -101,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         parser = build_parser(argv)
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
         args.given = given_options(parser, argv)
         prog = f"slopelab {args.command}"
         code = _run(args, prog)

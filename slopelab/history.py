@@ -131,6 +131,10 @@ class History:
 
     @property
     def final_loss(self) -> float:
+        """The loss of the last step: for minibatch SGD, of that step's batch at the weights
+        *before* its update (for the searches, the best full training loss so far). For the
+        loss of the returned parameters on the whole training set, evaluate them:
+        ``sum(loss.evaluate(history.params, X, y, reg))``."""
         return self.steps[-1].loss if self.steps else math.nan
 
     @property

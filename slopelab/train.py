@@ -226,8 +226,9 @@ def descend(
         X_batch, y_batch = _next_batch(problem, state, config, rng, batch_size)
         parts = problem.loss.parts(state.params, X_batch, y_batch, config.reg)
         loss_value = float(parts.total)
-        if _diverged(loss_value, state, config):
-            _stop_diverged(history, state, optimizer, loss_value)
+        grad_norm = gradient_norm(parts.grads)
+        if _diverged(loss_value, grad_norm, state, config):
+            _stop_diverged(history, state, optimizer, parts, grad_norm, config.reg)
             history.params = last_good_params
             return history
         last_good_params = state.params
@@ -237,7 +238,7 @@ def descend(
         state.seconds += time.perf_counter() - started
 
         history.steps.append(
-            _step_record(state, parts, loss_value, learning_rate, updates, len(y_batch))
+            _step_record(state, parts, grad_norm, learning_rate, updates, len(y_batch))
         )
         state.params, state.opt_state = new_params, opt_state
         state.step += 1
@@ -307,47 +308,80 @@ def _next_batch(
     return problem.X[indices], problem.y[indices]
 
 
-def _diverged(loss_value: float, state: DescentState, config: DescentConfig) -> bool:
+def _diverged(
+    loss_value: float, grad_norm: float, state: DescentState, config: DescentConfig
+) -> bool:
     if state.start_loss is None and math.isfinite(loss_value):
         state.start_loss = loss_value
-    if not math.isfinite(loss_value):
+    if not (math.isfinite(loss_value) and math.isfinite(grad_norm)):
         return True
     return loss_value > config.divergence_factor * max(state.start_loss, 1.0)
 
 
+def gradient_norm(grads: Params) -> float:
+    """``sqrt(sum of every squared gradient entry)``; inf or NaN when an entry overflowed."""
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+
+
 def _stop_diverged(
-    history: History, state: DescentState, optimizer: Optimizer, loss_value: float
+    history: History,
+    state: DescentState,
+    optimizer: Optimizer,
+    parts: Any,
+    grad_norm: float,
+    reg: float,
 ) -> None:
     rate = optimizer.learning_rate(state.step)
-    if state.start_loss is None:
-        message = (
-            f"the loss is {loss_value} at the first step, before any update: the data or the "
-            "starting parameters are too large for float arithmetic; scale the features "
-            "(standardize them) or start from smaller weights"
+    _finish(history, state, "diverged", divergence_message(state, parts, grad_norm, reg, rate))
+
+
+def divergence_message(
+    state: DescentState, parts: Any, grad_norm: float, reg: float, rate: float
+) -> str:
+    """Why the run stopped, naming the term that is not finite and what to change."""
+    data_loss, reg_loss = float(parts.data_loss), float(parts.reg_loss)
+    loss_value = data_loss + reg_loss
+    if state.start_loss is None or state.step == 0:  # before any update: not the rate's fault
+        where = "at the first step, before any update"
+        if math.isfinite(data_loss) and not math.isfinite(reg_loss):
+            return (
+                f"the regularization term reg * R(W) is {reg_loss} {where}: reg={reg:g} is too "
+                "large for float arithmetic; use a smaller reg"
+            )
+        quantity = (
+            f"the loss is {data_loss}"
+            if not math.isfinite(data_loss)
+            else f"the gradient is {grad_norm} (the loss is {loss_value:.4g})"
         )
-    else:
-        message = (
+        return (
+            f"{quantity} {where}: the features or the starting weights are too large for float "
+            "arithmetic; scale the features (standardize them) or start from smaller weights"
+        )
+    if not math.isfinite(loss_value) or math.isfinite(grad_norm):
+        return (
             f"loss diverged at step {state.step} (loss {loss_value:.4g}, started at "
             f"{state.start_loss:.4g}); try a smaller learning rate than {rate:.3g}"
         )
-    _finish(history, state, "diverged", message)
+    return (
+        f"the gradient overflowed at step {state.step} (loss {loss_value:.4g}); try a smaller "
+        f"learning rate than {rate:.3g}, or scale the features"
+    )
 
 
 def _step_record(
     state: DescentState,
     parts: Any,
-    loss_value: float,
+    grad_norm: float,
     learning_rate: float,
     updates: Params,
     batch_examples: int,
 ) -> StepRecord:
-    grad_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in parts.grads.values()))
     weight_norm = float(np.linalg.norm(state.params["W"]))
     update_norm = float(np.linalg.norm(updates["W"]))
     ratio = update_norm / weight_norm if weight_norm > 0 else math.inf
     return StepRecord(
         step=state.step,
-        loss=loss_value,
+        loss=float(parts.total),
         data_loss=float(parts.data_loss),
         reg_loss=float(parts.reg_loss),
         learning_rate=learning_rate,

@@ -135,8 +135,14 @@ def test_numpy_floating_point_warnings_never_reach_the_terminal(workdir, capsys,
         (["--schedule", "step:step_size=0.5"], "whole number of steps"),
         (["--schedule", "step:step_size=0"], "whole number of steps"),
         (["--schedule", "cosine:decay_steps=1e30"], "whole number of steps"),
-        (["--schedule", "step:gamma=0.5"], "schedule 'step'"),
-        (["--schedule", "step:step_size=10,bogus=1"], "schedule 'step'"),
+        (["--schedule", "step"], "--schedule step needs step_size (e.g. --schedule step:step_"),
+        (["--schedule", "step:gamma=0.5"], "--schedule step needs step_size"),
+        (["--schedule", "cosine"], "--schedule cosine needs decay_steps"),
+        (["--schedule", "step:step_size=10,bogus=1"], "has no option 'bogus'; its options are"),
+        (["--schedule", "constant:x=1"], "its options are none"),
+        (["--optimizer", "momentum", "--opt", "momentum=2"], "--opt momentum=2 (--optimizer"),
+        (["--optimizer", "adamw", "--opt", "weight_decay=-1"], "--opt weight_decay=-1"),
+        (["--optimizer", "nesterov", "--opt", "momentum=0", "--lr", "0.1"], "--opt momentum=0"),
         (["--schedule", "exponential:decay_rate=7,decay_steps=10"], "decay_rate"),
         (["--schedule", "warmup:warmup_steps=3"], "use --warmup STEPS"),
     ],
@@ -170,7 +176,53 @@ def test_a_diverged_run_keeps_its_folder_for_inspection(workdir, capsys):
 
 def test_a_mistyped_flag_is_never_taken_as_an_abbreviation(workdir, capsys):
     assert exit_code(["train", "--epo", "3"]) == 2
-    assert "unrecognized arguments: --epo" in one_line(capsys.readouterr().err)
+    line = one_line(capsys.readouterr().err)
+    assert line.startswith("slopelab train: error: unrecognized arguments: --epo")
+
+
+@pytest.mark.parametrize(
+    ("argv", "wording"),
+    [
+        (["gradcheck", "--h", "-1e-5"], "argument --h: must be a positive number; got -1e-5"),
+        (["sweep", "--lr-range", "-1:1"], "argument --lr-range: must be LOW:HIGH"),
+        (["train", "--lr", "-.5"], "argument --learning-rate/--lr: must be a positive number"),
+        (["train", "--seed", str(2**32)], "must be a whole number from 0 to 4294967295"),
+        (["train", "--seed", "-1"], "must be a whole number from 0 to 4294967295"),
+    ],
+)
+def test_a_negative_or_out_of_range_number_is_checked_by_its_option(workdir, capsys, argv, wording):
+    """A value that starts like a negative number is a value, not an unknown option."""
+    assert exit_code(argv) == 2
+    assert wording in one_line(capsys.readouterr().err)
+
+
+def test_version(capsys):
+    assert exit_code(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("slopelab ")
+
+
+@pytest.mark.parametrize(
+    ("flags", "wording"),
+    [
+        (["--reg", "1e300"], "the regularization term reg * R(W) is inf at the first step"),
+        (["--lr", "1e30"], "loss diverged at step"),
+    ],
+)
+def test_divergence_names_the_term_to_blame(workdir, capsys, flags, wording):
+    assert exit_code(["train", "--epochs", "2", "--no-progress", *flags]) == 2
+    assert wording in one_line(capsys.readouterr().err)
+
+
+def test_features_too_large_for_float32_gradients_stop_instead_of_training_nothing(workdir, capsys):
+    """Found by a tester: features near 1e38 overflowed every gradient to infinity and the run
+    "trained" with no update at all, exit 0, 0% accuracy."""
+    rng = np.random.default_rng(0)
+    rows = [f"{1e38 * rng.choice([-1, 1]) * rng.uniform(0.5, 1):.6g},{i % 2}" for i in range(60)]
+    (workdir / "near.csv").write_text("a,label\n" + "\n".join(rows) + "\n")
+    code = exit_code(["train", "--data", "near.csv", "--preprocess", "none", "--epochs", "3"])
+    assert code == 2
+    line = one_line(capsys.readouterr().err)
+    assert "at the first step, before any update" in line and "scale the features" in line
 
 
 HEAVY = ("sklearn", "matplotlib", "scipy", "tqdm", "fastapi", "pandas")

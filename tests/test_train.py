@@ -341,8 +341,8 @@ def test_a_non_finite_first_loss_ends_the_run_as_diverged_without_an_exception(s
     history = strategy(loss, X, y, budget=Budget(steps=5), params=start, learning_rate=0.1)
     assert history.status == "diverged"
     assert re.fullmatch(
-        r"the loss is (nan|inf) at the first step, before any update: the data or the starting "
-        r"parameters are too large for float arithmetic; scale the features .*",
+        r"the loss is (nan|inf) at the first step, before any update: the features or the "
+        r"starting weights are too large for float arithmetic; scale the features .*",
         history.message,
     )
     assert history.steps == []

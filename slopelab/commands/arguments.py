@@ -42,6 +42,16 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+MAX_SEED = 2**32 - 1  # numpy and scikit-learn take seeds in [0, 2**32)
+
+
+def seed_value(text: str) -> int:
+    value = _number(text, int)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}; got {text}")
+    return value
+
+
 def port_number(text: str) -> int:
     value = _number(text, int)
     if not 1 <= value <= 65535:
@@ -212,7 +222,7 @@ def add_common_arguments(
     group = parser.add_argument_group("output")
     if seed:
         group.add_argument(
-            "--seed", type=non_negative_int, default=0, help="seed for every random choice"
+            "--seed", type=seed_value, default=0, help="seed for every random choice"
         )
     if runs:
         group.add_argument(

@@ -7,6 +7,7 @@ run folder exists, so a mistyped schedule or hyperparameter never leaves a folde
 from __future__ import annotations
 
 import argparse
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,7 @@ from slopelab.optim import DEFAULTS, Optimizer, get_optimizer
 from slopelab.schedules import SCHEDULES, Schedule, linear_warmup
 
 STEP_COUNTS = ("step_size", "decay_steps", "warmup_steps")  # whole numbers of updates
+EXAMPLES = {"step_size": 500, "decay_rate": 0.96, "decay_steps": 2000}  # for error messages
 MAX_STEPS = 10**12  # beyond any run; larger counts only overflow the arithmetic
 
 
@@ -71,13 +73,36 @@ def parse_schedule(spec: str, learning_rate: float, warmup: int | None = None) -
             keywords[key] = _step_count(key, value)
     if "init_value" in keywords or "value" in keywords:
         raise CommandError("the schedule starts at --learning-rate; do not set it as an option")
+    _check_schedule_options(name, keywords)
     try:
         schedule = SCHEDULES[name](learning_rate, **keywords)
-    except TypeError as error:  # an option the schedule does not take
-        raise CommandError(f"schedule {name!r}: {error}") from None
     except SlopelabError as error:
-        raise CommandError(f"schedule {name!r}: {error}") from None
+        raise CommandError(f"--schedule {spec}: {error}") from None
     return linear_warmup(schedule, warmup) if warmup else schedule
+
+
+def schedule_options(name: str) -> tuple[list[str], list[str]]:
+    """The options of schedule ``name`` after its starting rate: (required, optional)."""
+    parameters = list(inspect.signature(SCHEDULES[name]).parameters.values())[1:]
+    required = [p.name for p in parameters if p.default is inspect.Parameter.empty]
+    return required, [p.name for p in parameters if p.default is not inspect.Parameter.empty]
+
+
+def _check_schedule_options(name: str, keywords: dict[str, Any]) -> None:
+    required, optional = schedule_options(name)
+    example = f"{name}:" + ",".join(f"{key}={EXAMPLES.get(key, 1)}" for key in required)
+    known = ", ".join(required + optional) or "none"
+    unknown = sorted(set(keywords) - set(required) - set(optional))
+    if unknown:
+        raise CommandError(
+            f"--schedule {name} has no option {unknown[0]!r}; its options are {known}"
+        )
+    missing = [key for key in required if key not in keywords]
+    if missing:
+        raise CommandError(
+            f"--schedule {name} needs {', '.join(missing)} (e.g. --schedule {example}); its "
+            f"options are {known}"
+        )
 
 
 def optimizer_config(
@@ -97,6 +122,7 @@ def optimizer_config(
             f"--opt {unknown[0]} is not a hyperparameter of {args.optimizer}; "
             f"valid: {valid or 'none'}"
         )
+    _check_hyperparameters(args.optimizer, hyper, args.opt)
     try:
         rate = resolve_learning_rate(args.learning_rate, X_train, reg, args.optimizer, hyper)
     except SlopelabError as error:
@@ -111,6 +137,16 @@ def optimizer_config(
     }
     build_optimizer(config)
     return config
+
+
+def _check_hyperparameters(optimizer: str, hyper: dict[str, float], given: Sequence[str]) -> None:
+    """Build the rule once at rate 1 so that a bad ``--opt`` is named as such."""
+    try:
+        get_optimizer(optimizer, learning_rate=1.0, **hyper)
+    except SlopelabError as error:
+        culprit = next((item for item in given if item.partition("=")[0] in str(error)), None)
+        flag = f"--opt {culprit}" if culprit else "--opt"
+        raise CommandError(f"{flag} (--optimizer {optimizer}): {error}") from None
 
 
 def build_optimizer(config: dict[str, Any]) -> Optimizer:

@@ -294,11 +294,16 @@ def _finish(
     )
     save_model(run_dir / MODEL, model)
     figures = _figures(run_dir, history, prepared, params)
+    loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"])
+    data_loss, reg_loss = loss.evaluate(
+        params, prepared.X_train, prepared.y_train, config["loss"]["reg"]
+    )
     result = {
         "train_accuracy": accuracy(params, prepared.X_train, prepared.y_train),
         "val_accuracy": accuracy(params, prepared.X_val, prepared.y_val),
         "test_accuracy": accuracy(params, prepared.X_test, prepared.y_test),
-        "final_loss": history.final_loss,
+        "final_loss": float(data_loss + reg_loss),  # of the returned W, on the whole train split
+        "last_batch_loss": history.final_loss,
         "epochs": history.examples / len(prepared.y_train),
         "steps": len(history.steps),
         "seconds": history.seconds,
@@ -317,8 +322,10 @@ def _finish(
         ],
     )
     console.say(
-        f"final loss {result['final_loss']:.4f} after {result['steps']} updates "
-        f"({result['epochs']:.1f} epochs) in {result['seconds']:.2f} s; {history.message}"
+        f"training loss of the final weights {result['final_loss']:.4f} (all "
+        f"{len(prepared.y_train)} training examples) after {result['steps']} updates "
+        f"({result['epochs']:.1f} epochs) in {result['seconds']:.3g} s of training; "
+        f"{history.message}"
     )
     console.say(
         f"run folder: {run_dir} (model.npz, metrics.jsonl, "
