@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from slopelab import Budget, get_loss, get_optimizer, gradient_descent
 from slopelab.data.toy2d import GENERATORS
-from slopelab.errors import InvalidValueError
+from slopelab.errors import CommandError, InvalidValueError
 from slopelab.losses import EXAMPLE_LOSSES
 from slopelab.optim import OPTIMIZERS, apply_updates, state_to_arrays
 from slopelab.schedules import SCHEDULES
@@ -1001,10 +1001,15 @@ def test_serve_on_all_interfaces_warns(monkeypatch, capsys):
     assert HostGuard not in served["middleware"]
 
 
-def test_serve_explains_a_busy_port():
+def test_serve_explains_a_busy_port_as_bad_input():
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(SystemExit, match=rf"cannot listen on 127.0.0.1:{port}.*--port"):
+        with pytest.raises(CommandError, match=rf"cannot listen on 127.0.0.1:{port}.*--port"):
             serve(port=port)
+
+
+def test_serve_blames_the_host_for_an_unknown_address():
+    with pytest.raises(CommandError, match=r"cannot listen on 999\.1\.1\.1:.*check --host"):
+        serve(host="999.1.1.1", port=8000)

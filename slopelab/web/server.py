@@ -6,6 +6,7 @@ printed URL is the one actually served (port 0 picks a free one).
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import threading
@@ -13,6 +14,7 @@ import webbrowser
 
 import uvicorn
 
+from slopelab.errors import CommandError
 from slopelab.web.app import create_app
 
 LOOPBACK_NAMES = ["127.0.0.1", "localhost", "::1", "[::1]"]
@@ -38,7 +40,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``(host, port)``; ``SystemExit`` with advice when that fails."""
+    """A TCP socket bound to ``(host, port)``; a CommandError (exit 2) with advice when that
+    fails: a busy port suggests another one, an unknown address says so."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -50,10 +53,12 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as error:
         sock.close()
-        raise SystemExit(
-            f"slopelab demo: cannot listen on {host}:{port} ({error.strerror}); "
-            f"is another server using it? Try --port {port + 1}"
-        ) from None
+        reason = error.strerror or str(error)
+        if error.errno in (errno.EADDRINUSE, errno.EACCES):
+            advice = f"is another server using it? Try --port {port + 1}"
+        else:
+            advice = "check --host: use an address of this machine, e.g. 127.0.0.1"
+        raise CommandError(f"cannot listen on {host}:{port} ({reason}); {advice}") from None
     return sock
 
 
