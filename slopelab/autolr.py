@@ -24,6 +24,13 @@ where 1e-2 overshoots. Momentum rules take ``(1 - mu) / L`` because their effect
 ``learning_rate / (1 - mu)``; ``mu`` is the rule's own momentum (its default, 0.9, unless the
 hyperparameters given say otherwise).
 
+The penalty matters too. Only ``"l2"`` adds curvature (the ``2 reg`` above). ``"l1"`` adds none,
+but its subgradient ``reg sign(W)`` pushes every weight by ``learning_rate * reg`` at every step,
+so the weights near zero jitter with that amplitude and the penalty of the jitter alone is
+about ``learning_rate * reg^2 * D * C``. "auto" keeps that below a tenth of a unit of loss,
+capping SGD's step at ``0.1 / (reg^2 D C)``: no cap at the usual small ``reg``, and no runaway
+(a tester saw ``reg=1e3`` diverge at the first step) at a large one.
+
 :func:`resolve_learning_rate` is the one place where ``"auto"`` becomes a number: the estimator,
 the training functions and the command line all call it.
 """
@@ -41,6 +48,8 @@ from slopelab.optim import get_optimizer
 
 ADAPTIVE_DEFAULTS = {"adagrad": 1e-1, "rmsprop": 1e-2, "adam": 1e-2, "adamw": 1e-2}
 MAX_ROWS = 4096
+DEFAULT_CLASSES = 10  # for the l1 cap when the number of classes is not known
+L1_JITTER_LOSS = 0.1  # the l1 penalty that the jitter of the subgradient steps may cost
 
 
 def resolve_learning_rate(
@@ -49,6 +58,9 @@ def resolve_learning_rate(
     reg: float,
     optimizer: str,
     hyperparams: Mapping[str, Any] | None = None,
+    *,
+    penalty: str = "l2",
+    num_classes: int | None = None,
 ) -> Any:
     """``learning_rate`` as given (a number, a schedule, None), or ``"auto"`` resolved by
     :func:`auto_learning_rate` for this data, ``reg`` and update rule.
@@ -59,19 +71,28 @@ def resolve_learning_rate(
     1.0
     """
     if isinstance(learning_rate, str) and learning_rate == "auto":
-        return auto_learning_rate(X, reg, optimizer, hyperparams)
+        return auto_learning_rate(
+            X, reg, optimizer, hyperparams, penalty=penalty, num_classes=num_classes
+        )
     return learning_rate
 
 
 def auto_learning_rate(
-    X: np.ndarray, reg: float, optimizer: str, hyperparams: Mapping[str, Any] | None = None
+    X: np.ndarray,
+    reg: float,
+    optimizer: str,
+    hyperparams: Mapping[str, Any] | None = None,
+    *,
+    penalty: str = "l2",
+    num_classes: int | None = None,
 ) -> float:
     """The step size ``learning_rate="auto"`` resolves to for this data and update rule.
 
     ``1 / L`` for SGD, ``(1 - mu) / L`` for momentum and Nesterov (``mu`` from
     ``hyperparams``, else the rule's default), ``c / rms(x)`` for the adaptive rules.
     ``hyperparams`` are the rule's other knobs, checked as :func:`slopelab.optim.get_optimizer`
-    checks them.
+    checks them. ``penalty`` decides the curvature the penalty adds (``2 reg`` for l2 only) and,
+    for l1, the cap ``0.1 / (reg^2 D C)`` (``num_classes`` C; 10 when not given).
 
     Raises:
         InvalidValueError: the features are too large for float arithmetic (no finite step).
@@ -81,7 +102,11 @@ def auto_learning_rate(
         rate = ADAPTIVE_DEFAULTS[optimizer] / feature_rms(X)
     else:
         momentum = rule.hyperparams.get("momentum", 0.0)
-        rate = (1.0 - momentum) / gradient_lipschitz_constant(X, reg)
+        curvature_reg = reg if penalty == "l2" else 0.0
+        rate = (1.0 - momentum) / gradient_lipschitz_constant(X, curvature_reg)
+        if penalty == "l1" and reg > 0:
+            weights = X.shape[1] * (num_classes or DEFAULT_CLASSES)
+            rate = min(rate, L1_JITTER_LOSS / (reg * reg * weights))
     if not (math.isfinite(rate) and rate > 0):
         raise InvalidValueError(
             f"learning_rate='auto' found no usable step ({rate!r}): the features are too large "

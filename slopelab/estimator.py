@@ -231,7 +231,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         """Train from a fresh start or from ``params_``. The estimator changes only at the end:
         fitted with the result, or unfitted if the loss diverged."""
         rng = self._continued_rng(fresh)
-        learning_rate, optimizer = self._update_rule(X, fresh)
+        learning_rate, optimizer = self._update_rule(X, len(classes), fresh)
         recipe = (optimizer.name, learning_rate, optimizer.hyperparams)
         if fresh:
             params = init_params(X.shape[1], len(classes), rng, dtype=X.dtype)
@@ -281,7 +281,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             return _generator(self.random_state)
         return self._rng
 
-    def _update_rule(self, X: np.ndarray, fresh: bool) -> tuple[Any, Optimizer]:
+    def _update_rule(self, X: np.ndarray, num_classes: int, fresh: bool) -> tuple[Any, Optimizer]:
         """The learning rate and the update rule, both validated. ``"auto"`` is resolved on
         ``X`` unless the previous call resolved it from the same hyperparameters."""
         hyperparams = dict(self.optimizer_params or {})
@@ -294,14 +294,26 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             learning_rate = self.learning_rate_
         else:
             learning_rate = resolve_learning_rate(
-                self.learning_rate, X, self.reg, self.optimizer, hyperparams
+                self.learning_rate,
+                X,
+                self.reg,
+                self.optimizer,
+                hyperparams,
+                penalty=self.penalty,
+                num_classes=num_classes,
             )
         optimizer = get_optimizer(self.optimizer, learning_rate=learning_rate, **hyperparams)
         return learning_rate, optimizer
 
     def _learning_rate_inputs(self) -> tuple[Any, ...]:
         """What ``learning_rate_`` is resolved from, besides the data."""
-        return (self.learning_rate, self.optimizer, dict(self.optimizer_params or {}), self.reg)
+        return (
+            self.learning_rate,
+            self.optimizer,
+            dict(self.optimizer_params or {}),
+            self.reg,
+            self.penalty,
+        )
 
     def _forget_fit(self) -> None:
         """Remove every fitted attribute: the estimator is as unfitted as a new one."""

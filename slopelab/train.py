@@ -100,7 +100,9 @@ def sgd(
     """
     config = DescentConfig(reg, batch_size, sampling, eval_every, patience, divergence_factor)
     problem = make_problem(loss, X, y, X_val, y_val)
-    optimizer = resolve_optimizer(optimizer, learning_rate, problem.X, reg, optimizer_params)
+    optimizer = resolve_optimizer(
+        optimizer, learning_rate, problem.X, reg, optimizer_params, problem=problem
+    )
     return descend(problem, optimizer, config, budget, as_generator(rng), params)
 
 
@@ -131,7 +133,9 @@ def gradient_descent(
         reg, None, "shuffle", eval_every, patience, divergence_factor, strategy="gradient_descent"
     )
     problem = make_problem(loss, X, y, X_val, y_val)
-    optimizer = resolve_optimizer(optimizer, learning_rate, problem.X, reg, optimizer_params)
+    optimizer = resolve_optimizer(
+        optimizer, learning_rate, problem.X, reg, optimizer_params, problem=problem
+    )
     return descend(problem, optimizer, config, budget, as_generator(rng), params)
 
 
@@ -141,10 +145,13 @@ def resolve_optimizer(
     X: np.ndarray | None = None,
     reg: float = 0.0,
     hyperparams: Mapping[str, Any] | None = None,
+    *,
+    problem: Problem | None = None,
 ) -> Optimizer:
     """An Optimizer object from a name, a learning rate (None: the rule's default; ``"auto"``:
-    from the curvature of ``X``, see ``slopelab.autolr``) and the rule's other hyperparameters;
-    or the Optimizer object as given."""
+    from the curvature of ``X``, see ``slopelab.autolr``; ``problem`` tells it the penalty and
+    the number of classes) and the rule's other hyperparameters; or the Optimizer object as
+    given."""
     if isinstance(optimizer, str):
         hyperparams = dict(hyperparams or {})
         if "learning_rate" in hyperparams:
@@ -152,7 +159,11 @@ def resolve_optimizer(
                 "optimizer_params must not hold learning_rate; pass it as learning_rate"
             )
         if X is not None:
-            learning_rate = resolve_learning_rate(learning_rate, X, reg, optimizer, hyperparams)
+            penalty = problem.loss.penalty_name if problem is not None else "l2"
+            classes = problem.num_classes if problem is not None else None
+            learning_rate = resolve_learning_rate(
+                learning_rate, X, reg, optimizer, hyperparams, penalty=penalty, num_classes=classes
+            )
         return get_optimizer(optimizer, learning_rate=learning_rate, **hyperparams)
     if learning_rate is not None or hyperparams:
         raise InvalidValueError(

@@ -17,7 +17,11 @@ from slopelab.autolr import (
     resolve_learning_rate,
     sample_rows,
 )
+from slopelab.history import Budget
+from slopelab.losses import get_loss
 from slopelab.schedules import step_decay
+from slopelab.train import sgd
+from tests.helpers import blobs
 
 
 def exact_lipschitz(X: np.ndarray, reg: float = 0.0) -> float:
@@ -206,3 +210,30 @@ def test_resolve_learning_rate_passes_everything_but_auto_through():
     assert resolve_learning_rate("auto", X, 0.0, "momentum", {"momentum": 0.5}) == (
         auto_learning_rate(X, 0.0, "momentum", {"momentum": 0.5})
     )
+
+
+def test_only_the_l2_penalty_adds_curvature():
+    X, _ = blobs()
+    rates = {
+        penalty: auto_learning_rate(X, 10.0, "sgd", penalty=penalty)
+        for penalty in ("l2", "l1", "none")
+    }
+    lipschitz = gradient_lipschitz_constant(X, 0.0)
+    assert rates["none"] == pytest.approx(1 / lipschitz)
+    assert rates["l2"] == pytest.approx(1 / (lipschitz + 20.0))
+
+
+@pytest.mark.parametrize("reg", [1e-4, 1.0, 1e3])
+def test_l1_caps_the_step_so_the_subgradient_jitter_stays_below_one_unit_of_loss(reg):
+    """Found by a tester: with ``penalty="l1"`` and a large reg, "auto" diverged at once."""
+    X, y = blobs()
+    rate = auto_learning_rate(X, reg, "sgd", penalty="l1", num_classes=3)
+    assert rate <= 0.1 / (reg * reg * X.shape[1] * 3) * (1 + 1e-12)
+    assert rate <= 1.0 / gradient_lipschitz_constant(X, 0.0) * (1 + 1e-12)
+    history = sgd(
+        get_loss("softmax", "l1"), X, y, budget=Budget(epochs=5), reg=reg, rng=0,
+        learning_rate="auto", batch_size=20,
+    )  # fmt: skip
+    assert history.status == "completed"
+    losses = history.column("loss")
+    assert losses[-1] <= 1.1 * losses[0] + 0.1  # the jitter costs at most 0.1 (plus noise)

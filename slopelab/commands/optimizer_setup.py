@@ -106,7 +106,10 @@ def _check_schedule_options(name: str, keywords: dict[str, Any]) -> None:
 
 
 def optimizer_config(
-    args: argparse.Namespace, X_train: np.ndarray, reg: float | None = None
+    args: argparse.Namespace,
+    X_train: np.ndarray,
+    reg: float | None = None,
+    num_classes: int | None = None,
 ) -> dict[str, Any]:
     """The optimizer part of a run's config, with ``auto`` resolved to a number; the optimizer
     is built once here so that every option is checked before anything is written."""
@@ -124,7 +127,15 @@ def optimizer_config(
         )
     _check_hyperparameters(args.optimizer, hyper, args.opt)
     try:
-        rate = resolve_learning_rate(args.learning_rate, X_train, reg, args.optimizer, hyper)
+        rate = resolve_learning_rate(
+            args.learning_rate,
+            X_train,
+            reg,
+            args.optimizer,
+            hyper,
+            penalty=getattr(args, "penalty", "l2"),
+            num_classes=num_classes,
+        )
     except SlopelabError as error:
         raise CommandError(f"--learning-rate auto: {error}") from None
     config = {

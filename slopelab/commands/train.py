@@ -101,7 +101,9 @@ def train_config(args: argparse.Namespace, prepared: Prepared) -> dict[str, Any]
     full = args.batch_size == FULL_BATCH
     return {
         "loss": {"loss": args.loss, "penalty": args.penalty, "reg": args.reg},
-        "optimizer": optimizer_config(args, prepared.X_train),
+        "optimizer": optimizer_config(
+            args, prepared.X_train, num_classes=prepared.dataset.num_classes
+        ),
         "training": {
             "batch_size": num_examples if full else min(args.batch_size, num_examples),
             "full_batch": full,
