@@ -45,3 +45,12 @@ def test_final_loss_is_the_training_loss_of_the_saved_weights(workdir, capsys, b
     assert result["final_loss"] == pytest.approx(
         float(sum(loss.evaluate(model.params, prepared.X_train, prepared.y_train, 0.01))), rel=1e-6
     )
+
+
+def test_a_schedule_that_ends_early_is_noted(workdir, capsys):
+    """Found by a tester: cosine over 20 steps in a 28-step run spent 8 updates at rate 0."""
+    assert main(["train", "--epochs", "4", "--schedule", "cosine:decay_steps=20"]) == 0
+    out = capsys.readouterr().out
+    assert "note: the learning rate reaches 0 at step 20, so the last 8 of 28 updates" in out
+    assert main(["train", "--epochs", "4", "--schedule", "cosine:decay_steps=28"]) == 0
+    assert "note:" not in capsys.readouterr().out

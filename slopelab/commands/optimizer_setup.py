@@ -160,6 +160,31 @@ def _check_hyperparameters(optimizer: str, hyper: dict[str, float], given: Seque
         raise CommandError(f"{flag} (--optimizer {optimizer}): {error}") from None
 
 
+def idle_steps_note(schedule: Any, total_steps: int) -> str | None:
+    """A note when the schedule's rate is 0 at the end of the run: the steps from the first such
+    step on change nothing (e.g. ``cosine`` with ``decay_steps`` shorter than the run). The decays
+    never rise again, so the first zero step is found by bisection.
+
+    >>> from slopelab.schedules import cosine_decay
+    >>> idle_steps_note(cosine_decay(0.1, decay_steps=20), 28)
+    'the learning rate reaches 0 at step 20, so the last 8 of 28 updates change nothing; give the schedule more steps (e.g. decay_steps=28)'
+    """  # noqa: E501
+    if total_steps < 1 or float(schedule(total_steps - 1)) > 0:
+        return None
+    low, high = 0, total_steps - 1  # the rate is > 0 somewhere before high, or at 0 already
+    while low < high:
+        middle = (low + high) // 2
+        if float(schedule(middle)) > 0:
+            low = middle + 1
+        else:
+            high = middle
+    idle = total_steps - low
+    return (
+        f"the learning rate reaches 0 at step {low}, so the last {idle} of {total_steps} updates "
+        f"change nothing; give the schedule more steps (e.g. decay_steps={total_steps})"
+    )
+
+
 def build_optimizer(config: dict[str, Any]) -> Optimizer:
     schedule = parse_schedule(config["schedule"], config["learning_rate"], config.get("warmup"))
     try:

@@ -20,7 +20,11 @@ from slopelab.commands.arguments import (
 )
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.interrupts import interrupt_flag
-from slopelab.commands.optimizer_setup import build_optimizer, optimizer_config
+from slopelab.commands.optimizer_setup import (
+    build_optimizer,
+    idle_steps_note,
+    optimizer_config,
+)
 from slopelab.commands.runfolder import finish_run, load_prepared, start_run
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError, InterruptedRun
@@ -190,6 +194,9 @@ def train_run(
         state, history = start_state(problem, optimizer, rng), History("sgd")
 
     total_steps = training["epochs"] * steps_per_epoch(problem.num_examples, descent.batch_size)
+    idle = idle_steps_note(optimizer.learning_rate, total_steps)
+    if idle and not resume:
+        console.say(f"note: {idle}")
     with interrupt_flag() as interrupted, console.bar(total_steps, "train") as bar:
         bar.update(state.step)
         epochs_seen = [len(history.epochs)]
