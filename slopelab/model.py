@@ -3,7 +3,10 @@
 Arrays: ``W (D, C)`` and ``b (C,)`` in the space of the *preprocessed* features, the
 preprocessing (``preprocess/kind``, ``preprocess/mean (D,)``, ``preprocess/scale (D,)``, fitted
 on the training split), ``class_names (C,)``, and ``meta``, a JSON object (loss, penalty, the
-dataset's name, its resolved data config, image shape).
+dataset's name, its resolved data config with the SHA-256 of a data file, image shape, and
+for a CSV with a header row ``feature_names`` (D names, in ``W``'s row order) and
+``label_column``). Rows given to the model later are matched to those names
+(:mod:`slopelab.data.columns`).
 
 :func:`load_model` reads it with :func:`slopelab.npzfile.load_npz` (no pickle) and checks every
 part before trusting it: a missing array, a wrong shape, ``W`` and ``b`` that disagree, a
@@ -21,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from slopelab.data import Preprocessor
+from slopelab.data.columns import Layout
 from slopelab.data.labels import check_class_names
 from slopelab.errors import InvalidValueError, SlopelabError
 from slopelab.linear import class_scores
@@ -50,6 +54,17 @@ class SavedModel:
     @property
     def num_features(self) -> int:
         return self.params["W"].shape[0]
+
+    @property
+    def layout(self) -> Layout:
+        """The columns the model reads: how many, their names and the label column's name
+        (None when its training data had no column names)."""
+        names = self.meta.get("feature_names")
+        return Layout(
+            self.num_features,
+            None if names is None else tuple(names),
+            self.meta.get("label_column"),
+        )
 
     def features(self, X_raw: Any) -> np.ndarray:
         """Validate raw rows and apply the saved preprocessing (in ``W``'s dtype)."""
@@ -118,7 +133,7 @@ def load_model(path: Path | str) -> SavedModel:
         num_features, num_classes = params["W"].shape
         class_names = _class_names(arrays["class_names"], num_classes)
         preprocessor = _preprocessor(arrays, num_features)
-        meta = _meta(arrays["meta"])
+        meta = _meta(arrays["meta"], num_features)
     except SlopelabError as error:
         raise RunError(f"{path} is not a usable slopelab model: {error}") from None
     return SavedModel(params, preprocessor, class_names, meta)
@@ -165,7 +180,7 @@ def _preprocessor(arrays: dict[str, np.ndarray], num_features: int) -> Preproces
     return preprocessor
 
 
-def _meta(array: np.ndarray) -> dict[str, Any]:
+def _meta(array: np.ndarray, num_features: int) -> dict[str, Any]:
     if array.shape != () or array.dtype.kind != "U":
         raise InvalidValueError(f"meta must be a JSON string; got {array.dtype} {array.shape}")
     try:
@@ -178,7 +193,25 @@ def _meta(array: np.ndarray) -> dict[str, Any]:
     if not isinstance(loss, str) or loss not in EXAMPLE_LOSSES:
         raise InvalidValueError(f"meta names an unknown loss {loss!r}")
     _check_data_options(meta.get("data"))
+    _check_columns(meta, num_features)
     return meta
+
+
+def _check_columns(meta: dict[str, Any], num_features: int) -> None:
+    """``feature_names``: None or D distinct strings; ``label_column``: None or a string."""
+    names = meta.get("feature_names")
+    if names is not None:
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise InvalidValueError("meta's feature_names must be a list of column names")
+        if len(names) != num_features:
+            raise InvalidValueError(
+                f"meta names {len(names)} feature columns but W has {num_features} rows"
+            )
+        if len(set(names)) != len(names):
+            raise InvalidValueError("meta's feature_names name a column twice")
+    label = meta.get("label_column")
+    if label is not None and not isinstance(label, str):
+        raise InvalidValueError(f"meta's label_column must be a column name; got {label!r}")
 
 
 def _check_data_options(options: Any) -> None:
@@ -187,7 +220,7 @@ def _check_data_options(options: Any) -> None:
         return
     if not isinstance(options, dict) or not isinstance(options.get("data"), str):
         raise InvalidValueError("meta's data must be a JSON object naming the data")
-    kinds = {"data_dir": str, "label_column": str, "seed": int}
+    kinds = {"data_dir": str, "label_column": str, "seed": int, "sha256": str}
     kinds.update({key: int for key in ("num_train", "num_val", "num_test")})
     for key, kind in kinds.items():
         value = options.get(key)

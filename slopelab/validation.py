@@ -27,10 +27,39 @@ FLOAT_DTYPES = (np.float32, np.float64)
 MAX_CLASSES = 1000  # labels size W (D, C): a label is never trusted beyond this
 
 
+SHORT = 60  # characters of a value's repr shown in a message
+
+
 def _describe(value: Any) -> str:
+    """A value for a message, in a few words whatever its size: never a whole array."""
+    kind = type(value).__name__
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
-    return f"{value!r} ({type(value).__name__})"
+    if _is_sparse(value) or _is_pandas(value):
+        return f"a {kind} of shape {getattr(value, 'shape', '?')}"
+    if isinstance(value, list | tuple):
+        items = ", ".join(type(item).__name__ for item in value[:3])
+        more = ", ..." if len(value) > 3 else ""
+        return f"a {kind} of {len(value)} items ({items}{more})"
+    return f"{_short_repr(value)} ({kind})"
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = " ".join(repr(value).split())
+    except Exception:  # a broken __repr__ must not break the message that names the value
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= SHORT else text[: SHORT - 3] + "..."
+
+
+def _is_sparse(value: Any) -> bool:
+    """A scipy.sparse matrix or array, recognised without importing scipy."""
+    module = type(value).__module__ or ""
+    return module.startswith("scipy.sparse") or (hasattr(value, "tocsr") and hasattr(value, "nnz"))
+
+
+def _is_pandas(value: Any) -> bool:
+    return (type(value).__module__ or "").startswith("pandas")
 
 
 def check_features(X: Any, name: str = "X", dtype: Any = None) -> np.ndarray:
@@ -228,17 +257,24 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
 def _as_numeric_array(value: Any, name: str) -> np.ndarray:
     if value is None:
         raise InvalidTypeError(f"{name} must be an array of numbers; got None")
+    if _is_sparse(value):
+        raise InvalidTypeError(
+            f"{name} is a scipy sparse matrix ({_describe(value)}); slopelab needs a dense "
+            f"array: pass {name}.toarray()"
+        )
+    _check_pandas_columns(value, name)
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:  # ragged nested lists
-        raise InvalidValueError(f"{name} could not be read as an array ({error})") from None
+        reason = " ".join(str(error).split())[:200]
+        raise InvalidValueError(f"{name} could not be read as an array ({reason})") from None
     if array.dtype.kind == "O":
         try:
             array = array.astype(np.float64)
         except (ValueError, TypeError, OverflowError):
             raise InvalidTypeError(
-                f"{name} must be numeric (int or float); got dtype object holding non-numbers. "
-                "Convert strings or objects to numbers first"
+                f"{name} must be numeric (int or float); got dtype object holding "
+                f"{_first_non_number(array)}. Convert strings or objects to numbers first"
             ) from None
     if array.dtype.kind not in "biuf":
         if array.dtype.kind == "c":
@@ -248,6 +284,30 @@ def _as_numeric_array(value: Any, name: str) -> np.ndarray:
             "Convert strings or objects to numbers first"
         )
     return array
+
+
+def _check_pandas_columns(value: Any, name: str) -> None:
+    """A pandas DataFrame with a column of text, dates or categories: name the column."""
+    if not _is_pandas(value) or not hasattr(value, "columns") or not hasattr(value, "dtypes"):
+        return
+    for column, dtype in zip(value.columns, value.dtypes, strict=True):
+        if getattr(dtype, "kind", "O") not in "biuf":
+            raise InvalidTypeError(
+                f"{name} column {column!r} has dtype {dtype}, not numbers; encode it as "
+                "numbers (e.g. one-hot) or drop it"
+            )
+
+
+def _first_non_number(array: np.ndarray) -> str:
+    """``'red' (str) at index (1, 0)``: the first item of an object array that is no number."""
+    for index, item in np.ndenumerate(array):
+        try:
+            float(item)
+        except (ValueError, TypeError, OverflowError) as error:
+            where = index[0] if len(index) == 1 else index
+            why = ", too large for a float" if isinstance(error, OverflowError) else ""
+            return f"{_short_repr(item)} ({type(item).__name__}{why}) at index {where}"
+    return "values that are not numbers"
 
 
 def _float_dtype_for(dtype: np.dtype) -> np.dtype:

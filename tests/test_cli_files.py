@@ -210,19 +210,21 @@ def test_label_column_is_case_insensitive_in_train_and_predict(workdir, capsys):
 
 
 def test_predict_suggests_label_column_when_it_cannot_tell_the_label(workdir, capsys):
+    write_csv(workdir / "plain.csv", [0, 1] * 20)  # no header: the model knows no column names
+    train(["--data", "plain.csv", "--name", "k", "--epochs", "1"], capsys)
     write_csv(workdir / "kinds.csv", ["x", "y"] * 20, ["a", "b", "Kind"])
-    train(["--data", "kinds.csv", "--name", "k", "--epochs", "1"], capsys)
     code, out, err = run(["predict", "runs/k", "--input", "kinds.csv"], capsys)
+    assert_bad_input(
+        code, out, err, "kinds.csv has 3 feature columns but the model expects 2; if one of them "
+        "(a, b, Kind) is the label, name it with --label-column (label_column in Python)", False
+    )  # fmt: skip
+    (workdir / "short.csv").write_text("a,Kind\n1.5,x\n2.5,y\n")
+    code, out, err = run(["predict", "runs/k", "--input", "short.csv"], capsys)
     assert_bad_input(
         code, out, err, "holds 'x', which is not a number; every column except the label "
         "column must be numeric (fill in or drop missing values); if column 'Kind' is the "
-        "label, name it with --label-column", False
+        "label, name it with --label-column (label_column in Python)", False
     )  # fmt: skip
-    write_csv(workdir / "numbered.csv", [0, 1] * 20, ["a", "b", "Kind"])
-    code, out, err = run(["predict", "runs/k", "--input", "numbered.csv"], capsys)
-    assert_bad_input(
-        code, out, err, "has 3 feature columns but the model expects 2; if one of them", False
-    )
 
 
 # ------------------------------------------------------------------- evaluate's saved data options
@@ -354,6 +356,12 @@ def test_a_damaged_model_is_exit_2_in_evaluate_and_predict(
         assert_bad_input(code, out, err, message, json_mode)
 
 
+def wide_csv(last: str) -> bytes:
+    """A CSV of 64 columns (the digits model's width) whose one row ends in ``last``."""
+    header = ",".join(f"c{index}" for index in range(64))
+    return f"{header}\n{'1,' * 63}{last}\n".encode()
+
+
 INPUT_DAMAGE = {
     "empty.npz": (b"", "is empty (0 bytes)"),
     "truncated.npz": (None, "zip archive is truncated or corrupt"),
@@ -367,9 +375,13 @@ INPUT_DAMAGE = {
         "is not UTF-8 text (byte 0xe9 on line 2)",
     ),
     "binary.csv": (b"\x00\x01\x02", "is a binary file"),
-    "text.csv": (b"a,b\n1,x\n", "column 'b' in row 1 holds 'x', which is not a number"),
+    "text.csv": (b"a,b\n1,x\n", "text.csv has 2 feature columns but the model expects 64"),
+    "text64.csv": (
+        wide_csv("x"),
+        "column 'c63' in row 1 holds 'x', which is not a number",
+    ),
     "ragged.csv": (b"a,b\n1,2\n3\n", "row 2 has 1 values but the header has 2 columns"),
-    "huge.csv": (b"a,b\n1,-2e39\n", "column 'b' in row 1 holds -2e39, too large for float32"),
+    "huge.csv": (wide_csv("-2e39"), "column 'c63' in row 1 holds -2e39, too large for float32"),
     "huge.npz": ("huge", "X contains 1e+40 in row 0, column 3, too large for float32"),
 }
 
@@ -417,3 +429,241 @@ def test_a_damaged_params_file_is_exit_2(workdir, capsys):
         "point.npz is not a readable parameter file: the zip archive is truncated"
         in (err.strip().splitlines()[-1])
     )
+
+
+# ---------------------------------------------------------------- columns matched by name
+
+
+IRIS_COLUMNS = ["sl", "sw", "pl", "pw"]
+
+
+def iris_like(path: Path, order: list[str], seed: int = 0) -> Path:
+    """Four features, each a different clue to the species, written in column ``order``."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    columns = dict(zip(IRIS_COLUMNS, iris.data.T, strict=True))
+    species = iris.target_names[iris.target]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(order)
+        for row in range(len(species)):
+            writer.writerow(
+                [species[row] if name == "species" else columns[name][row] for name in order]
+            )
+    return path
+
+
+@pytest.fixture
+def iris_run(workdir, capsys) -> str:
+    iris_like(workdir / "iris.csv", [*IRIS_COLUMNS, "species"])
+    train(["--data", "iris.csv", "--epochs", "30", "--name", "iris"], capsys)
+    return "runs/iris"
+
+
+def predictions(args: list[str], capsys) -> dict:
+    code, out, err = run(["predict", *args, "--json"], capsys)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_predict_and_evaluate_read_reordered_columns_by_name(workdir, capsys, iris_run):
+    iris_like(workdir / "reorder.csv", ["pw", "sl", "species", "pl", "sw"])
+    original = predictions([iris_run, "--input", "iris.csv"], capsys)
+    reordered = predictions([iris_run, "--input", "reorder.csv", "--label-column", "species"],
+                            capsys)  # fmt: skip
+    assert reordered["predictions"] == original["predictions"]  # 100 of 150 differed
+    model = load_model(iris_run)
+    X = np.loadtxt(workdir / "iris.csv", delimiter=",", skiprows=1, usecols=range(4))
+    assert original["predictions"] == model.predict(X).tolist()  # the oracle: columns in order
+    assert any("another order" in note for note in reordered["notes"])
+    expected = evaluate_json([iris_run], capsys)
+    for extra in ([], ["--label-column", "species"]):
+        result = evaluate_json([iris_run, "--data", "reorder.csv", *extra], capsys)
+        for split in ("train", "val", "test"):
+            assert result[f"{split}_accuracy"] == expected[f"{split}_accuracy"]  # was 33%
+        assert any("another order" in note for note in result["notes"])
+
+
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [
+        (["sl", "sw", "pl", "species"], "the model reads the feature columns sl, sw, pl, pw; it "
+         "lacks column 'pw'"),
+        (["sl", "sw", "pl", "petal_width", "species"], "it lacks column 'pw' and column "
+         "'petal_width' is not among them"),
+    ],
+)  # fmt: skip
+def test_other_columns_are_exit_2_naming_them(workdir, capsys, iris_run, order, message):
+    path = workdir / "other.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(order)
+        writer.writerows([[1.0] * (len(order) - 1) + ["setosa"]] * 20)
+    for command in (["predict", iris_run, "--input", "other.csv"],
+                    ["evaluate", iris_run, "--data", "other.csv"]):  # fmt: skip
+        code, out, err = run([*command, "--json"], capsys)
+        assert_bad_input(code, out, err, message, True)
+
+
+def test_predict_drops_the_models_label_column_and_reports_accuracy(workdir, capsys, iris_run):
+    result = predictions([iris_run, "--input", "iris.csv"], capsys)  # exit 2 before: 'species'
+    model = load_model(iris_run)
+    _, species = np.loadtxt(workdir / "iris.csv", delimiter=",", skiprows=1, usecols=(0, 4),
+                            dtype=str, unpack=True)  # fmt: skip
+    truth = np.array([model.class_names.index(name) for name in species])
+    assert result["accuracy"] == pytest.approx(np.mean(np.array(result["predictions"]) == truth))
+    assert result["labels"] == "column 'species'"
+    code, out, err = run(["predict", iris_run, "--input", "iris.csv"], capsys)
+    assert code == 0 and out.startswith("row,class,name")
+    assert f"accuracy {result['accuracy']:.2%} on 150 rows (labels: column 'species')" in err
+    iris_like(workdir / "unlabelled.csv", IRIS_COLUMNS)
+    assert predictions([iris_run, "--input", "unlabelled.csv"], capsys)["accuracy"] is None
+
+
+def test_a_headerless_file_is_read_by_position_with_a_note(workdir, capsys, iris_run):
+    rows = np.loadtxt(workdir / "iris.csv", delimiter=",", skiprows=1, usecols=range(4))
+    np.savetxt(workdir / "plain.csv", rows, delimiter=",", fmt="%.1f")
+    code, out, err = run(["predict", iris_run, "--input", "plain.csv"], capsys)
+    assert code == 0, err
+    assert "taken by position as the model's features (sl, sw, pl, pw)" in err
+    np.savetxt(workdir / "narrow.csv", rows[:, :3], delimiter=",", fmt="%.1f")
+    code, out, err = run(["predict", iris_run, "--input", "narrow.csv", "--json"], capsys)
+    assert_bad_input(code, out, err, "has 3 feature columns but the model expects 4", True)
+
+
+# ------------------------------------------------------------------ a data file that changed
+
+
+def digits_npz(path: Path, count: int) -> Path:
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    np.savez(path, X=X[:count], y=y[:count])
+    return path
+
+
+def test_evaluate_refuses_to_recreate_splits_from_a_changed_file(workdir, capsys):
+    digits_npz(workdir / "chg.npz", 900)
+    trained = train(["--data", "chg.npz", "--epochs", "5", "--name", "chg"], capsys)
+    unchanged = evaluate_json(["runs/chg"], capsys)
+    assert unchanged["test_accuracy"] == trained["test_accuracy"] and unchanged["notes"] == []
+    digits_npz(workdir / "chg.npz", 1000)  # the test score was inflated to 97% by train rows
+    for extra in ([], ["--json"], ["--seed", "0"]):
+        code, out, err = run(["evaluate", "runs/chg", *extra], capsys)
+        assert_bad_input(code, out, err, "chg.npz changed since runs/chg was trained on it (its "
+                         "SHA-256 differs from the one in model.npz), so its splits cannot be "
+                         "re-created", extra == ["--json"])  # fmt: skip
+    as_new = evaluate_json(["runs/chg", "--data", "chg.npz"], capsys)  # asked for: new data
+    assert "split afresh as new data" in as_new["notes"][0]
+    digits_npz(workdir / "chg.npz", 900)  # the same bytes again: the same splits
+    assert evaluate_json(["runs/chg"], capsys)["test_accuracy"] == trained["test_accuracy"]
+
+
+def test_a_model_records_the_sha256_of_its_data_file(workdir, capsys):
+    import hashlib
+
+    path = digits_npz(workdir / "d.npz", 300)
+    train(["--data", "d.npz", "--epochs", "1", "--name", "d"], capsys)
+    meta = load_model("runs/d").meta
+    assert meta["data"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert meta["feature_names"] is None and meta["label_column"] is None  # a .npz has no columns
+
+
+# ------------------------------------------------------------- predict never overwrites a file
+
+
+def test_predict_never_writes_over_its_input_or_the_model(workdir, capsys, iris_run):
+    digits_npz(workdir / "rows.npz", 20)
+    (workdir / "link.csv").symlink_to(workdir / "iris.csv")
+    (workdir / "hard.csv").hardlink_to(workdir / "iris.csv")
+    (workdir / "sub").mkdir()
+    before = {name: (workdir / name).read_bytes() for name in ("iris.csv", "rows.npz")}
+    model_bytes = (workdir / iris_run / "model.npz").read_bytes()
+    cases = [
+        ("iris.csv", "iris.csv", "is the same file as --input"),
+        ("iris.csv", "./iris.csv", "is the same file as --input"),
+        ("iris.csv", "sub/../iris.csv", "is the same file as --input"),
+        ("iris.csv", str(workdir / "iris.csv"), "is the same file as --input"),
+        ("iris.csv", "link.csv", "is the same file as --input"),
+        ("link.csv", "iris.csv", "is the same file as --input"),
+        ("iris.csv", "hard.csv", "is the same file as --input"),
+        ("iris.csv", f"{iris_run}/model.npz", "is the same file as the model"),
+        ("iris.csv", "sub", "is a folder; give the path of a .csv file"),
+    ]
+    for source, output, message in cases:
+        for extra in ([], ["--json"]):
+            code, out, err = run(["predict", iris_run, "--input", source, "--output", output,
+                                  *extra], capsys)  # fmt: skip
+            assert_bad_input(code, out, err, message, bool(extra))
+    code, out, err = run(["predict", "runs/x", "--input", "rows.npz", "--output", "rows.npz"],
+                         capsys)  # fmt: skip
+    assert code == 2  # (no such model: refused before the output is checked, nothing written)
+    assert {name: (workdir / name).read_bytes() for name in before} == before
+    assert (workdir / iris_run / "model.npz").read_bytes() == model_bytes
+
+
+def test_predict_npz_input_over_itself_is_refused(workdir, capsys):
+    digits_npz(workdir / "rows.npz", 20)
+    train(["--epochs", "1", "--name", "dg"], capsys)
+    before = (workdir / "rows.npz").read_bytes()
+    code, out, err = run(["predict", "runs/dg", "--input", "rows.npz", "--output", "rows.npz"],
+                         capsys)  # fmt: skip
+    assert_bad_input(code, out, err, "--output rows.npz is the same file as --input", False)
+    assert (workdir / "rows.npz").read_bytes() == before
+
+
+# --------------------------------------------------------------- empty files and data folders
+
+
+@pytest.mark.parametrize("command", ["train", "data info", "evaluate", "predict"])
+def test_a_npz_with_0_rows_is_exit_2_in_every_command(workdir, capsys, command):
+    np.savez(workdir / "empty.npz", X=np.zeros((0, 64)), y=np.zeros(0, dtype=np.int64))
+    argv = {
+        "train": ["train", "--data", "empty.npz"],
+        "data info": ["data", "info", "empty.npz"],
+        "evaluate": ["evaluate", "runs/dg", "--data", "empty.npz"],
+        "predict": ["predict", "runs/dg", "--input", "empty.npz"],
+    }[command]
+    if command in ("evaluate", "predict"):
+        train(["--epochs", "1", "--name", "dg"], capsys)
+    code, out, err = run([*argv, "--json"], capsys)  # was: internal error: IndexError
+    assert_bad_input(code, out, err, "empty.npz: X is empty: it has 0 rows", True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["data", "list", "--data-dir", "{file}"],
+        ["data", "info", "mnist", "--data-dir", "{file}"],
+        ["data", "info", "digits", "--data-dir", "{file}/sub"],
+        ["data", "download", "mnist", "--data-dir", "{file}"],
+        ["train", "--data-dir", "{file}"],
+        ["train", "--data", "mnist", "--data-dir", "{file}"],
+    ],
+)
+def test_a_data_folder_that_is_a_file_is_exit_2_everywhere(workdir, capsys, argv):
+    (workdir / "passwd").write_text("root:x:0:0\n")
+    argv = [part.replace("{file}", str(workdir / "passwd")) for part in argv]
+    code, out, err = run([*argv, "--json"], capsys)  # data list said nothing and exited 0
+    assert_bad_input(code, out, err, "is a file, not a folder", True)
+
+
+@pytest.mark.parametrize("name", ["toy2d:", "digits:", "cifar10:"])
+def test_a_dataset_name_with_a_trailing_colon_is_exit_2(workdir, capsys, name):
+    code, out, err = run(["data", "info", name, "--json"], capsys)  # was read as the name alone
+    assert_bad_input(code, out, err, f"unknown dataset {name!r}", True)
+
+
+def test_resume_refuses_a_data_file_that_changed_since_the_run_started(workdir, capsys):
+    digits_npz(workdir / "res.npz", 900)
+    train(["--data", "res.npz", "--epochs", "2", "--name", "res"], capsys)
+    config = json.loads((workdir / "runs/res/config.json").read_text())
+    assert len(config["data"]["sha256"]) == 64
+    digits_npz(workdir / "res.npz", 1000)
+    code, out, err = run(["train", "--resume", "runs/res", "--epochs", "3", "--json"], capsys)
+    assert_bad_input(code, out, err, "res.npz changed since this run started (its SHA-256 "
+                     "differs from the one in the run's config.json)", True)  # fmt: skip
+    digits_npz(workdir / "res.npz", 900)
+    code, out, err = run(["train", "--resume", "runs/res", "--epochs", "3", "--json"], capsys)
+    assert code == 0, err

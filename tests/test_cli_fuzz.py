@@ -256,6 +256,35 @@ BAD_FILES = {
     "npz_nan": npz_file(X=np.full((10, 2), np.nan), y=np.arange(10) % 2),
     "npz_complex": npz_file(X=np.ones((10, 2)) * 1j, y=np.arange(10) % 2),
     "unknown_suffix": raw_file("data.txt", b"1,2,3\n"),
+    # defect classes found by a fresh-eyes tester (datafiles2)
+    "npz_zero_rows": npz_file(X=np.zeros((0, 3)), y=np.zeros(0, dtype=np.int64)),
+    "npz_zero_rows_float_y": npz_file(X=np.zeros((0, 3)), y=np.zeros(0)),
+    "npz_zero_features": npz_file(X=np.zeros((10, 0)), y=np.arange(10) % 2),
+    "npz_val_zero_rows": npz_file(
+        X=np.ones((10, 2)),
+        y=np.arange(10) % 2,
+        X_val=np.zeros((0, 2)),
+        y_val=np.zeros(0, dtype=np.int64),
+    ),
+    "npz_y_scalar": npz_file(X=np.ones((10, 2)), y=np.int64(1)),
+    "npz_one_row": npz_file(X=np.ones((1, 2)), y=np.array([0])),
+    "npz_two_rows": npz_file(X=np.ones((2, 2)), y=np.array([0, 1])),
+    "npz_test_class_not_in_train": npz_file(
+        X=np.ones((10, 2)),
+        y=np.arange(10) % 2,
+        X_val=np.ones((2, 2)),
+        y_val=np.array([0, 1]),
+        X_test=np.ones((2, 2)),
+        y_test=np.array([0, 2]),
+    ),
+    "npz_mixed_labels": npz_file(X=np.ones((9, 2)), y=np.array(["0", "1", "True"] * 3)),
+    "csv_duplicate_columns": csv_file("a,label,label\n" + rows(10)),
+    "csv_unterminated_quote": csv_file("a,b,label\n" + rows(10) + '5,6,"unterminated\n'),
+    "csv_text_after_quote": csv_file("a,b,label\n" + rows(10) + '5,6,"cat"s\n'),
+    "csv_mixed_labels": csv_file("a,b,label\n" + rows(9, lambda i: ["0", "1", "True"][i % 3])),
+    "csv_underscore_number": csv_file("a,b,label\n" + rows(10) + "1_000,1,0\n"),
+    "csv_one_row": csv_file("a,b,label\n1,2,0\n"),
+    "csv_three_classes_one_row_each": csv_file("a,b,label\n1,2,x\n3,4,y\n5,6,z\n"),
 }
 DATA_COMMANDS = ["train", "compare", "sweep", "lr-find", "landscape", "gradcheck", "tour"]
 

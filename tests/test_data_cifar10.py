@@ -188,9 +188,23 @@ def test_sizes_are_options(tmp_path):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({}, r"num_val=1000 leaves no training examples: CIFAR-10 in .* has 100 training rows"),
-        ({"num_val": 10, "num_train": 91}, r"num_train=91 but CIFAR-10 in .* has only 90"),
-        ({"num_val": 10, "num_test": 21}, r"num_test=21 but .* has only 20 examples"),
+        (
+            {},
+            r"the training set of CIFAR-10 in .* has 100 examples: too few for 1000 validation "
+            r"examples \(the default\) plus at least 1 for training; pass a smaller --num-val "
+            r"\(num_val in Python\)",
+        ),
+        ({"num_val": 100}, r"too few for --num-val 100 \(num_val=100 in Python\) plus at least"),
+        (
+            {"num_val": 10, "num_train": 91},
+            r"--num-train 91 \(num_train=91 in Python\) but "
+            r"CIFAR-10 in .* has only 90",
+        ),
+        (
+            {"num_val": 10, "num_test": 21},
+            r"--num-test 21 \(num_test=21 in Python\) but .* has "
+            r"only 20 examples",
+        ),
         ({"num_val": 0}, r"num_val must be a whole number >= 1"),
     ],
 )
@@ -208,7 +222,10 @@ def test_missing_dataset_says_what_was_expected_and_how_to_get_it(tmp_path):
     assert "\n" not in message
     assert message.startswith(f"no CIFAR-10 found in {tmp_path}: expected data_batch_1..5 and ")
     assert "test_batch (the 'cifar-10-batches-py' folder)" in message
-    assert message.endswith("run `slopelab data download cifar10` or pass --data-dir")
+    assert message.endswith(
+        "run `slopelab data download cifar10` (download('cifar10') in Python) or pass --data-dir "
+        "(data_dir in Python)"
+    )
 
 
 def test_missing_test_batch_is_named(tmp_path):

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from slopelab.data import DataError, load_dataset
-from slopelab.data.files import read_csv, read_features
+from slopelab.data.files import read_csv
+from slopelab.data.rows import read_features
 
 
 def blobs(num: int = 100, num_classes: int = 4, seed: int = 0):
@@ -97,8 +98,10 @@ def test_npz_string_labels_are_numbered_in_sorted_order(tmp_path):
         ({"X": np.ones((5, 2)), "y": np.zeros(5)}, r"has 1 class; a classifier needs at least 2"),
         ({"X": np.ones((5, 2)), "y": np.zeros(4)}, r"bad\.npz: X has 5 rows but y has 4 labels"),
         ({"X": np.ones(5), "y": np.zeros(5)}, r"bad\.npz: X must be a 2-D array of shape \(N, D\)"),
-        ({"X": np.ones((2, 2)), "y": np.array([0, 1])}, r"has 2 examples: too few to carve 1 "
-         r"for val"),
+        ({"X": np.ones((2, 2)), "y": np.array([0, 1])}, r"has 2 examples: too few for 1 test "
+         r"example \(the default\) and 1 validation example \(the default\) plus at least 1 for "
+         r"training; add rows, or pass a smaller --num-val/--num-test \(num_val/num_test in "
+         r"Python\), or give X_val/y_val and X_test/y_test arrays"),
     ],
 )  # fmt: skip
 def test_bad_npz_files_are_explained(tmp_path, arrays, message):
@@ -465,7 +468,11 @@ def test_label_column_in_two_letter_cases_is_ambiguous(tmp_path):
 def test_label_column_on_a_npz_is_refused(tmp_path):
     X, y = blobs(20, 2)
     np.savez(tmp_path / "a.npz", X=X, y=y)
-    with pytest.raises(DataError, match=r"label_column only applies to \.csv files"):
+    with pytest.raises(
+        DataError,
+        match=r"--label-column \(label_column in Python\) only "
+        r"applies to \.csv files; .*a\.npz is a \.npz, whose labels are its array y",
+    ):
         load_dataset(tmp_path / "a.npz", label_column="y")
 
 
@@ -538,11 +545,13 @@ def test_csv_labels_round_trip_through_class_names(tmp_path_factory, names, pick
 @given(
     X=hnp.arrays(
         st.sampled_from([np.float16, np.float32, np.float64, np.int64, np.uint8]),
-        hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=12),
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=12),
     ),
     y=hnp.arrays(
         st.sampled_from([np.int64, np.uint64, np.float64, np.dtype("<U3")]),
-        st.integers(1, 12).map(lambda size: (size,)),
+        st.tuples(st.integers(0, 12), st.sampled_from([(), (1,), (2,)])).map(
+            lambda shape: (shape[0], *shape[1])
+        ),
     ),
 )
 def test_any_npz_loads_as_a_valid_dataset_or_raises_one_data_error(tmp_path_factory, X, y):
@@ -559,6 +568,8 @@ def test_any_npz_loads_as_a_valid_dataset_or_raises_one_data_error(tmp_path_fact
     for features, labels in splits:
         assert features.dtype == np.float32 and np.isfinite(features).all()
         assert labels.min() >= 0 and labels.max() < dataset.num_classes <= len(y)
+    held_out = set(dataset.y_val.tolist()) | set(dataset.y_test.tolist())
+    assert held_out <= set(dataset.y_train.tolist())  # no class the model never saw
 
 
 CSV_TEXT = st.text(alphabet=st.sampled_from(list('0123456789.,-e\n" abnif;\t\r')), max_size=200)
@@ -580,3 +591,150 @@ def test_any_csv_bytes_load_or_raise_one_data_error(tmp_path_factory, content):
     except DataError:
         return
     assert rows.X.dtype == np.float32 and np.isfinite(rows.X).all()
+
+
+# ------------------------------------------------------------ sizes: empty, tiny, carved away
+
+
+def npz(path: Path, **arrays) -> Path:
+    np.savez(path, **arrays)
+    return path
+
+
+ROWS20 = {"X": np.arange(40.0).reshape(20, 2), "y": np.arange(20) % 2}
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"X": np.zeros((0, 3)), "y": np.zeros(0, dtype=np.int64)}, r"X is empty: it has 0 rows"),
+        ({"X": np.zeros((0, 3)), "y": np.zeros(0)}, r"X is empty: it has 0 rows"),
+        ({"X": np.zeros((0, 3)), "y": np.zeros(0, dtype="<U2")}, r"X is empty: it has 0 rows"),
+        ({"X": np.zeros((0, 0)), "y": np.zeros(0)}, r"X is empty: it has 0 rows"),
+        ({"X": np.zeros((5, 0)), "y": np.arange(5) % 2}, r"X has 0 features \(shape \(5, 0\)\)"),
+        ({**ROWS20, "X_val": np.zeros((0, 2)), "y_val": np.zeros(0, dtype=np.int64)},
+         r"X_val is empty: it has 0 rows"),
+        ({**ROWS20, "X_test": np.zeros((0, 2)), "y_test": np.zeros(0)},
+         r"X_test is empty: it has 0 rows"),
+        ({**ROWS20, "X_val": np.zeros((2, 0)), "y_val": np.zeros(2)}, r"X_val has 0 features"),
+        ({**ROWS20, "X_val": np.zeros((3, 2)), "y_val": np.zeros(2)},
+         r"X_val has 3 rows but y_val has 2 labels"),
+        ({**ROWS20, "X_val": np.zeros((2, 3)), "y_val": np.arange(2)},
+         r"the splits have different numbers of features \(train 2, val 3, test 2\)"),
+        ({"X": np.ones((1, 3)), "y": np.array([0])}, r"has 1 example: too few for 1 test example "
+         r"\(the default\) and 1 validation example \(the default\) plus at least 1 for training"),
+        ({"X": np.ones((2, 3)), "y": np.array([0, 1])}, r"has 2 examples: too few for 1 test "
+         r"example \(the default\) and 1 validation example"),
+        ({"X": np.ones((1, 3)), "y": np.array([0]), "X_val": np.ones((1, 3)), "y_val": [1],
+          "X_test": np.ones((1, 3)), "y_test": [1]},
+         r"class '1' has 1 example in the val split \(given\) but none in the training split"),
+    ],
+)  # fmt: skip
+def test_empty_and_tiny_splits_are_data_errors_in_every_loader(tmp_path, arrays, message):
+    path = npz(tmp_path / "d.npz", **arrays)
+    with pytest.raises(DataError, match=message):
+        load_dataset(path)
+
+
+def test_a_npz_of_0_rows_to_predict_is_a_data_error(tmp_path):
+    path = npz(tmp_path / "rows.npz", X=np.zeros((0, 4)))
+    with pytest.raises(DataError, match=r"rows\.npz: X is empty: it has 0 rows"):
+        read_features(path)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"num_test": 1_000_000}, r"has 20 examples: too few for --num-test 1000000 "
+         r"\(num_test=1000000 in Python\) plus at least 1 for training; add rows, or pass a "
+         r"smaller --num-val/--num-test \(num_val/num_test in Python\), or give X_val/y_val"),
+        ({"num_val": 10, "num_test": 10}, r"too few for --num-test 10 \(num_test=10 in Python\) "
+         r"and --num-val 10 \(num_val=10 in Python\) plus"),
+        ({"num_val": 19}, r"too few for 2 test examples \(the default\) and --num-val 19 "
+         r"\(num_val=19 in Python\) plus"),
+        ({"num_train": 50}, r"--num-train 50 \(num_train=50 in Python\) but .*d\.npz has only "
+         r"16 examples; ask for at most 16"),
+    ],
+)  # fmt: skip
+def test_every_split_size_message_shows_the_sizes_asked_for(tmp_path, options, message):
+    with pytest.raises(DataError, match=message):
+        load_dataset(npz(tmp_path / "d.npz", **ROWS20), **options)
+
+
+def test_a_csv_is_never_told_to_give_arrays(tmp_path):
+    path = write_csv(tmp_path / "two.csv", ["a", "label"], [[1, 0], [2, 1]])
+    message = r"two\.csv has 2 examples: too few .* add rows, or pass a smaller "
+    message += r"--num-val/--num-test \(num_val/num_test in Python\)$"
+    with pytest.raises(DataError, match=message):
+        load_dataset(path)
+
+
+# ------------------------------------------------------- classes the training split never sees
+
+
+def test_a_test_split_with_a_class_the_training_split_lacks_is_refused(tmp_path):
+    X, y = blobs(100, 10)
+    train = y != 9  # the training split has no 9
+    path = npz(tmp_path / "splits.npz", X=X[train], y=y[train], X_val=X[:20], y_val=y[:20] % 9,
+               X_test=X, y_test=y)  # fmt: skip
+    with pytest.raises(
+        DataError,
+        match=r"splits\.npz: class '9' has 10 examples in the test "
+        r"split \(given\) but none in the training split; a classifier cannot learn "
+        r"a class it never sees: add training examples of it, or drop its rows",
+    ):
+        load_dataset(path)  # fmt: skip
+
+
+def test_a_class_carved_out_of_the_training_split_is_refused(tmp_path):
+    path = write_csv(tmp_path / "three.csv", ["a", "label"], [[1, "x"], [2, "y"], [3, "z"]])
+    with pytest.raises(
+        DataError,
+        match=r"three\.csv: class '.' has 1 example in the (test|val) "
+        r"split \(carved from the file's rows\) but none in the training split",
+    ):
+        load_dataset(path)  # fmt: skip
+
+
+def test_a_class_missing_only_because_of_num_train_gets_a_note(tmp_path):
+    X, y = blobs(100, 4)
+    path = npz(tmp_path / "d.npz", X=X, y=y)
+    dataset = load_dataset(path, num_train=2, seed=1)
+    absent = sorted(set(range(4)) - set(dataset.y_train.tolist()))
+    assert absent  # 2 training rows cannot hold 4 classes
+    note = [text for text in dataset.notes if "has no example of" in text]
+    assert (
+        len(note) == 1 and "a larger --num-train (num_train in Python) may include them" in note[0]
+    )
+    assert all(f"'{index}'" in note[0] for index in absent)
+
+
+def test_class_names_no_row_has_get_a_note(tmp_path):
+    X, y = blobs(40, 2)
+    path = npz(tmp_path / "d.npz", X=X, y=y, class_names=np.array(["cat", "dog", "emu"]))
+    dataset = load_dataset(path)
+    assert dataset.class_names == ("cat", "dog", "emu")
+    assert any(
+        "no split has an example of class 'emu'; the model has a column for them but never "
+        "learns them" in note
+        for note in dataset.notes
+    )
+
+
+def test_evaluating_data_with_few_classes_is_not_refused_or_noted(tmp_path):
+    X, y = blobs(40, 2)
+    path = npz(tmp_path / "d.npz", X=X, y=y)
+    dataset = load_dataset(path, class_names=("0", "1", "2"))
+    assert dataset.notes == ()
+
+
+# ------------------------------------------------------------------------------ fingerprints
+
+
+def test_a_loaded_file_records_its_sha256(tmp_path):
+    import hashlib
+
+    path = npz(tmp_path / "d.npz", **ROWS20)
+    dataset = load_dataset(path)
+    assert dataset.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert load_dataset("toy2d").sha256 is None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from slopelab.data import default_data_dir, locations, resolve_data_dir
+from slopelab.data import DataError, default_data_dir, locations, resolve_data_dir
 
 
 @pytest.fixture
@@ -69,3 +69,25 @@ def test_search_order_is_named_folder_then_data_folder_then_system(tmp_path, mon
         Path("/system/fm"),
     ]
     assert locations.dataset_dir("cifar10", tmp_path) == tmp_path / "cifar10"
+
+
+def test_a_data_folder_that_is_a_file_or_inside_one_is_refused(home, tmp_path, monkeypatch):
+    plain = tmp_path / "passwd"
+    plain.write_text("root:x:0:0\n")
+    with pytest.raises(DataError, match=r"the data folder .*passwd is a file, not a folder; give "
+                       r"--data-dir \(data_dir in Python\) a folder$"):  # fmt: skip
+        resolve_data_dir(plain)
+    with pytest.raises(DataError, match=r"the data folder .*passwd/sub cannot exist: .*passwd is "
+                       r"a file, not a folder"):  # fmt: skip
+        resolve_data_dir(plain / "sub")
+    monkeypatch.setenv("SLOPELAB_DATA", str(plain))
+    with pytest.raises(DataError, match=r"is a file, not a folder; set \$SLOPELAB_DATA to a "):
+        resolve_data_dir(None)
+
+
+def test_an_archive_is_a_data_folder_only_where_archives_are_asked_for(tmp_path):
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    archive.write_bytes(b"\x1f\x8b")
+    assert resolve_data_dir(archive, archives=(".tar.gz",)) == archive
+    with pytest.raises(DataError, match=r"is a file, not a folder"):
+        resolve_data_dir(archive)

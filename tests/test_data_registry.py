@@ -99,13 +99,16 @@ def test_toy2d_generators_split_60_20_20(generator):
          "default); got 0"),
         ("digits", {"num_val": 2.5}, "num_val must be a whole number >= 1"),
         ("digits", {"seed": "zero"}, "seed must be an integer; got 'zero'"),
-        ("digits", {"label_column": "y"}, "label_column only applies to .csv files, not to "
-         "'digits'"),
-        ("digits", {"num_train": 5000}, "num_train=5000 but digits (after val and test) has only "
-         "1293 examples; ask for at most 1293"),
+        ("digits", {"label_column": "y"}, "--label-column (label_column in Python) only applies "
+         "to .csv files; 'digits' is not a CSV file but a dataset name"),
+        ("digits", {"num_train": 5000}, "--num-train 5000 (num_train=5000 in Python) but digits "
+         "(after val and test) has only 1293 examples; ask for at most 1293"),
         ("digits", {"num_val": 1000, "num_test": 900}, "digits has 1797 examples: too few for "
-         "1000 validation and 900 test examples"),
-        ("toy2d", {"num_val": 10}, "num_val=10 but toy2d has only 9 examples"),
+         "--num-val 1000 (num_val=1000 in Python) and --num-test 900 (num_test=900 in Python) "
+         "plus at least 1 for training; pass a smaller --num-val/--num-test (num_val/num_test "
+         "in Python) or more data"),
+        ("toy2d", {"num_val": 10}, "--num-val 10 (num_val=10 in Python) but toy2d has only 9 "
+         "examples"),
     ],
 )  # fmt: skip
 def test_bad_requests_are_explained(name, options, message):
@@ -140,3 +143,38 @@ def test_find_dataset_only_looks(tmp_path, monkeypatch):
     (tmp_path / "cifar10" / "cifar-10-batches-py").mkdir(parents=True)
     (tmp_path / "cifar10" / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"")
     assert find_dataset("cifar10", tmp_path) == str(tmp_path / "cifar10" / "cifar-10-batches-py")
+
+
+@pytest.mark.parametrize("name", ["toy2d:", "digits:", "cifar10:", "mnist:", "TOY2D:"])
+def test_a_name_with_an_empty_variant_is_refused(name):
+    with pytest.raises(DataError, match=f"^unknown dataset {re.escape(repr(name))}; use one of"):
+        load_dataset(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("digits", {"num_test": 1_000_000}, "digits has 1797 examples: too few for --num-test "
+         "1000000 (num_test=1000000 in Python) plus at least 1 for training"),
+        ("digits", {"num_val": 1_000_000}, "too few for --num-val 1000000 (num_val=1000000 in "
+         "Python) plus"),
+        ("digits", {"num_val": 1500}, "too few for --num-val 1500 (num_val=1500 in Python) and "
+         "360 test examples (the default) plus"),
+        ("toy2d:blobs", {"num_test": 1_000_000}, "toy2d:blobs has 60 examples: too few for "
+         "--num-test 1000000 (num_test=1000000 in Python) plus"),
+        ("toy2d:blobs", {"num_test": 50}, "too few for 12 validation examples (the default) and "
+         "--num-test 50 (num_test=50 in Python) plus"),
+    ],
+)  # fmt: skip
+def test_split_size_messages_show_the_sizes_asked_for_never_a_negative_one(name, options, message):
+    with pytest.raises(DataError, match=re.escape(message)) as error:
+        load_dataset(name, **options)
+    assert not re.search(r"-\d", str(error.value))
+
+
+def test_a_data_folder_that_is_a_file_is_refused_for_every_dataset(tmp_path):
+    plain = tmp_path / "passwd"
+    plain.write_text("root:x:0:0\n")
+    for name in ("digits", "toy2d", "mnist", "cifar10", "fashion-mnist"):
+        with pytest.raises(DataError, match=f"the data folder {re.escape(str(plain))} is a file"):
+            load_dataset(name, data_dir=plain)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from slopelab.data import Preprocessor
+from slopelab.data.columns import Layout
 from slopelab.errors import InvalidValueError
 from slopelab.model import SavedModel, load_model, save_model
 from slopelab.runs import RunError
@@ -79,6 +80,30 @@ BAD_MODELS = {
         changed(meta=np.array('{"data": {"data": "digits", "seed": "0"}}')),
         r"meta's data has a malformed seed: '0'",
     ),
+    "feature_names short": (
+        changed(meta=np.array('{"feature_names": ["a", "b"]}')),
+        r"meta names 2 feature columns but W has 3 rows",
+    ),
+    "feature_names numbers": (
+        changed(meta=np.array('{"feature_names": [1, 2, 3]}')),
+        r"meta's feature_names must be a list of column names",
+    ),
+    "feature_names a string": (
+        changed(meta=np.array('{"feature_names": "abc"}')),
+        r"meta's feature_names must be a list of column names",
+    ),
+    "feature_names twice": (
+        changed(meta=np.array('{"feature_names": ["a", "b", "a"]}')),
+        r"meta's feature_names name a column twice",
+    ),
+    "label_column number": (
+        changed(meta=np.array('{"label_column": 3}')),
+        r"meta's label_column must be a column name; got 3",
+    ),
+    "data sha256 number": (
+        changed(meta=np.array('{"data": {"data": "/a.csv", "sha256": 5}}')),
+        r"meta's data has a malformed sha256: 5",
+    ),
     "preprocess missing": (changed(**{"preprocess/scale": None}), r"preprocessing lacks scale"),
     "preprocess text": (
         changed(**{"preprocess/mean": np.array(["a", "b", "c"])}),
@@ -132,3 +157,15 @@ def test_scores_that_overflow_are_errors():
         InvalidValueError, match=r"row 0 of X overflows in the model's class scores"
     ):
         saved.probabilities(np.array([[10.0, 10.0, 10.0]]))
+
+
+def test_a_model_knows_its_columns_from_meta(tmp_path):
+    save_model(tmp_path / "model.npz", model(feature_names=["x", "y", "z"], label_column="kind"))
+    layout = load_model(tmp_path).layout
+    assert (layout.num_features, layout.feature_names, layout.label_column) == (
+        3,
+        ("x", "y", "z"),
+        "kind",
+    )
+    save_model(tmp_path / "model.npz", model())  # written before models knew their columns
+    assert load_model(tmp_path).layout == Layout(3, None, None)

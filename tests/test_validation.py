@@ -36,7 +36,11 @@ from slopelab.validation import (
         ([[1.0], [np.inf]], ValueError, r"X contains NaN or infinity in row 1, column 0"),
         ([[1.0, 2.0], [3.0]], ValueError, r"X could not be read as an array"),
         (None, TypeError, r"X must be an array of numbers; got None"),
-        (np.array([[1, {"a": 1}]], dtype=object), TypeError, r"dtype object holding non-numbers"),
+        (
+            np.array([[1, {"a": 1}]], dtype=object),
+            TypeError,
+            r"dtype object holding \{'a': 1\} \(dict\) at index \(0, 1\)",
+        ),
     ],
 )
 def test_bad_features(X, error, message):
@@ -146,7 +150,8 @@ def test_choice_lists_the_valid_ones():
         (np.array([[1.0], [np.longdouble("1e400")]], dtype=np.longdouble), None, ValueError,
          r"X contains 1e\+400 in row 1, column 0, too large for float64"),
         (np.array([[10**400]], dtype=object), None, TypeError,
-         r"X must be numeric \(int or float\); got dtype object holding non-numbers"),
+         r"X must be numeric \(int or float\); got dtype object holding 1000000000.*\.\.\. "
+         r"\(int, too large for a float\) at index \(0, 0\)"),
     ],
 )  # fmt: skip
 def test_values_too_large_for_the_dtype_are_named_not_turned_into_infinity(
@@ -295,3 +300,78 @@ def test_check_dataset_agrees_with_its_parts(X, y):
         assert "\n" not in str(error)
         return
     assert X_checked.dtype == np.float32 and len(X_checked) == len(y_checked)
+
+
+# ------------------------------------------------------------- messages short, whatever the input
+
+
+def test_a_value_in_a_message_is_described_in_a_few_words_not_printed():
+    from slopelab.losses import get_loss
+
+    W, b = np.zeros((500, 10)), np.zeros(10)
+    X, y = np.zeros((100, 500)), np.zeros(100, dtype=int)
+    with pytest.raises(
+        ValueError,
+        match=r'params must be a dict with keys "W" \(D, C\) and "b" '
+        r"\(C,\); got a list of 2 items \(ndarray, ndarray\)$",
+    ) as error:
+        get_loss("softmax")([W, b], X, y)  # fmt: skip
+    assert len(str(error.value)) < 120
+    for value in ("x" * 10_000, list(range(10_000)), {"k": np.zeros(10_000)}, np.zeros(10_000)):
+        with pytest.raises(TypeError) as error:
+            check_positive(value, "learning_rate")
+        assert len(str(error.value)) < 150 and "\n" not in str(error.value)
+
+
+def test_a_broken_repr_cannot_break_the_message():
+    class Odd:
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+    with pytest.raises(TypeError, match=r"learning_rate must be a number; got <Odd> \(Odd\)"):
+        check_positive(Odd(), "learning_rate")
+
+
+@pytest.mark.parametrize("kind", ["csr_matrix", "csc_matrix", "coo_matrix", "csr_array"])
+def test_a_sparse_matrix_is_named_with_the_fix(kind):
+    import scipy.sparse
+
+    sparse = getattr(scipy.sparse, kind)(np.eye(3))
+    message = rf"X is a scipy sparse matrix \(a {kind} of shape \(3, 3\)\); slopelab needs a "
+    message += r"dense array: pass X\.toarray\(\)$"
+    with pytest.raises(TypeError, match=message):
+        check_features(sparse)
+    with pytest.raises(TypeError, match=r"y is a scipy sparse matrix .* pass y\.toarray\(\)"):
+        check_labels(getattr(scipy.sparse, kind)(np.ones((3, 1))))
+    with pytest.raises(TypeError, match=r"params\['W'\] is a scipy sparse matrix"):
+        check_params({"W": sparse, "b": np.zeros(3)})
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "dtype"),
+    [
+        ("color", ["red", "blue", "red"], r"(object|str)"),
+        ("when", np.array(["2020-01-01", "2020-01-02", "2020-01-03"], dtype="datetime64[ns]"),
+         r"datetime64\[ns\]"),
+        ("kind", "category", r"category"),
+    ],
+)  # fmt: skip
+def test_a_dataframe_column_that_is_not_numbers_is_named(column, values, dtype):
+    import pandas as pd
+
+    if isinstance(values, str):
+        values = pd.Categorical(["a", "b", "a"])
+    frame = pd.DataFrame({"width": [1.0, 2.0, 3.0], column: values})
+    message = rf"X column '{column}' has dtype {dtype}, not numbers; encode it as numbers "
+    with pytest.raises(TypeError, match=message):
+        check_features(frame)
+
+
+def test_numeric_dataframes_and_series_are_read_as_arrays():
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": pd.array([1, 2], dtype="Int64")})
+    np.testing.assert_array_equal(check_features(frame), [[1.0, 1.0], [2.0, 2.0]])
+    np.testing.assert_array_equal(check_labels(pd.Series([0, 1, 1])), [0, 1, 1])
+    with pytest.raises(TypeError, match=r"y must be numeric .* holding 'cat' \(str\) at index 0"):
+        check_labels(pd.Series(["cat", "dog"], dtype=object))

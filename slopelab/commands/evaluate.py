@@ -3,7 +3,14 @@
 ``evaluate`` reloads the data a model was trained on from the data options saved in its
 ``model.npz`` (absolute path, data folder, split sizes, seed), so ``slopelab evaluate RUN``
 gives the same splits from any working directory; flags given on the command line override
-them. Labels are matched to the model's classes by name, never renumbered per file.
+them. A data file that changed since training (its SHA-256 is saved too) is refused: its
+re-created "test" split would hold rows the model was trained on. ``--data FILE`` scores any
+file as new data. Labels are matched to the model's classes by name, never renumbered per
+file, and a CSV's columns to the model's features by name (:mod:`slopelab.data.columns`).
+
+``predict`` writes one line per row and never overwrites its input or the model. When the rows
+carry labels (the model's label column, ``--label-column``, or a ``.npz``'s ``y``) it also
+reports the accuracy on them.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,23 +30,27 @@ from slopelab.commands.arguments import add_common_arguments, add_data_arguments
 from slopelab.commands.console import console_for
 from slopelab.data import load_dataset
 from slopelab.data.errors import reported_as
-from slopelab.data.files import FeatureRows, read_features
+from slopelab.data.files import file_sha256
 from slopelab.data.prepare import DATA_OPTIONS, data_config
 from slopelab.data.registry import ALIASES, DATASETS, is_file_name
+from slopelab.data.rows import read_features
 from slopelab.errors import CommandError
 from slopelab.model import SavedModel, load_model
-from slopelab.runs import atomic_write_text
+from slopelab.runs import MODEL, atomic_write_text
 
 EVALUATE = """Load a model (a run folder or its model.npz) and report its accuracy on the train,
 validation and test splits of a dataset. By default that is the data it was trained on, found
 and split exactly as in training (the path, data folder, split sizes and seed are saved in
 model.npz); --data evaluates on other data; any data flag given overrides the saved value.
 Labels are matched to the model's classes by name; a label the model does not know is an
-error."""
+error. A CSV's columns are matched to the model's features by name. A data file that changed
+since training is refused unless --data names it (it is then scored as new data)."""
 
-PREDICT = """Predict classes for the rows of a .npz (array X) or .csv file (numeric columns; a
-label column, if present, is ignored) and write a CSV: row, class index, class name, and for
-softmax models the probability of each class."""
+PREDICT = """Predict classes for the rows of a .npz (array X) or .csv file and write a CSV:
+row, class index, class name, and for softmax models the probability of each class. A CSV's
+columns are matched to the model's features by name (any order); its label column (the
+model's, --label-column, or one named label, class, target or y), if present, is not a
+feature: the accuracy on it is reported instead."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -57,8 +69,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument(
         "--label-column",
         metavar="NAME",
-        help="a CSV column to ignore, any letter case (default: one named label, class, "
-        "target or y, if any)",
+        help="a CSV column that holds labels, not features, any letter case (default: the "
+        "model's label column, else one named label, class, target or y, if any)",
     )
     add_common_arguments(predict, runs=False, seed=False)
     predict.set_defaults(handler=run_predict)
@@ -67,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run_evaluate(args: argparse.Namespace) -> int:
     console = console_for(args)
     model = load_model(args.model)
-    config = evaluation_data(args, model)
+    config, notes = evaluation_data(args, model)
     dataset = load_dataset(
         config["data"],
         data_dir=config["data_dir"],
@@ -77,8 +89,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         seed=config["seed"],
         label_column=config["label_column"],
         class_names=model.class_names,
+        layout=model.layout,
     )
-    for note in dataset.notes:
+    notes = (*notes, *dataset.notes)
+    for note in notes:
         console.say(f"note: {note}")
     results: dict[str, Any] = {"model": str(args.model), "data": dataset.name}
     rows = []
@@ -90,26 +104,55 @@ def run_evaluate(args: argparse.Namespace) -> int:
             rows.append([split, f"{value:.2%}", len(y)])
     console.say(dataset.summary())
     console.table(["split", "accuracy", "examples"], rows)
-    results["notes"] = list(dataset.notes)
+    results["notes"] = list(notes)
     console.emit(results)
     return 0
 
 
-def evaluation_data(args: argparse.Namespace, model: SavedModel) -> dict[str, Any]:
-    """The data options to evaluate on: the model's saved ones when ``--data`` is not given
-    (or names the same data), else the flags; flags given on the command line always win."""
+def evaluation_data(
+    args: argparse.Namespace, model: SavedModel
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The data options to evaluate on, and notes: the model's saved ones when ``--data`` is
+    not given (or names the same, unchanged file), else the flags; flags given on the command
+    line always win. A saved data file that changed since training is refused, unless
+    ``--data`` names it: it is then split afresh, as new data."""
     given = getattr(args, "given", set())
     flags = {key: getattr(args, key, None) for key in DATA_OPTIONS if key in given}
     saved = model.meta.get("data")
+    fresh = {"data": args.data, "seed": args.seed, **flags}
     if args.data is not None:
         wanted = data_config(args.data)["data"]
         if not (saved and saved.get("data") == wanted):
-            return _resolved({"data": args.data, "seed": args.seed, **flags})
+            return _resolved(fresh), ()
+        if _changed(saved):
+            note = (
+                f"{wanted} changed since {args.model} was trained on it, so it is split afresh "
+                "as new data: its val and test splits are not the ones held out in training "
+                "and may hold rows the model was trained on"
+            )
+            return _resolved(fresh), (note,)
     elif not saved:
-        return _resolved({"data": _dataset_name(args, model), "seed": args.seed, **flags})
+        return _resolved({**fresh, "data": _dataset_name(args, model)}), ()
     else:
         _check_saved_file(saved["data"], args)
-    return _resolved({**saved, **flags})
+        if _changed(saved):
+            raise CommandError(
+                f"{saved['data']} changed since {args.model} was trained on it (its SHA-256 "
+                "differs from the one in model.npz), so its splits cannot be re-created: the "
+                "test split would hold rows the model was trained on; restore the file to "
+                f"score the held-out splits, or pass --data {saved['data']} to score the file "
+                "as it is now, as new data"
+            )
+    return _resolved({**saved, **flags}), ()
+
+
+def _changed(saved: dict[str, Any]) -> bool:
+    """Whether the data file saved in a model's meta differs from its recorded SHA-256."""
+    recorded = saved.get("sha256")
+    path = Path(saved["data"])
+    if not recorded or not is_file_name(saved["data"]) or not path.is_file():
+        return False  # nothing recorded (an older model), or missing: the loader says so
+    return file_sha256(path) != recorded
 
 
 def _resolved(options: dict[str, Any]) -> dict[str, Any]:
@@ -140,17 +183,29 @@ def _check_saved_file(data: str, args: argparse.Namespace) -> None:
 def run_predict(args: argparse.Namespace) -> int:
     console = console_for(args)
     model = load_model(args.model)
-    rows = read_features(Path(args.input), label_column=args.label_column)
+    _check_output(args)
+    rows = read_features(
+        Path(args.input),
+        label_column=args.label_column,
+        layout=model.layout,
+        class_names=model.class_names,
+    )
     csv_on_stdout = not args.output and not args.json
-    for note in rows.notes:
+
+    def say(line: str) -> None:
         if csv_on_stdout:  # stdout carries the predictions
-            print(f"note: {note}", file=sys.stderr, flush=True)
+            print(line, file=sys.stderr, flush=True)
         else:
-            console.say(f"note: {note}")
-    _check_width(rows, model, args.input)
+            console.say(line)
+
+    for note in rows.notes:
+        say(f"note: {note}")
     with reported_as(str(args.input)):
         predicted = model.predict(rows.X)
         probabilities = model.probabilities(rows.X)
+    accuracy = None if rows.y is None else float(np.mean(predicted == rows.y))
+    if accuracy is not None:
+        say(f"accuracy {accuracy:.2%} on {len(predicted)} rows (labels: {rows.label})")
     text = _csv(predicted, model.class_names, probabilities)
     if args.output:
         atomic_write_text(Path(args.output), text)
@@ -162,23 +217,40 @@ def run_predict(args: argparse.Namespace) -> int:
             "predictions": predicted.tolist(),
             "predicted_names": [model.class_names[index] for index in predicted],
             "class_names": list(model.class_names),
+            "accuracy": accuracy,
+            "labels": rows.label if accuracy is not None else None,
+            "notes": list(rows.notes),
             "output": args.output,
         }
     )
     return 0
 
 
-def _check_width(rows: FeatureRows, model: SavedModel, path: str) -> None:
-    width, expected = rows.X.shape[1], model.num_features
-    if width == expected:
+def _check_output(args: argparse.Namespace) -> None:
+    """``--output`` is neither the input nor the model (also through another path, a symlink
+    or a hard link): predictions written there would destroy it."""
+    if not args.output:
         return
-    message = f"{path} has {width} feature columns but the model expects {expected}"
-    if rows.columns is not None and width == expected + 1:
-        shown = ", ".join(rows.columns[:12]) + (", ..." if len(rows.columns) > 12 else "")
-        message += f"; if one of them ({shown}) is the label, name it with --label-column"
-    else:
-        message += "; give rows with the same columns as the training data"
-    raise CommandError(message)
+    output = Path(args.output).expanduser()
+    model = Path(args.model).expanduser()
+    model = model / MODEL if model.is_dir() else model
+    for flag, path in (("--input", Path(args.input).expanduser()), ("the model", model)):
+        if _same_file(output, path):
+            raise CommandError(
+                f"--output {args.output} is the same file as {flag} {path}; writing the "
+                "predictions there would overwrite it: choose another --output"
+            )
+    if output.is_dir():
+        raise CommandError(f"--output {args.output} is a folder; give the path of a .csv file")
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        if first.exists() and second.exists():
+            return os.path.samefile(first, second)
+    except OSError:
+        pass
+    return first.resolve() == second.resolve()
 
 
 def _csv(

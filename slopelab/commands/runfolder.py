@@ -87,6 +87,7 @@ def start_run(
     check_run_name(args.out, args.name)
     data = data_config_of(args)
     prepared = prepare_data(data)
+    data["sha256"] = prepared.dataset.sha256  # a resumed run refuses a changed file
     resolved = resolve(prepared) if resolve else {}
     say_loaded(prepared, console)
     knobs = {

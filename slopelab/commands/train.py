@@ -297,8 +297,10 @@ def _finish(
             "loss": config["loss"]["loss"],
             "penalty": config["loss"]["penalty"],
             "dataset": dataset.name,
-            "data": config["data"],
+            "data": {**config["data"], "sha256": dataset.sha256},
             "image_shape": dataset.image_shape,
+            "feature_names": dataset.feature_names,
+            "label_column": dataset.label_column,
         },
     )
     save_model(run_dir / MODEL, model)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from slopelab.data.dataset import Dataset, check_size, make_dataset, tail_split, take_first
-from slopelab.data.errors import DataError
+from slopelab.data.errors import DataError, option
 from slopelab.data.locations import resolve_data_dir
 from slopelab.data.safe_pickle import load_pickle
 
@@ -45,12 +45,16 @@ DEFAULT_NUM_VAL = 1000
 
 PY_FOLDER, BIN_FOLDER = "cifar-10-batches-py", "cifar-10-batches-bin"
 PY_ARCHIVE, BIN_ARCHIVE = "cifar-10-python.tar.gz", "cifar-10-binary.tar.gz"
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")  # a --data-dir that is the archive itself
 PY_TRAIN = tuple(f"data_batch_{index}" for index in range(1, NUM_BATCHES + 1))
 BIN_TRAIN = tuple(f"{name}.bin" for name in PY_TRAIN)
 PY_NAMES = (*PY_TRAIN, "test_batch", "batches.meta")
 BIN_NAMES = (*BIN_TRAIN, "test_batch.bin", "batches.meta.txt")
 
-HOW_TO_GET = "run `slopelab data download cifar10` or pass --data-dir"
+HOW_TO_GET = (
+    "run `slopelab data download cifar10` (download('cifar10') in Python) or pass "
+    f"{option('data_dir')}"
+)
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,14 @@ def load_cifar10(
 ) -> Dataset:
     """Find CIFAR-10 under ``data_dir``, read it and split it the CS231n way (float32 rows)."""
     num_train = check_size(num_train, "num_train")
+    val_asked = num_val is not None
     num_val = check_size(num_val, "num_val") or DEFAULT_NUM_VAL
     num_test = check_size(num_test, "num_test")
     images = read_cifar10(find_cifar10(data_dir))
     what = f"CIFAR-10 in {images.source}"
-    train, val = tail_split((images.X_train, images.y_train), num_train, num_val, what)
+    train, val = tail_split(
+        (images.X_train, images.y_train), num_train, num_val, what, asked=val_asked
+    )
     test = take_first((images.X_test, images.y_test), num_test, "num_test", f"{what} (test)")
     return make_dataset(
         "cifar10",
@@ -94,7 +101,7 @@ def load_cifar10(
 
 def find_cifar10(data_dir: str | Path | None = None) -> Path:
     """The first CIFAR-10 folder or archive at or under ``data_dir``; a ``DataError`` if none."""
-    root = resolve_data_dir(data_dir)
+    root = resolve_data_dir(data_dir, archives=ARCHIVE_SUFFIXES)
     if root.is_file():
         return root
     for base in (root, root / "cifar10"):

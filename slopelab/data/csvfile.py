@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from slopelab.data.errors import DataError
+from slopelab.data.errors import DataError, option
+from slopelab.data.number_text import all_plain, is_number, why_not_a_number
 
 LABEL_COLUMNS = ("label", "class", "target", "y")
 SNIFF_BYTES = 8192  # bytes looked at to tell text from binary
@@ -93,6 +95,7 @@ def _headerless(path: Path, lines: list[list[str]]) -> Table:
 
 def _with_header(path: Path, lines: list[list[str]]) -> Table:
     header = tuple(name.strip() for name in lines[0])
+    _check_distinct(path, header)
     notes = ()
     if _is_pandas_header(header):
         notes = (
@@ -100,6 +103,18 @@ def _with_header(path: Path, lines: list[list[str]]) -> Table:
             "writes these for unnamed columns), not as data",
         )
     return Table(path, header, lines[1:], named=True, notes=notes)
+
+
+def _check_distinct(path: Path, header: tuple[str, ...]) -> None:
+    """Two columns of one name: which one is the label, or feature 'x', would be a guess."""
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if not twice:
+        return
+    named = ", ".join(repr(name) if name else "'' (no name)" for name in twice)
+    raise DataError(
+        f"{path}: the header names {'columns' if len(twice) > 1 else 'a column'} {named} more "
+        "than once; give every column its own name"
+    )
 
 
 def _without_pandas_index(table: Table) -> Table:
@@ -131,31 +146,43 @@ def _check_separator(path: Path, first: list[str]) -> None:
 def find_column(table: Table, name: str) -> int:
     """The index of column ``name``: an exact match, else the one match in any letter case."""
     wanted = name.strip()
-    if wanted in table.header:
-        return table.header.index(wanted)
-    matches = [
-        index for index, column in enumerate(table.header) if column.lower() == wanted.lower()
-    ]
-    if len(matches) == 1:
-        return matches[0]
+    index = match_column(table, wanted)
+    if index is not None:
+        return index
+    matches = [column for column in table.header if column.lower() == wanted.lower()]
     if matches:
-        names = ", ".join(table.header[index] for index in matches)
         raise DataError(
             f"{table.path} has several columns named {wanted!r} in different letter case "
-            f"({names}); give the exact name"
+            f"({', '.join(matches)}); give the exact name"
         )
     raise DataError(f"{table.path} has no column {wanted!r}; its columns are {table.columns()}")
 
 
-def label_column_index(table: Table, label_column: str | None, *, default_last: bool) -> int | None:
-    """``label_column`` if given, else the first column named label/class/target/y (any case),
-    else the last column (``default_last``) or None."""
+def match_column(table: Table, name: str) -> int | None:
+    """The index of column ``name`` (exact, else the one match in any letter case), or None."""
+    if name in table.header:
+        return table.header.index(name)
+    matches = [index for index, column in enumerate(table.header) if column.lower() == name.lower()]
+    return matches[0] if len(matches) == 1 else None
+
+
+def label_column_index(
+    table: Table,
+    label_column: str | None,
+    *,
+    default_last: bool,
+    not_features: Collection[str] = (),
+) -> int | None:
+    """``label_column`` if given, else the first column named label/class/target/y (any case)
+    that is not in ``not_features`` (a model's feature columns), else the last column
+    (``default_last``) or None."""
     if label_column is not None:
         return find_column(table, label_column)
     if table.named:
+        features = {name.lower() for name in not_features}
         lowered = [name.lower() for name in table.header]
         for candidate in LABEL_COLUMNS:
-            if candidate in lowered:
+            if candidate in lowered and candidate not in features:
                 return lowered.index(candidate)
     return len(table.header) - 1 if default_last else None
 
@@ -166,6 +193,8 @@ def feature_matrix(table: Table, columns: list[int], *, label_known: bool = True
     (no label column was found) adds a hint to name it when a cell is text."""
     cells = [[row[index] for index in columns] for row in table.rows]
     try:
+        if not all(all_plain(row) for row in cells):
+            raise ValueError("a cell numpy would read but slopelab does not")
         X = np.array(cells, dtype=np.float64).reshape(len(cells), len(columns))
     except ValueError:
         X = _parse_each(table, cells, columns, label_known)
@@ -198,30 +227,36 @@ def _parse_each(
     X = np.empty((len(cells), len(columns)))
     for row, values in enumerate(cells):
         for position, cell in enumerate(values):
-            try:
+            if is_number(cell):
                 X[row, position] = float(cell)
-            except ValueError:
-                column = table.column(columns[position])
-                hint = (
-                    ""
-                    if label_known
-                    else f"; if column {column} is the label, name it with --label-column"
-                )
-                raise DataError(
-                    f"{table.path}: column {column} in row {row + 1} holds "
-                    f"{cell.strip()[:40]!r}, which is not a number; every column except the "
-                    f"label column must be numeric (fill in or drop missing values){hint}"
-                ) from None
+                continue
+            column = table.column(columns[position])
+            hint = (
+                ""
+                if label_known
+                else f"; if column {column} is the label, name it with {option('label_column')}"
+            )
+            raise DataError(
+                f"{table.path}: column {column} in row {row + 1} holds {cell.strip()[:40]!r}, "
+                f"which is not a number{why_not_a_number(cell)}; every column except the label "
+                f"column must be numeric (fill in or drop missing values){hint}"
+            )
     return X
 
 
 def _read_lines(path: Path) -> list[list[str]]:
     encoding = _encoding(path)
-    reader = None
+    lines: list[list[str]] = []
+    read_to = 0  # the last line of the last row read: a failing row starts on the next
     try:
         with path.open(newline="", encoding=encoding) as handle:
-            reader = csv.reader(handle)
-            return [row for row in reader if any(cell.strip() for cell in row)]
+            # strict: an unbalanced quote is an error, not a field that swallows the lines after it
+            reader = csv.reader(handle, strict=True)
+            for row in reader:
+                read_to = reader.line_num
+                if any(cell.strip() for cell in row):
+                    lines.append(row)
+            return lines
     except UnicodeDecodeError:
         expected = "UTF-16" if encoding == "utf-16" else "UTF-8"
         raise DataError(
@@ -229,18 +264,33 @@ def _read_lines(path: Path) -> list[list[str]]:
             "UTF-8 (in Excel: 'CSV UTF-8')"
         ) from None
     except csv.Error as error:
-        line = reader.line_num if reader else 1
-        if "field larger than field limit" in str(error):
-            raise DataError(
-                f"{path}: line {line} has a field longer than {csv.field_size_limit():,} "
-                "characters (the csv module's limit); a CSV of numbers never has one, so check "
-                "that this is the right file and that its quotes are balanced"
-            ) from None
-        raise DataError(f"{path} is not valid CSV near line {line} ({error})") from None
+        raise _csv_error(path, error, read_to + 1) from None
     except PermissionError:
         raise DataError(f"cannot read {path}: permission denied; fix its permissions") from None
     except OSError as error:
         raise DataError(f"cannot read {path} ({error.strerror or error})") from None
+
+
+def _csv_error(path: Path, error: csv.Error, line: int) -> DataError:
+    """The csv module's complaint, said with the line and the fix."""
+    text = str(error)
+    if "field larger than field limit" in text:
+        return DataError(
+            f"{path}: line {line} has a field longer than {csv.field_size_limit():,} "
+            "characters (the csv module's limit); a CSV of numbers never has one, so check "
+            "that this is the right file and that its quotes are balanced"
+        )
+    if "unexpected end of data" in text:
+        return DataError(
+            f"{path}: a quoted field on line {line} is never closed (the file ends inside it); "
+            'balance the quotes (write a quote inside a field as "")'
+        )
+    if "expected after" in text:
+        return DataError(
+            f"{path}: line {line} has text right after a closing quote ({text}); a quoted "
+            'field ends at its closing " (write a quote inside one as "")'
+        )
+    return DataError(f"{path} is not valid CSV near line {line} ({text})")
 
 
 def _first_undecodable(path: Path, encoding: str) -> str:
@@ -283,22 +333,14 @@ def _check_widths(table: Table) -> None:
             )
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
 def _first_line_is_data(first: list[str], second: list[str] | None) -> bool:
-    numeric = [_is_number(cell) for cell in first]
+    numeric = [is_number(cell) for cell in first]
     if all(numeric):
         return not _is_pandas_header(tuple(cell.strip() for cell in first))
     if numeric.count(False) > 1 or second is None or len(second) != len(first):
         return False
     text_column = numeric.index(False)
-    return all(_is_number(cell) != (index == text_column) for index, cell in enumerate(second))
+    return all(is_number(cell) != (index == text_column) for index, cell in enumerate(second))
 
 
 def _is_pandas_header(header: tuple[str, ...]) -> bool:

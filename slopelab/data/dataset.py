@@ -15,17 +15,19 @@ values (row by row), then 1024 green, then 1024 blue. ``image_shape`` is ``(H, W
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from slopelab.data.errors import DataError, reported_as
-from slopelab.data.labels import MAX_CLASSES, to_model_classes
+from slopelab.data.errors import DataError, option, reported_as
+from slopelab.data.labels import MAX_CLASSES, listing, to_model_classes
 from slopelab.validation import check_features, check_labels
 
 PREPROCESS_KINDS = ("standardize", "center", "scale", "none")
 SPLITS = ("train", "val", "test")
+SPLIT_NOUNS = {"num_train": "training", "num_val": "validation", "num_test": "test"}
+HELD_OUT_OPTIONS = "--num-val/--num-test (num_val/num_test in Python)"
 
 Split = tuple[np.ndarray, np.ndarray]
 
@@ -37,7 +39,9 @@ class Dataset:
     ``X_*`` are float32 ``(N, D)`` raw (unpreprocessed) rows, ``y_*`` int64 ``(N,)`` labels in
     ``[0, C)``. ``image_shape`` is ``(H, W, C)`` when rows are channel-major images, else None.
     ``default_preprocess`` is what the CLI applies when asked for "auto". ``notes`` are
-    one-line remarks on how the data was read, for the user.
+    one-line remarks on how the data was read, for the user. A CSV with a header row also
+    gives ``feature_names`` (the columns of ``X``, in order) and ``label_column``; ``sha256``
+    is the hex SHA-256 of a user's file, so a run can tell later whether it changed.
     """
 
     name: str
@@ -52,6 +56,9 @@ class Dataset:
     source: str
     default_preprocess: str
     notes: tuple[str, ...] = ()
+    feature_names: tuple[str, ...] | None = None
+    label_column: str | None = None
+    sha256: str | None = None
 
     @property
     def num_classes(self) -> int:
@@ -87,6 +94,9 @@ def make_dataset(
     source: str,
     default_preprocess: str,
     notes: Sequence[str] = (),
+    feature_names: Sequence[str] | None = None,
+    label_column: str | None = None,
+    sha256: str | None = None,
 ) -> Dataset:
     """Validate three ``(X, y)`` splits and wrap them in a :class:`Dataset`.
 
@@ -121,6 +131,11 @@ def make_dataset(
             f"{name} ({source}): image shape {image_shape} holds {math.prod(image_shape)} "
             f"values but rows have {widths['train']} features"
         )
+    if feature_names is not None and len(feature_names) != widths["train"]:
+        raise DataError(
+            f"{name} ({source}): {len(feature_names)} feature names for {widths['train']} "
+            "features; give one name per column"
+        )
     if default_preprocess not in PREPROCESS_KINDS:
         raise DataError(
             f"unknown default_preprocess {default_preprocess!r}; use one of {PREPROCESS_KINDS}"
@@ -133,6 +148,9 @@ def make_dataset(
         source=source,
         default_preprocess=default_preprocess,
         notes=tuple(notes),
+        feature_names=None if feature_names is None else tuple(feature_names),
+        label_column=label_column,
+        sha256=sha256,
     )
 
 
@@ -148,6 +166,33 @@ def with_class_names(dataset: Dataset, class_names: Sequence[str]) -> Dataset:
         class_names=tuple(class_names),
         **{f"y_{split}": mapped[split] for split in SPLITS},
     )
+
+
+def note_untrained_classes(dataset: Dataset) -> Dataset:
+    """``dataset`` with a note naming the classes its training split has no example of (after
+    a small ``num_train``, or class names that no row has): the model cannot learn them."""
+    trained = set(np.unique(dataset.y_train).tolist())
+    held_out = set(np.unique(np.concatenate([dataset.y_val, dataset.y_test])).tolist())
+    untrained = [index for index in range(dataset.num_classes) if index not in trained]
+    notes = []
+    evaluated = [dataset.class_names[index] for index in untrained if index in held_out]
+    if evaluated:
+        notes.append(
+            f"{dataset.name}: the training split ({len(dataset.y_train)} examples) has no "
+            f"example of {_classes(evaluated)}, which the validation or test split has; the "
+            f"model cannot learn them (a larger {option('num_train')} may include them)"
+        )
+    unused = [dataset.class_names[index] for index in untrained if index not in held_out]
+    if unused:
+        notes.append(
+            f"{dataset.name}: no split has an example of {_classes(unused)}; the model has a "
+            "column for them but never learns them"
+        )
+    return replace(dataset, notes=(*dataset.notes, *notes)) if notes else dataset
+
+
+def _classes(names: list[str]) -> str:
+    return f"{'class' if len(names) == 1 else 'classes'} {listing(names)}"
 
 
 def row_to_image(row: np.ndarray, image_shape: tuple[int, int, int]) -> np.ndarray:
@@ -178,6 +223,11 @@ def check_size(value: int | None, name: str) -> int | None:
     return int(value)
 
 
+def given_sizes(**sizes: int | None) -> set[str]:
+    """The names of the sizes the user gave (not None), e.g. ``{"num_test"}``."""
+    return {name for name, value in sizes.items() if value is not None}
+
+
 def check_seed(seed: int) -> int:
     """``seed`` if it is a whole number >= 0 (what every seeded split accepts)."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
@@ -196,20 +246,52 @@ def take_first(split: Split, count: int | None, name: str, what: str) -> Split:
         return X, y
     if count > len(y):
         raise DataError(
-            f"{name}={count} but {what} has only {len(y)} examples; ask for at most {len(y)}"
+            f"{option(name, count)} but {what} has only {len(y)} examples; ask for at most {len(y)}"
         )
     return X[:count], y[:count]
 
 
-def tail_split(train: Split, num_train: int | None, num_val: int, what: str) -> tuple[Split, Split]:
+def size_text(name: str, value: int, asked: bool) -> str:
+    """A split size as the user gave it (``--num-val 5 (num_val=5 in Python)``) or as a default
+    (``144 validation examples (the default)``)."""
+    if asked:
+        return option(name, value)
+    plural = "" if value == 1 else "s"
+    return f"{value} {SPLIT_NOUNS[name]} example{plural} (the default)"
+
+
+def check_room(
+    total: int, sizes: dict[str, int], asked: Collection[str], what: str, fix: str
+) -> None:
+    """The held-out ``sizes`` (``{"num_val": 5, ...}``) leave at least one training example;
+    otherwise a ``DataError`` naming each size as the user gave it. A size asked for that
+    alone is too large is named on its own."""
+    if sum(sizes.values()) < total:
+        return
+    alone = {name: value for name, value in sizes.items() if name in asked and value >= total}
+    listed = " and ".join(
+        size_text(name, value, name in asked) for name, value in (alone or sizes).items()
+    )
+    examples = "example" if total == 1 else "examples"
+    raise DataError(
+        f"{what} has {total} {examples}: too few for {listed} plus at least 1 for training; {fix}"
+    )
+
+
+def tail_split(
+    train: Split, num_train: int | None, num_val: int, what: str, *, asked: bool = True
+) -> tuple[Split, Split]:
     """CS231n's split: validation is the *last* ``num_val`` training rows, training the first
-    ``num_train`` of the rest (default: all of the rest)."""
+    ``num_train`` of the rest (default: all of the rest). ``asked``: ``num_val`` is the user's,
+    not a default (for the message)."""
     X, y = train
-    if num_val >= len(y):
-        raise DataError(
-            f"num_val={num_val} leaves no training examples: {what} has {len(y)} training rows; "
-            "pass a smaller num_val"
-        )
+    check_room(
+        len(y),
+        {"num_val": num_val},
+        {"num_val"} if asked else (),
+        f"the training set of {what}",
+        f"pass a smaller {option('num_val')}",
+    )
     rest = (X[: len(y) - num_val], y[: len(y) - num_val])
     val = (X[len(y) - num_val :], y[len(y) - num_val :])
     return take_first(rest, num_train, "num_train", f"{what} (after taking {num_val} for val)"), val
@@ -221,20 +303,30 @@ def ceil_fraction(count: int, fraction: float) -> int:
 
 
 def shuffle_split(
-    data: Split, num_train: int | None, num_val: int, num_test: int, seed: int, what: str
+    data: Split,
+    num_train: int | None,
+    num_val: int,
+    num_test: int,
+    seed: int,
+    what: str,
+    *,
+    asked: Collection[str] = ("num_val", "num_test"),
 ) -> tuple[Split, Split, Split]:
     """Seeded random train / val / test split, stratified by label when possible.
 
     The test rows are split off first, then the validation rows from what remains (the same two
     ``train_test_split`` calls as carving the digits by hand). ``num_train`` takes the first rows
-    of the remainder (default: all of it).
+    of the remainder (default: all of it). ``asked`` names the sizes the user gave (the others
+    are defaults), for the message when they do not fit.
     """
     X, y = data
-    if num_val + num_test >= len(y):
-        raise DataError(
-            f"{what} has {len(y)} examples: too few for {num_val} validation and {num_test} test "
-            "examples plus at least 1 for training; pass smaller num_val/num_test or more data"
-        )
+    check_room(
+        len(y),
+        {"num_val": num_val, "num_test": num_test},
+        asked,
+        what,
+        f"pass a smaller {HELD_OUT_OPTIONS} or more data",
+    )
     rest, test = split_off((X, y), num_test, seed)
     train, val = split_off(rest, num_val, seed)
     return take_first(train, num_train, "num_train", f"{what} (after val and test)"), val, test

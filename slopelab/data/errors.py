@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from slopelab.errors import InvalidValueError, SlopelabError
 
@@ -48,3 +49,17 @@ def reported_as(context: str) -> Iterator[None]:
         raise
     except SlopelabError as error:
         raise DataError(f"{context}: {error}") from None
+
+
+def option(name: str, value: Any = None) -> str:
+    """How a message names an option, for the command line and for Python alike (messages are
+    shared by both): ``--num-val (num_val in Python)``, or with the value asked for,
+    ``--num-val 5 (num_val=5 in Python)``.
+
+    >>> option("num_test", 1000000)
+    '--num-test 1000000 (num_test=1000000 in Python)'
+    """
+    flag = "--" + name.replace("_", "-")
+    if value is None:
+        return f"{flag} ({name} in Python)"
+    return f"{flag} {value} ({name}={value!r} in Python)"

@@ -15,83 +15,87 @@ names, with a note; numbers with a fraction refused; at most 1,000 classes. Give
 ``class_names`` of a trained model, labels are matched to them by name instead.
 
 Features must be finite and fit float32; a bad value is reported where it sits in the file
-(a CSV's row and column name, an array's index), before any shuffling. Splits a file does not
-provide are carved from ``X, y`` 80/10/10, seeded and stratified by label when every class is
-large enough.
+(a CSV's row and column name, an array's index), before any shuffling. Every split has at
+least one row; ``y`` may be ``(N,)`` or a column ``(N, 1)``. Splits a file does not provide are
+carved from ``X, y`` 80/10/10, seeded and stratified by label when every class is large enough.
+
+A class that the validation or test split holds but the training split lacks is refused: a
+classifier cannot learn a class it never sees, and its score would count those rows as
+unlearnable errors. A class with no training example only because ``num_train`` asked for few
+rows, or one that ``class_names`` declares but no row has, gets a note instead.
+
+Given a trained model's columns (a :class:`~slopelab.data.columns.Layout`), a CSV's columns are
+matched to its features by name (:mod:`slopelab.data.columns`). Every loaded file records its
+SHA-256, so a run can tell later whether the file changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from slopelab.data.csvfile import (
-    LABEL_COLUMNS,
-    feature_matrix,
-    label_cells,
-    label_column_index,
-    read_table,
-)
+from slopelab.data.columns import Layout, check_width, feature_columns, label_index, position_notes
+from slopelab.data.csvfile import LABEL_COLUMNS, feature_matrix, label_cells, read_table
 from slopelab.data.dataset import (
+    HELD_OUT_OPTIONS,
     Dataset,
     Split,
     ceil_fraction,
+    check_room,
     check_seed,
     check_size,
     make_dataset,
+    note_untrained_classes,
     split_off,
     take_first,
 )
-from slopelab.data.errors import DataError, reported_as
-from slopelab.data.labels import number_labels
+from slopelab.data.errors import DataError, option, reported_as
+from slopelab.data.labels import listing, number_labels
 from slopelab.npzfile import load_npz
 from slopelab.validation import check_features
 
 __all__ = [
     "LABEL_COLUMNS",
-    "FeatureRows",
     "FileRows",
     "LabelledRows",
+    "file_sha256",
     "load_file",
     "read_csv",
-    "read_features",
     "read_npz",
 ]
 
 CARVE_FRACTION = 0.1  # of X, y for each missing split: 80/10/10
+CHUNK = 1 << 20  # bytes hashed at a time
 
 
 @dataclass(frozen=True)
 class FileRows:
     """What a file holds, in file order: ``(X, y)`` for each split it has (``"train"``
-    always), the class names, and notes for the user (no header row, renumbered labels)."""
+    always), the class names, notes for the user (no header row, renumbered labels), and the
+    names of the feature and label columns (a CSV with a header row; else None)."""
 
     splits: dict[str, Split]
     class_names: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    feature_names: tuple[str, ...] | None = None
+    label_column: str | None = None
 
 
 @dataclass(frozen=True)
 class LabelledRows:
-    """The rows of a CSV in file order: ``X (N, D)``, ``y (N,)`` numbered, class names, notes."""
+    """The rows of a CSV in file order: ``X (N, D)``, ``y (N,)`` numbered, class names, notes,
+    and the names of the feature and label columns (None without a header row)."""
 
     X: np.ndarray
     y: np.ndarray
     class_names: tuple[str, ...]
     notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class FeatureRows:
-    """Rows to predict, in file order: ``X (N, D)`` float32, the feature columns' names (a
-    CSV's; None for a ``.npz``) and notes for the user."""
-
-    X: np.ndarray
-    columns: tuple[str, ...] | None
-    notes: tuple[str, ...] = ()
+    feature_names: tuple[str, ...] | None = None
+    label_column: str | None = None
 
 
 def load_file(
@@ -103,13 +107,15 @@ def load_file(
     seed: int = 0,
     label_column: str | None = None,
     class_names: Sequence[str] | None = None,
+    layout: Layout | None = None,
 ) -> Dataset:
     """A :class:`Dataset` from a ``.npz`` or ``.csv`` file (see the module docstring).
 
     With ``class_names`` (a trained model's), labels are matched to them by name, the dataset
-    has exactly those classes, and a label not among them is a ``DataError`` naming it.
+    has exactly those classes, and a label not among them is a ``DataError`` naming it. With
+    ``layout`` (the same model's columns), a CSV's columns are matched to its features.
     """
-    path = _existing_file(path)
+    path = existing_file(path)
     sizes = {
         "num_train": check_size(num_train, "num_train"),
         "num_val": check_size(num_val, "num_val"),
@@ -117,15 +123,21 @@ def load_file(
     }
     seed = check_seed(seed)
     if path.suffix.lower() == ".npz":
-        if label_column is not None:
-            raise DataError(f"label_column only applies to .csv files, not to {path}")
-        rows = read_npz(path, class_names=class_names)
+        no_label_column(label_column, path)
+        rows = read_npz(path, class_names=class_names, layout=layout)
     else:
-        labelled = read_csv(path, label_column=label_column, class_names=class_names)
-        rows = FileRows({"train": (labelled.X, labelled.y)}, labelled.class_names, labelled.notes)
-    splits = _check_rows(rows.splits, path)
-    train, val, test = _complete_splits(splits, sizes, seed, str(path))
-    return make_dataset(
+        labelled = read_csv(path, label_column=label_column, class_names=class_names, layout=layout)
+        rows = FileRows(
+            {"train": (labelled.X, labelled.y)},
+            labelled.class_names,
+            labelled.notes,
+            labelled.feature_names,
+            labelled.label_column,
+        )
+    carved, train, val, test = _complete_splits(dict(rows.splits), sizes, seed, path)
+    if class_names is None:
+        _check_training_classes(carved, {"val": val[1], "test": test[1]}, rows, path)
+    dataset = make_dataset(
         path.stem,
         train,
         val,
@@ -135,12 +147,21 @@ def load_file(
         source=str(path),
         default_preprocess="standardize",
         notes=rows.notes,
+        feature_names=rows.feature_names,
+        label_column=rows.label_column,
+        sha256=file_sha256(path),
     )
+    return dataset if class_names is not None else note_untrained_classes(dataset)
 
 
-def read_npz(path: str | Path, *, class_names: Sequence[str] | None = None) -> FileRows:
+def read_npz(
+    path: str | Path,
+    *,
+    class_names: Sequence[str] | None = None,
+    layout: Layout | None = None,
+) -> FileRows:
     """The splits in a ``.npz`` (``"train"`` always; ``"val"``/``"test"`` when present), labels
-    numbered, in file order."""
+    numbered, in file order. With ``layout``, ``X`` must have the model's number of columns."""
     path = Path(path)
     arrays = load_npz(path, "dataset (.npz)", error=DataError)
     for required in ("X", "y"):
@@ -157,15 +178,21 @@ def read_npz(path: str | Path, *, class_names: Sequence[str] | None = None) -> F
             raise DataError(f"{path} has only one of X_{split} and y_{split}; give both or neither")
         if all(present):
             splits[split] = (arrays[f"X_{split}"], arrays[f"y_{split}"])
+    splits = _check_rows(splits, path)
+    notes: tuple[str, ...] = ()
+    if layout is not None:
+        for split, (X, _) in splits.items():
+            check_width(X.shape[1], layout, f"{path} ({_tag('X', split)})")
+        notes = position_notes(str(path), layout)
     labelling = number_labels(
         {split: y for split, (_, y) in splits.items()},
         where=str(path),
-        describe=lambda split: "the y labels" if split == "train" else f"the y_{split} labels",
+        describe=lambda split: f"the {_tag('y', split)} labels",
         file_names=arrays.get("class_names"),
         model_names=class_names,
     )
     numbered = {split: (X, labelling.labels[split]) for split, (X, _) in splits.items()}
-    return FileRows(numbered, labelling.class_names, labelling.notes)
+    return FileRows(numbered, labelling.class_names, notes + labelling.notes)
 
 
 def read_csv(
@@ -173,51 +200,48 @@ def read_csv(
     *,
     label_column: str | None = None,
     class_names: Sequence[str] | None = None,
+    layout: Layout | None = None,
 ) -> LabelledRows:
     """Rows of a ``.csv`` in file order, labels numbered (see the module docstring)."""
     table = read_table(Path(path))
-    label_index = label_column_index(table, label_column, default_last=True)
-    features = [index for index in range(len(table.header)) if index != label_index]
+    label = label_index(table, label_column, layout, required=True)
+    features, notes = feature_columns(table, label, layout)
     if not features:
         raise DataError(f"{path} has only a label column; it needs at least one feature column")
     X = feature_matrix(table, features)
     labelling = number_labels(
-        {"train": label_cells(table, label_index)},
-        where=f"{path}, column {table.column(label_index)}",
+        {"train": label_cells(table, label)},
+        where=f"{path}, column {table.column(label)}",
         describe=lambda _: "the labels",
         first_row=1,
         model_names=class_names,
+        in_column=True,
     )
+    named = table.named
     return LabelledRows(
-        X, labelling.labels["train"], labelling.class_names, table.notes + labelling.notes
+        X,
+        labelling.labels["train"],
+        labelling.class_names,
+        table.notes + notes + labelling.notes,
+        tuple(table.header[index] for index in features) if named else None,
+        table.header[label] if named else None,
     )
 
 
-def read_features(path: str | Path, *, label_column: str | None = None) -> FeatureRows:
-    """Rows to predict, in file order: ``X`` of a ``.npz``, or the columns of a ``.csv``
-    except its label column (``label_column``, or one named label/class/target/y, if any)."""
-    path = _existing_file(path)
-    if path.suffix.lower() == ".npz":
-        if label_column is not None:
-            raise DataError(f"label_column only applies to .csv files, not to {path}")
-        arrays = load_npz(path, ".npz of rows", error=DataError)
-        if "X" not in arrays:
-            raise DataError(f"{path} has no array 'X'; save the rows with np.savez(path, X=X)")
-        with reported_as(str(path)):
-            X = check_features(arrays["X"], name="X", dtype=np.float32)
-        return FeatureRows(X, None)
-    table = read_table(path)
-    label_index = label_column_index(table, label_column, default_last=False)
-    features = [index for index in range(len(table.header)) if index != label_index]
-    if not features:
-        raise DataError(f"{path} has only a label column; it needs at least one feature column")
-    columns = tuple(table.header[index] for index in features)
-    X = feature_matrix(table, features, label_known=label_index is not None)
-    X = X.astype(np.float32)  # within float32's range: checked
-    return FeatureRows(X, columns, table.notes)
+def file_sha256(path: str | Path) -> str:
+    """The hex SHA-256 of the file at ``path``."""
+    digest = hashlib.sha256()
+    try:
+        with Path(path).open("rb") as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b""):
+                digest.update(chunk)
+    except OSError as error:
+        raise DataError(f"cannot read {path} ({error.strerror or error})") from None
+    return digest.hexdigest()
 
 
-def _existing_file(path: str | Path) -> Path:
+def existing_file(path: str | Path) -> Path:
+    """``path`` as a Path, if it is an existing ``.npz`` or ``.csv`` file."""
     path = Path(path).expanduser()
     if path.is_dir():
         raise DataError(f"{path} is a folder; pass the path of a .npz or .csv file")
@@ -228,41 +252,90 @@ def _existing_file(path: str | Path) -> Path:
     return path
 
 
+def no_label_column(label_column: str | None, path: Path) -> None:
+    """A ``.npz`` has no columns: ``label_column`` must not be given for one."""
+    if label_column is not None:
+        raise DataError(
+            f"{option('label_column')} only applies to .csv files; {path} is a .npz, whose "
+            "labels are its array y (it has no columns)"
+        )
+
+
+def _tag(array: str, split: str) -> str:
+    return array if split == "train" else f"{array}_{split}"
+
+
 def _check_rows(splits: dict[str, Split], path: Path) -> dict[str, Split]:
-    """Finite 2-D float32 features and one label per row, checked before carving so that a
+    """At least one row and one feature, finite float32 ``X`` and one label per row (``(N,)``
+    or a column ``(N, 1)``), checked before labels are numbered or splits carved, so that a
     bad row is numbered as in the file."""
     checked = {}
     with reported_as(str(path)):
         for split, (X, y) in splits.items():
-            tag = "" if split == "train" else f"_{split}"
-            X = check_features(X, name=f"X{tag}", dtype=np.float32)
+            X = check_features(X, name=_tag("X", split), dtype=np.float32)
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = y[:, 0]
+            if y.ndim != 1:
+                raise DataError(
+                    f"{path}: {_tag('y', split)} must be 1-D (N,) or a column (N, 1), one "
+                    f"label per row; got shape {y.shape}"
+                )
             if len(X) != len(y):
                 raise DataError(
-                    f"{path}: X{tag} has {len(X)} rows but y{tag} has {len(y)} labels; they "
-                    "must have the same length"
+                    f"{path}: {_tag('X', split)} has {len(X)} rows but {_tag('y', split)} has "
+                    f"{len(y)} labels; they must have the same length"
                 )
             checked[split] = (X, y)
     return checked
 
 
 def _complete_splits(
-    splits: dict[str, Split], sizes: dict[str, int | None], seed: int, what: str
-) -> tuple[Split, Split, Split]:
-    """Use the splits a file provides; carve the missing ones from its X, y (test first)."""
+    splits: dict[str, Split], sizes: dict[str, int | None], seed: int, path: Path
+) -> tuple[Split, Split, Split, Split]:
+    """Use the splits a file provides; carve the missing ones from its X, y (test first).
+    Returns the training rows before ``num_train`` takes the first of them, then the three
+    splits."""
     data = splits["train"]
     total = len(data[1])
+    carve = {
+        f"num_{split}": sizes[f"num_{split}"] or ceil_fraction(total, CARVE_FRACTION)
+        for split in ("test", "val")
+        if split not in splits
+    }
+    fix = f"add rows, or pass a smaller {HELD_OUT_OPTIONS}"
+    if path.suffix.lower() == ".npz":
+        fix += ", or give X_val/y_val and X_test/y_test arrays"
+    asked = {name for name in carve if sizes[name] is not None}
+    check_room(total, carve, asked, str(path), fix)
     for split in ("test", "val"):
-        if split in splits:
-            count = sizes[f"num_{split}"]
-            splits[split] = take_first(splits[split], count, f"num_{split}", f"{what} X_{split}")
+        name = f"num_{split}"
+        if name in carve:
+            data, splits[split] = split_off(data, carve[name], seed)
+        else:
+            splits[split] = take_first(splits[split], sizes[name], name, f"{path} X_{split}")
+    train = take_first(data, sizes["num_train"], "num_train", str(path))
+    return data, train, splits["val"], splits["test"]
+
+
+def _check_training_classes(
+    train: Split, held_out: dict[str, np.ndarray], rows: FileRows, path: Path
+) -> None:
+    """Every class of the validation and test splits has training examples (before
+    ``num_train`` takes its share: that gap is the user's choice, and only gets a note)."""
+    trained = np.unique(train[1])
+    for split, y in held_out.items():
+        absent = np.setdiff1d(np.unique(y), trained)
+        if not absent.size:
             continue
-        size = sizes[f"num_{split}"] or ceil_fraction(total, CARVE_FRACTION)
-        if size >= len(data[1]):
-            raise DataError(
-                f"{what} has {total} examples: too few to carve {size} for {split} and keep at "
-                "least 1 for training; add rows, pass smaller num_val/num_test, or give "
-                f"X_{split}/y_{split} arrays"
-            )
-        data, splits[split] = split_off(data, size, seed)
-    train = take_first(data, sizes["num_train"], "num_train", what)
-    return train, splits["val"], splits["test"]
+        names = [rows.class_names[index] for index in absent.tolist()]
+        noun = "class" if len(names) == 1 else "classes"
+        counts = [int(np.sum(y == index)) for index in absent.tolist()]
+        how = "given" if split in rows.splits else "carved from the file's rows"
+        them = "it" if len(names) == 1 else "them"
+        raise DataError(
+            f"{path}: {noun} {listing(names)} {'has' if len(names) == 1 else 'have'} "
+            f"{sum(counts)} example{'s' if sum(counts) != 1 else ''} in the {split} split "
+            f"({how}) but none in the training split; a classifier cannot learn a class it "
+            f"never sees: add training examples of {them}, or drop "
+            f"{'its' if len(names) == 1 else 'their'} rows"
+        )

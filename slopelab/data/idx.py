@@ -23,7 +23,7 @@ import numpy as np
 
 from slopelab.data import locations
 from slopelab.data.dataset import Dataset, check_size, make_dataset, tail_split, take_first
-from slopelab.data.errors import DataError
+from slopelab.data.errors import DataError, option
 
 IDX_TYPES = {
     0x08: np.dtype("u1"),
@@ -96,6 +96,7 @@ def load_idx_dataset(
 ) -> Dataset:
     """Load ``"mnist"`` or ``"fashion-mnist"`` from IDX files, split the CS231n way."""
     num_train = check_size(num_train, "num_train")
+    val_asked = num_val is not None
     num_val = check_size(num_val, "num_val") or DEFAULT_NUM_VAL
     num_test = check_size(num_test, "num_test")
     folder = find_idx_files(name, data_dir)
@@ -110,7 +111,7 @@ def load_idx_dataset(
         )
     height, width = train_full[0].shape[1:]
     flat = [(images.reshape(len(images), -1), labels) for images, labels in (train_full, test_full)]
-    train, val = tail_split(flat[0], num_train, num_val, f"{name} in {folder}")
+    train, val = tail_split(flat[0], num_train, num_val, f"{name} in {folder}", asked=val_asked)
     test = take_first(flat[1], num_test, "num_test", f"the {name} test set in {folder}")
     return make_dataset(
         name,
@@ -140,7 +141,8 @@ def find_idx_files(name: str, data_dir: str | Path | None = None) -> Path:
     raise DataError(
         f"no {name} found in {locations.describe_dirs(candidates)}: expected "
         f"{', '.join(IDX_FILES.values())} (each may end in .gz){found}; run "
-        f"`slopelab data download {name}` or pass --data-dir"
+        f"`slopelab data download {name}` (download({name!r}) in Python) or pass "
+        f"{option('data_dir')}"
     )
 
 

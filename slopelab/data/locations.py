@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from slopelab.data.errors import DataError, option
+
 ENV_VAR = "SLOPELAB_DATA"
 APP_NAME = "slopelab"
 
@@ -45,11 +47,28 @@ def default_data_dir() -> Path:
     return user_cache_dir()
 
 
-def resolve_data_dir(data_dir: str | Path | None) -> Path:
-    """The data folder to use: ``data_dir`` if given (not None or ""), else the default."""
-    if data_dir is None or str(data_dir).strip() == "":
-        return default_data_dir()
-    return Path(data_dir).expanduser().absolute()
+def resolve_data_dir(data_dir: str | Path | None, *, archives: tuple[str, ...] = ()) -> Path:
+    """The data folder to use: ``data_dir`` if given (not None or ""), else the default.
+
+    A file where the folder should be (``--data-dir /etc/passwd``, or a folder inside a file)
+    is a ``DataError``; only a file whose name ends with one of ``archives`` is accepted (a
+    dataset's own archive, such as ``cifar-10-python.tar.gz``).
+    """
+    given = data_dir is not None and str(data_dir).strip() != ""
+    folder = Path(data_dir).expanduser().absolute() if given else default_data_dir()
+    if archives and folder.is_file() and folder.name.lower().endswith(archives):
+        return folder
+    blocking = next((path for path in (folder, *folder.parents) if path.is_file()), None)
+    if blocking is not None:
+        if given:
+            fix = f"give {option('data_dir')} a folder"
+        elif os.environ.get(ENV_VAR, "").strip():
+            fix = f"set ${ENV_VAR} to a folder"
+        else:
+            fix = f"pass {option('data_dir')} or set ${ENV_VAR} to a folder"
+        problem = "is a file" if blocking == folder else f"cannot exist: {blocking} is a file"
+        raise DataError(f"the data folder {folder} {problem}, not a folder; {fix}")
+    return folder
 
 
 def dataset_dir(name: str, data_dir: str | Path | None) -> Path:

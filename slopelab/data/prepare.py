@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from slopelab.data.dataset import Dataset
+from slopelab.data.errors import DataError
 from slopelab.data.locations import resolve_data_dir
 from slopelab.data.preprocess import Preprocessor
 from slopelab.data.registry import DATASETS, is_file_name, load_dataset
@@ -80,7 +81,9 @@ def data_config(
 
 
 def prepare_data(config: dict[str, Any]) -> Prepared:
-    """Load the dataset named in ``config`` and preprocess it (float32)."""
+    """Load the dataset named in ``config`` and preprocess it (float32). A config that records
+    its file's SHA-256 (a run's, to resume it) refuses a file that changed since: its splits
+    would not be the run's."""
     dataset = load_dataset(
         config["data"],
         data_dir=config.get("data_dir"),
@@ -90,6 +93,13 @@ def prepare_data(config: dict[str, Any]) -> Prepared:
         seed=config.get("seed", 0),
         label_column=config.get("label_column"),
     )
+    recorded = config.get("sha256")
+    if recorded and dataset.sha256 != recorded:
+        raise DataError(
+            f"{config['data']} changed since this run started (its SHA-256 differs from the one "
+            "in the run's config.json), so its splits would not be the run's; restore the file, "
+            "or start a new run"
+        )
     kind = config.get("preprocess", "auto")
     kind = dataset.default_preprocess if kind == "auto" else kind
     preprocessor = Preprocessor(kind).fit(dataset.X_train)

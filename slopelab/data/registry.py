@@ -18,20 +18,24 @@ from pathlib import Path
 import numpy as np
 
 from slopelab.data import toy2d
-from slopelab.data.cifar10 import find_cifar10, load_cifar10
+from slopelab.data.cifar10 import ARCHIVE_SUFFIXES, find_cifar10, load_cifar10
+from slopelab.data.columns import Layout, check_width
 from slopelab.data.dataset import (
     Dataset,
     ceil_fraction,
     check_seed,
     check_size,
+    given_sizes,
     make_dataset,
+    note_untrained_classes,
     shuffle_split,
     take_first,
     with_class_names,
 )
-from slopelab.data.errors import DataError
+from slopelab.data.errors import DataError, option
 from slopelab.data.files import load_file
 from slopelab.data.idx import DIGIT_NAMES, find_idx_files, load_idx_dataset
+from slopelab.data.locations import resolve_data_dir
 
 
 @dataclass(frozen=True)
@@ -192,13 +196,16 @@ def load_dataset(
     seed: int = 0,
     label_column: str | None = None,
     class_names: Sequence[str] | None = None,
+    layout: Layout | None = None,
 ) -> Dataset:
     """Load a dataset by name or from a ``.npz``/``.csv`` path (see :data:`DATASETS`).
 
     ``num_val``/``num_test`` set the sizes of those splits and ``num_train`` takes that many of
     the remaining training rows (default: all). ``seed`` drives every random split.
     ``class_names`` (a trained model's, to evaluate it) numbers the labels as the model does,
-    matched by name; a label the model does not know is a ``DataError`` naming it.
+    matched by name; a label the model does not know is a ``DataError`` naming it. ``layout``
+    (the same model's columns) matches a CSV's columns to its features by name, and checks
+    that the rows are as long as the model's.
 
     >>> load_dataset("digits").summary()
     'digits: 1293 train / 144 val / 360 test, 64 features (8x8x1), 10 classes'
@@ -210,24 +217,39 @@ def load_dataset(
         "num_test": check_size(num_test, "num_test"),
     }
     seed = check_seed(seed)
+    if data_dir is not None and str(data_dir).strip():  # even unused: a file there is a mistake
+        cifar = text.partition(":")[0].lower() in ("cifar10", "cifar-10")
+        resolve_data_dir(data_dir, archives=ARCHIVE_SUFFIXES if cifar else ())
     if is_file_name(text):
         return load_file(
-            text, seed=seed, label_column=label_column, class_names=class_names, **sizes
+            text,
+            seed=seed,
+            label_column=label_column,
+            class_names=class_names,
+            layout=layout,
+            **sizes,
         )
     if label_column is not None:
-        raise DataError(f"label_column only applies to .csv files, not to {text!r}")
+        raise DataError(
+            f"{option('label_column')} only applies to .csv files; {text!r} is not a CSV file "
+            "but a dataset name, whose labels are known"
+        )
     dataset = _load_named(text, data_dir, seed, sizes)
-    return dataset if class_names is None else with_class_names(dataset, class_names)
+    if layout is not None:
+        check_width(dataset.num_features, layout, f"{dataset.name} ({dataset.source})")
+    if class_names is None:
+        return note_untrained_classes(dataset)
+    return with_class_names(dataset, class_names)
 
 
 def _load_named(
     text: str, data_dir: str | Path | None, seed: int, sizes: dict[str, int | None]
 ) -> Dataset:
-    base, _, variant = text.partition(":")
+    base, colon, variant = text.partition(":")
     base = ALIASES.get(base.lower(), base.lower())
-    if base == "toy2d":
+    if base == "toy2d" and (variant or not colon):
         return load_toy2d(variant, seed=seed, **sizes)
-    if variant or base not in DATASETS:
+    if colon or base not in DATASETS:
         raise DataError(f"unknown dataset {text!r}; {_choices()}")
     if base == "digits":
         return load_digits_dataset(seed=seed, **sizes)
@@ -271,9 +293,12 @@ def load_digits_dataset(
     from sklearn.datasets import load_digits  # scikit-learn loads only when digits is used
 
     X, y = load_digits(return_X_y=True)
+    asked = given_sizes(num_val=num_val, num_test=num_test)
     num_test = num_test or ceil_fraction(len(y), 0.2)
-    num_val = num_val or ceil_fraction(len(y) - num_test, 0.1)
-    train, val, test = shuffle_split((X, y), num_train, num_val, num_test, seed, "digits")
+    num_val = num_val or ceil_fraction(max(len(y) - num_test, 1), 0.1)
+    train, val, test = shuffle_split(
+        (X, y), num_train, num_val, num_test, seed, "digits", asked=asked
+    )
     return make_dataset(
         "digits",
         train,
@@ -303,9 +328,12 @@ def load_toy2d(
         name, source = "toy2d", "the CS231n linear-classifier demo"
     elif variant in toy2d.GENERATORS:
         X, y = toy2d.GENERATORS[variant](rng=np.random.default_rng(seed))
+        asked = given_sizes(num_val=num_val, num_test=num_test)
         num_val = num_val or ceil_fraction(len(y), 0.2)
         num_test = num_test or ceil_fraction(len(y), 0.2)
-        splits = shuffle_split((X, y), num_train, num_val, num_test, seed, f"toy2d:{variant}")
+        splits = shuffle_split(
+            (X, y), num_train, num_val, num_test, seed, f"toy2d:{variant}", asked=asked
+        )
         name, source = f"toy2d:{variant}", f"generated (seed {seed})"
     else:
         listed = ", ".join(toy2d.GENERATORS)
