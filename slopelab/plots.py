@@ -269,18 +269,22 @@ def lr_range(
     suggestions: Mapping[str, float],
     path: Path,
     smoothed_label: str = "smoothed loss",
+    bounds: Mapping[str, str] | None = None,
 ) -> Path:
     """The learning-rate range test: the measured minibatch losses (faint), the smoothed curve
-    the suggestions were read off, and the suggestions, against an exponentially growing rate."""
+    the suggestions were read off, and the suggestions, against an exponentially growing rate.
+    ``bounds`` marks a suggestion that is only a bound ("at least", "at most", "unlocated")."""
+    bounds = bounds or {}
     figure, axes = plt.subplots(figsize=(7, 4))
     axes.plot(learning_rates, losses, color=PALETTE[0], alpha=0.3, label="minibatch loss")
     axes.plot(learning_rates, smoothed, color=PALETTE[0], label=smoothed_label)
     for index, (name, rate) in enumerate(suggestions.items()):
+        bound = bounds.get(name, "")
         axes.axvline(
             rate,
             color=PALETTE[(index + 1) % len(PALETTE)],
-            linestyle="--",
-            label=f"{name}: {rate:.3g}",
+            linestyle=":" if bound else "--",
+            label=f"{name}: {bound + ' ' if bound else ''}{rate:.3g}",
         )
     finite = smoothed[np.isfinite(smoothed)]
     measured = losses[np.isfinite(losses)]

@@ -29,6 +29,7 @@ from slopelab.history import Budget
 from slopelab.linear import init_params
 from slopelab.losses import get_loss
 from slopelab.optim import OPTIMIZERS
+from slopelab.rate_suggestions import read_curve
 from slopelab.search import random_search
 from slopelab.selection import rank_by_validation
 from slopelab.train import sgd
@@ -264,9 +265,9 @@ def lowest_decade() -> float:
 @pytest.mark.parametrize("seed", range(20))
 def test_suggestions_of_a_noisy_curve_land_where_the_noiseless_curve_puts_them(seed):
     rates, losses = noisy_range_test(seed)
-    suggestions, _, _ = lr_find.read_suggestions(rates, losses)
-    assert abs(math.log10(suggestions["steepest"]) - STEEPEST_DECADE) < TOLERANCE_DECADES
-    minimum_decade = math.log10(suggestions["minimum/10"]) + 1
+    readings = read_curve(rates, losses, blew_up=False).readings
+    assert abs(math.log10(readings["steepest"].rate) - STEEPEST_DECADE) < TOLERANCE_DECADES
+    minimum_decade = math.log10(readings["minimum/10"].rate) + 1
     assert abs(minimum_decade - lowest_decade()) < TOLERANCE_DECADES
 
 
@@ -299,7 +300,7 @@ def test_lr_find_refuses_to_suggest_from_a_curve_without_an_answer(workdir, caps
 def test_a_test_that_blows_up_at_once_is_refused():
     rates = np.geomspace(100.0, 1e3, 4)
     with pytest.raises(CommandError, match="the loss blew up after 4 steps, at rate 1e"):
-        lr_find.read_suggestions(rates, np.array([2.3, 5.0, 50.0, 500.0]))
+        read_curve(rates, np.array([2.3, 5.0, 50.0, 500.0]), blew_up=True)
 
 
 # --- landscape ---------------------------------------------------------------------------------
