@@ -27,10 +27,10 @@ from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy
-from slopelab.losses import get_loss
+from slopelab.losses import Loss, get_loss
 from slopelab.optim import OPTIMIZERS
 from slopelab.search import random_local_search, random_search
-from slopelab.selection import rank_by_validation
+from slopelab.selection import TRAINING_LOSS, rank_by_validation, training_loss
 from slopelab.train import gradient_descent, sgd
 
 UPDATE_RULES = {("sgd" if rule == "sgd" else f"sgd+{rule}"): rule for rule in OPTIMIZERS}
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     budget, budget_text = _budget(args, len(prepared.y_train))
     console.say(f"budget: {budget_text} per strategy")
     histories = run_strategies(prepared, strategies, budget, args, console)
-    rows = summarize(histories, prepared)
+    rows = summarize(histories, prepared, get_loss(args.loss, args.penalty), args.reg)
     selected = select(rows, histories, prepared)
     figures = [
         plots.compare_curves(
@@ -127,12 +127,12 @@ def _report(
     console: Console, rows: list[dict[str, Any]], selected: dict[str, Any], chance: float
 ) -> None:
     console.table(
-        ["strategy", "val acc", "final loss", "examples", "evaluations", "seconds", "status"],
+        ["strategy", "val acc", TRAINING_LOSS, "examples", "evaluations", "seconds", "status"],
         [
             [
                 r["name"],
                 f"{r['val_accuracy']:.1%}",
-                r["final_loss"],
+                f"{r['final_loss']:.4g}",
                 r["examples_processed"],
                 r["evaluations"],
                 f"{r['seconds']:.2f}",
@@ -240,13 +240,18 @@ def _every(budget: Budget, prepared: Prepared) -> int:
     return 10
 
 
-def summarize(histories: dict[str, History], prepared: Prepared) -> list[dict[str, Any]]:
-    """One row per strategy, ranked by validation accuracy (no test accuracy here)."""
+def summarize(
+    histories: dict[str, History], prepared: Prepared, loss: Loss, reg: float
+) -> list[dict[str, Any]]:
+    """One row per strategy, ranked by validation accuracy (no test accuracy here); its
+    ``final_loss`` is the full training loss at the final parameters (never the last
+    minibatch's), so the column compares like with like."""
+    X, y = prepared.X_train, prepared.y_train
     rows = {
         name: {
             "name": name,
             "val_accuracy": accuracy(history.params, prepared.X_val, prepared.y_val),
-            "final_loss": history.final_loss,
+            "final_loss": training_loss(loss, history.params, X, y, reg),
             "examples_processed": history.examples,
             "evaluations": history.evaluations,
             "seconds": history.seconds,

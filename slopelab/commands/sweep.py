@@ -36,7 +36,7 @@ from slopelab.history import Budget
 from slopelab.linear import accuracy
 from slopelab.losses import get_loss
 from slopelab.optim import OPTIMIZERS
-from slopelab.selection import rank_by_validation
+from slopelab.selection import rank_by_validation, training_loss
 from slopelab.train import sgd, steps_per_epoch
 
 EDGE_FRACTION = 0.1  # a best value in the outer 10% of a log range counts as "on the edge"
@@ -54,7 +54,7 @@ class Trial:
     reg: float
     val_accuracy: float
     train_accuracy: float
-    final_loss: float
+    final_loss: float  # the full training loss at the trial's final W (NaN if it diverged)
     status: str
 
 
@@ -279,8 +279,9 @@ def run_trial(
     reg: float,
     epochs: int,
 ) -> tuple[Trial, dict[str, np.ndarray]]:
+    loss = get_loss(args.loss, args.penalty)
     history = sgd(
-        get_loss(args.loss, args.penalty),
+        loss,
         prepared.X_train,
         prepared.y_train,
         budget=Budget(epochs=epochs),
@@ -295,9 +296,10 @@ def run_trial(
     )
     val = accuracy(history.params, prepared.X_val, prepared.y_val)
     train = accuracy(history.params, prepared.X_train, prepared.y_train)
+    final_loss = training_loss(loss, history.params, prepared.X_train, prepared.y_train, reg)
     if history.status == "diverged":
-        val = train = math.nan
-    trial = Trial(stage, learning_rate, reg, val, train, history.final_loss, history.status)
+        val = train = final_loss = math.nan
+    trial = Trial(stage, learning_rate, reg, val, train, final_loss, history.status)
     return trial, history.params
 
 
