@@ -36,6 +36,15 @@ from slopelab.search import random_local_search, random_search
 from slopelab.selection import TRAINING_LOSS, rank_by_validation, training_loss
 from slopelab.train import gradient_descent, sgd
 
+TOUR_STEPS = (
+    "random_search",
+    "random_local_search",
+    "gradient",
+    "step_size",
+    "batch_size",
+    "update_rules",
+    "model",
+)
 BATCH_SIZES = (8, 32, 128, 512)  # the minibatch step also runs the full batch
 UPDATE_RULES_BATCH_SIZE = 200
 REG = 1e-4

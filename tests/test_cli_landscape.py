@@ -174,4 +174,4 @@ def test_the_landscape_of_a_fresh_or_trained_w_names_its_loss_too(workdir, capsy
     assert math.isfinite(result["center_loss"])
     code, result, err = landscape(["--penalty", "none", "--epochs", "1", *QUICK], capsys)
     assert "landscape of the softmax loss (no penalty) on 1293" in err
-    assert "around the W of 1 epochs of sgd from a fresh initialization" in err
+    assert "around the W of 1 epoch of sgd from a fresh initialization" in err

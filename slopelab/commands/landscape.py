@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from slopelab.commands.arguments import (
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.limits import check_recorded_steps
 from slopelab.commands.model_setting import Objective, model_objective, with_model_data
+from slopelab.commands.partial_results import Progress, keep_partial_results
 from slopelab.commands.runfolder import finish_run, start_run
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
@@ -110,8 +112,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slopelab import plots
-
     console = console_for(args)
     check_arguments(args)
     model = None if args.at in ("init", "trained") else load_model(args.at)
@@ -130,6 +130,22 @@ def run(args: argparse.Namespace) -> int:
     prepared, run_dir, _ = start_run(data_args, "landscape", console, resolve)
     for note in objective.notes:
         console.say(f"note: {note}")
+    with keep_partial_results(run_dir) as progress:
+        return draw(args, console, prepared, run_dir, objective, model, progress)
+
+
+def draw(
+    args: argparse.Namespace,
+    console: Console,
+    prepared: Prepared,
+    run_dir: Path,
+    objective: Objective,
+    model: SavedModel | None,
+    progress: Progress,
+) -> int:
+    """Find W, measure the line and the plane, draw and report them."""
+    from slopelab import plots
+
     loss, reg = get_loss(objective.loss, objective.penalty), objective.reg
     params, path, features = point_and_path(prepared, args, loss, reg, model)
     rows = np.random.default_rng(args.seed).permutation(len(prepared.y_train))
@@ -139,6 +155,17 @@ def run(args: argparse.Namespace) -> int:
     line_direction = random_direction(params["W"], rng)
     offsets = np.linspace(-args.span, args.span, LINE_POINTS)
     line = line_losses(loss, params, line_direction, offsets, X, y, reg)
+    centre = _total(loss, params, np.zeros_like(params["W"]), X, y, reg)
+    document: dict[str, Any] = {
+        "center_loss": centre,
+        "line_min_loss": float(np.nanmin(line)),
+        "num_examples": len(y),
+        "objective": objective.as_dict(),
+        "at": args.at,
+        "data": prepared.dataset.name,
+        "run_dir": str(run_dir),
+    }
+    progress.finished("the line (the plane was not finished)", document)
     if args.trajectory:
         d1, d2 = path_directions(path, params["W"])
     else:
@@ -146,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
     grid = np.linspace(-args.span, args.span, args.resolution)
     with console.bar(args.resolution, "plane") as bar:
         plane = plane_losses(loss, params, (d1, d2), grid, X, y, reg, bar.update)
+    document["plane_min_loss"] = float(np.nanmin(plane))
+    document["plane_max_loss"] = float(np.nanmax(plane))
+    progress.finished("the line and the plane (their figures were not drawn)", document)
     projected = project(path, params["W"], d1, d2) if args.trajectory else None
     label = objective.describe()
     figures = [
@@ -160,27 +190,13 @@ def run(args: argparse.Namespace) -> int:
             label,
         ),
     ]
-    centre = _total(loss, params, np.zeros_like(params["W"]), X, y, reg)
-    where = point_description(args)
     console.say(
         f"landscape of the {label} on {len(y)} training examples of {prepared.dataset.name}, "
-        f"around {where}"
+        f"around {point_description(args)}"
     )
     _describe(console, centre, line, plane, offsets)
     console.say("figures: " + ", ".join(str(path) for path in figures))
-    document: dict[str, Any] = {
-        "center_loss": centre,
-        "line_min_loss": float(np.nanmin(line)),
-        "plane_min_loss": float(np.nanmin(plane)),
-        "plane_max_loss": float(np.nanmax(plane)),
-        "num_examples": len(y),
-        "objective": objective.as_dict(),
-        "at": args.at,
-        "data": prepared.dataset.name,
-        "figures": [str(f) for f in figures],
-        "run_dir": str(run_dir),
-    }
-    return finish_run(console, run_dir, document)
+    return finish_run(console, run_dir, {**document, "figures": [str(f) for f in figures]})
 
 
 def point_description(args: argparse.Namespace) -> str:
@@ -188,7 +204,8 @@ def point_description(args: argparse.Namespace) -> str:
     if args.at == "init":
         return "a fresh initialization W"
     if args.at == "trained":
-        return f"the W of {args.epochs} epochs of {args.optimizer} from a fresh initialization"
+        epochs = f"{args.epochs} epoch" + ("s" if args.epochs != 1 else "")
+        return f"the W of {epochs} of {args.optimizer} from a fresh initialization"
     return f"the W of {args.at}"
 
 

@@ -32,6 +32,7 @@ from slopelab.commands.arguments import (
 )
 from slopelab.commands.console import console_for
 from slopelab.commands.limits import MAX_RECORDED_STEPS, check_recorded_steps
+from slopelab.commands.partial_results import keep_partial_results
 from slopelab.commands.runfolder import finish_run, start_run
 from slopelab.errors import CommandError
 from slopelab.history import Budget, History
@@ -85,39 +86,41 @@ def run(args: argparse.Namespace) -> int:
         )
     prepared, run_dir, _ = start_run(args, "lr-find", console)
     problem = Problem(get_loss(args.loss, args.penalty), prepared.X_train, prepared.y_train)
-    rates, losses = range_test(
-        problem, args.reg, args.start, args.end, args.steps, args.batch_size, args.seed
-    )
-    curve = read_curve(rates, losses, blew_up=len(losses) < args.steps)
-    curvature = auto_learning_rate(prepared.X_train, args.reg, "sgd")
-    suggestions = {name: reading.rate for name, reading in curve.readings.items()}
-    bounds = {name: reading.bound for name, reading in curve.readings.items() if reading.bound}
-    figure = plots.lr_range(
-        rates,
-        losses,
-        curve.smoothed,
-        {**suggestions, "curvature": curvature},
-        run_dir / "lr_find.png",
-        f"centred mean of {curve.window} steps (suggestions read here)",
-        bounds,
-    )
-    for line in reasoning(curve, curvature):
-        console.say(line)
-    console.say(suggestion_line(curve))
-    console.say(f"figures: {figure}")
-    document: dict[str, Any] = {
-        "suggested_learning_rate": suggestions["valley"],
-        "suggestions": {**suggestions, "curvature": curvature},
-        "bounds": bounds,
-        "curve": _curve_summary(curve),
-        "learning_rates": rates.tolist(),
-        "losses": losses.tolist(),
-        "smoothed_losses": curve.smoothed.tolist(),
-        "smoothing_window": curve.window,
-        "figures": [str(figure)],
-        "run_dir": str(run_dir),
-    }
-    return finish_run(console, run_dir, document)
+    with keep_partial_results(run_dir) as progress:
+        rates, losses = range_test(
+            problem, args.reg, args.start, args.end, args.steps, args.batch_size, args.seed
+        )
+        curve = read_curve(rates, losses, blew_up=len(losses) < args.steps)
+        curvature = auto_learning_rate(prepared.X_train, args.reg, "sgd")
+        suggestions = {name: reading.rate for name, reading in curve.readings.items()}
+        suggestions["curvature"] = curvature
+        bounds = {name: reading.bound for name, reading in curve.readings.items() if reading.bound}
+        document: dict[str, Any] = {
+            "suggested_learning_rate": suggestions["valley"],
+            "suggestions": suggestions,
+            "bounds": bounds,
+            "curve": _curve_summary(curve),
+            "learning_rates": rates.tolist(),
+            "losses": losses.tolist(),
+            "smoothed_losses": curve.smoothed.tolist(),
+            "smoothing_window": curve.window,
+            "run_dir": str(run_dir),
+        }
+        progress.finished("the range test (its figure was not drawn)", document)
+        figure = plots.lr_range(
+            rates,
+            losses,
+            curve.smoothed,
+            suggestions,
+            run_dir / "lr_find.png",
+            f"centred mean of {curve.window} steps (suggestions read here)",
+            bounds,
+        )
+        for line in reasoning(curve, curvature):
+            console.say(line)
+        console.say(suggestion_line(curve))
+        console.say(f"figures: {figure}")
+        return finish_run(console, run_dir, {**document, "figures": [str(figure)]})
 
 
 def _curve_summary(curve: Curve) -> dict[str, Any]:
