@@ -37,8 +37,8 @@ from slopelab.train import steps_per_epoch
 
 REPORT = "report.html"
 
-DESCRIPTION = """Walk the CS231n optimization lecture on one dataset (default: digits, in
-seconds; --data cifar10 for the lecture's own setting): random search, random local search,
+DESCRIPTION = """Walk the CS231n optimization lecture on one dataset (default: digits, about
+6 s of CPU time; --data cifar10 for the lecture's own setting): random search, random local search,
 numerical vs analytic gradients and a gradient check, gradient descent with a step-size sweep,
 minibatch SGD at several batch sizes, and the update rules. Runs are compared on the validation
 split; the test split is used once, for the model selected. Each step prints its finding in one
