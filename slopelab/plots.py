@@ -269,18 +269,22 @@ def lr_range(
     suggestions: Mapping[str, float],
     path: Path,
     smoothed_label: str = "smoothed loss",
+    bounds: Mapping[str, str] | None = None,
 ) -> Path:
     """The learning-rate range test: the measured minibatch losses (faint), the smoothed curve
-    the suggestions were read off, and the suggestions, against an exponentially growing rate."""
+    the suggestions were read off, and the suggestions, against an exponentially growing rate.
+    ``bounds`` marks a suggestion that is only a bound ("at least", "at most", "unlocated")."""
+    bounds = bounds or {}
     figure, axes = plt.subplots(figsize=(7, 4))
     axes.plot(learning_rates, losses, color=PALETTE[0], alpha=0.3, label="minibatch loss")
     axes.plot(learning_rates, smoothed, color=PALETTE[0], label=smoothed_label)
     for index, (name, rate) in enumerate(suggestions.items()):
+        bound = bounds.get(name, "")
         axes.axvline(
             rate,
             color=PALETTE[(index + 1) % len(PALETTE)],
-            linestyle="--",
-            label=f"{name}: {rate:.3g}",
+            linestyle=":" if bound else "--",
+            label=f"{name}: {bound + ' ' if bound else ''}{rate:.3g}",
         )
     finite = smoothed[np.isfinite(smoothed)]
     measured = losses[np.isfinite(losses)]
@@ -328,13 +332,16 @@ def sweep_map(
     return save(figure, path)
 
 
-def landscape_line(offsets: np.ndarray, losses: np.ndarray, path: Path) -> Path:
+def landscape_line(
+    offsets: np.ndarray, losses: np.ndarray, path: Path, loss_label: str = "loss"
+) -> Path:
+    """The loss along a line through W; ``loss_label`` names the loss (e.g. its penalty)."""
     figure, axes = plt.subplots(figsize=(6.5, 4))
     axes.plot(offsets, losses, color=PALETTE[0])
     axes.axvline(0.0, color="gray", linestyle=":", label="W")
     axes.set(
         xlabel="a  (W + a·d, d a random direction with ||d|| = ||W||)",
-        ylabel="loss",
+        ylabel=loss_label,
         title="Loss along a random line through W",
     )
     axes.legend()
@@ -349,11 +356,12 @@ def landscape_plane(
     path: Path,
     trajectory: np.ndarray | None = None,
     title: str = "",
+    loss_label: str = "loss",
 ) -> Path:
     """Filled contours of the loss over a plane through W, with an optional projected path."""
     figure, axes = plt.subplots(figsize=(6.5, 5.5))
     contour = axes.contourf(alphas, betas, losses, levels=_contour_levels(losses), cmap="viridis")
-    figure.colorbar(contour, label="loss")
+    figure.colorbar(contour, label=loss_label)
     axes.plot(0, 0, marker="x", color="white", markersize=9, label="W")
     if trajectory is not None and len(trajectory):
         axes.plot(

@@ -29,9 +29,11 @@ from slopelab.history import Budget
 from slopelab.linear import init_params
 from slopelab.losses import get_loss
 from slopelab.optim import OPTIMIZERS
+from slopelab.rate_suggestions import read_curve
 from slopelab.search import random_search
 from slopelab.selection import rank_by_validation
-from slopelab.train import sgd
+from slopelab.train import gradient_descent, sgd
+from tests.test_cli_landscape import softmax_loss
 
 EXPERIMENTS = ("compare", "sweep", "lr-find", "landscape", "tour")
 
@@ -146,11 +148,61 @@ def test_compare_ranks_strategies_without_reading_the_test_split(digits):
         "sgd": sgd("svm", digits.X_train, digits.y_train, budget=Budget(epochs=2), **data),
     }
     blind = dataclasses.replace(digits, X_test=Untouchable(), y_test=Untouchable())
-    rows = compare.summarize(histories, blind)
+    rows = compare.summarize(histories, blind, get_loss("svm"), 1e-3)
     assert [row["name"] for row in rows] == ["sgd", "random-search"]
     with pytest.raises(ReadTestSplitError):
         compare.select(rows, histories, blind)
     assert compare.select(rows, histories, digits)["name"] == "sgd"
+
+
+def full_softmax_loss(params, X, y, reg) -> float:
+    """The oracle for a loss column: softmax loss of the final W on every training example."""
+    W, b = params["W"].astype(np.float64), params["b"].astype(np.float64)
+    return softmax_loss(X.astype(np.float64) @ W + b, y) + reg * float(np.sum(W**2))
+
+
+def test_compare_shows_the_full_training_loss_of_each_final_w(digits):
+    """The loss column was each run's last record: the loss of SGD's last minibatch and of
+    descent before its last update, beside the searches' full loss of the W they kept."""
+    data = {"X_val": digits.X_val, "y_val": digits.y_val, "reg": 1e-3, "rng": 0}
+    X, y = digits.X_train, digits.y_train
+    histories = {
+        "random-search": random_search("softmax", X, y, budget=Budget(evaluations=20), **data),
+        "gradient-descent": gradient_descent("softmax", X, y, budget=Budget(steps=5), **data),
+        "sgd": sgd("softmax", X, y, budget=Budget(epochs=2), batch_size=50, **data),
+    }
+    rows = compare.summarize(histories, digits, get_loss("softmax"), 1e-3)
+    for row in rows:
+        expected = full_softmax_loss(histories[row["name"]].params, X, y, 1e-3)
+        assert row["final_loss"] == pytest.approx(expected, rel=1e-5), row["name"]
+    sgd_row = next(row for row in rows if row["name"] == "sgd")
+    assert sgd_row["final_loss"] != histories["sgd"].final_loss  # not its last minibatch's
+
+
+def test_the_compare_table_says_which_loss_it_shows(workdir, capsys):
+    code, _, out, _ = run_cli(["compare", "--epochs", "1", "--strategies", "sgd"], capsys)
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("strategy"))
+    assert "train loss (full set, final W)" in header and "final loss" not in header
+
+
+def test_sweep_records_the_full_training_loss_of_each_trial(workdir, capsys, monkeypatch, digits):
+    kept = {}
+    original = sweep.sgd
+
+    def remembering(*args, **kwargs):
+        history = original(*args, **kwargs)
+        kept[(kwargs["learning_rate"], kwargs["reg"])] = history.params
+        return history
+
+    monkeypatch.setattr(sweep, "sgd", remembering)
+    args = ["sweep", "--json", "--loss", "softmax", "--trials", "3", "--stages", "1"]
+    code, result, _, _ = run_cli([*args, "--epochs", "1"], capsys)
+    assert code == 0
+    for trial in result["trials"]:
+        params = kept[(trial["learning_rate"], trial["reg"])]
+        expected = full_softmax_loss(params, digits.X_train, digits.y_train, trial["reg"])
+        assert trial["final_loss"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_sweep_selects_on_validation_and_tests_only_the_selected(shifted_test_labels, capsys):
@@ -264,9 +316,9 @@ def lowest_decade() -> float:
 @pytest.mark.parametrize("seed", range(20))
 def test_suggestions_of_a_noisy_curve_land_where_the_noiseless_curve_puts_them(seed):
     rates, losses = noisy_range_test(seed)
-    suggestions, _, _ = lr_find.read_suggestions(rates, losses)
-    assert abs(math.log10(suggestions["steepest"]) - STEEPEST_DECADE) < TOLERANCE_DECADES
-    minimum_decade = math.log10(suggestions["minimum/10"]) + 1
+    readings = read_curve(rates, losses, blew_up=False).readings
+    assert abs(math.log10(readings["steepest"].rate) - STEEPEST_DECADE) < TOLERANCE_DECADES
+    minimum_decade = math.log10(readings["minimum/10"].rate) + 1
     assert abs(minimum_decade - lowest_decade()) < TOLERANCE_DECADES
 
 
@@ -299,7 +351,7 @@ def test_lr_find_refuses_to_suggest_from_a_curve_without_an_answer(workdir, caps
 def test_a_test_that_blows_up_at_once_is_refused():
     rates = np.geomspace(100.0, 1e3, 4)
     with pytest.raises(CommandError, match="the loss blew up after 4 steps, at rate 1e"):
-        lr_find.read_suggestions(rates, np.array([2.3, 5.0, 50.0, 500.0]))
+        read_curve(rates, np.array([2.3, 5.0, 50.0, 500.0]), blew_up=True)
 
 
 # --- landscape ---------------------------------------------------------------------------------

@@ -198,3 +198,26 @@ def test_the_centred_mean_finds_the_minimum_of_a_noisy_valley_where_it_is():
 def test_non_finite_values_are_left_out_of_the_means():
     values = np.array([1.0, math.nan, 3.0, math.inf, 5.0])
     np.testing.assert_allclose(centered_moving_average(values, 3), [1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def test_the_range_test_legend_marks_a_suggestion_that_is_only_a_bound(drawn, tmp_path):
+    rates = np.geomspace(1e-6, 0.1, 30)
+    losses = np.linspace(2.3, 0.5, 30)
+    suggestions = {"valley": 1e-3, "minimum/10": 0.01, "curvature": 0.2}
+    plots.lr_range(
+        rates, losses, losses, suggestions, tmp_path / "lr.png", bounds={"minimum/10": "at least"}
+    )
+    (axes,) = drawn["lr.png"].axes
+    labels = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert "minimum/10: at least 0.01" in labels
+    assert "valley: 0.001" in labels and "curvature: 0.2" in labels
+
+
+def test_the_landscape_figures_name_the_loss_they_draw(drawn, tmp_path):
+    grid = np.linspace(-1, 1, 3)
+    label = "svm loss + 0.01 x l2 penalty"
+    plots.landscape_line(grid, np.array([1.0, 0.5, 1.0]), tmp_path / "line.png", label)
+    plots.landscape_plane(grid, grid, np.eye(3), tmp_path / "plane.png", loss_label=label)
+    assert drawn["line.png"].axes[0].get_ylabel() == label
+    colorbar = drawn["plane.png"].axes[1]
+    assert colorbar.get_ylabel() == label

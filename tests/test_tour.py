@@ -10,10 +10,11 @@ import json
 import numpy as np
 import pytest
 
+from slopelab.autolr import auto_learning_rate
 from slopelab.cli import main
 from slopelab.commands import tour as tour_command
 from slopelab.data.prepare import data_config, prepare_data
-from slopelab.linear import accuracy, predict_classes
+from slopelab.linear import accuracy, init_params, predict_classes
 from slopelab.losses import get_loss
 from slopelab.optim import OPTIMIZERS
 from slopelab.selection import rank_by_validation
@@ -23,11 +24,14 @@ from slopelab.tour import (
     TourContext,
     TourSettings,
     default_reg,
+    descent_at_rates,
     final_step,
     run_steps,
+    step_size_step,
     update_rules_step,
 )
 from tests.test_cli_experiments import ReadTestSplitError, Untouchable
+from tests.test_cli_landscape import svm_loss
 from tests.test_data_cifar10 import make_images, write_python
 
 QUICK = ["--tries", "5", "--gd-steps", "2", "--epochs", "1"]
@@ -143,3 +147,48 @@ def test_tour_json_reports_the_selection_and_a_test_accuracy_only_for_it(workdir
         steps["model"]["finding"]
     ]
     assert np.isfinite(steps["batch_size"]["results"]["val_accuracy"]["full batch"])
+
+
+# --- loss columns: the full training loss of each final W ---------------------------------------
+
+LOSS_COLUMN = "train loss (full set, final W)"
+
+
+def full_svm_loss(params, prepared, reg) -> float:
+    W, b = params["W"].astype(np.float64), params["b"].astype(np.float64)
+    scores = prepared.X_train.astype(np.float64) @ W + b
+    return svm_loss(scores, prepared.y_train) + reg * float(np.sum(W**2))
+
+
+def loss_column(table) -> dict[str, float]:
+    headers, rows = table
+    column = headers.index(LOSS_COLUMN)
+    return {row[0]: float(row[column]) for row in rows}
+
+
+def test_the_update_rules_table_shows_the_full_training_loss_of_each_final_w(digits, tmp_path):
+    """It showed each rule's last minibatch loss, taken before the last update."""
+    settings = TourSettings(epochs=1)
+    step, contest = update_rules_step(TourContext(digits, settings, tmp_path, get_loss("svm")))
+    (table,) = step.section.tables
+    for rule, shown in loss_column(table).items():
+        expected = full_svm_loss(contest.histories[rule].params, digits, settings.reg)
+        assert shown == pytest.approx(expected, rel=1e-3), rule  # printed with 4 digits
+
+
+def test_gradient_descent_reports_the_loss_after_its_last_step(digits, tmp_path):
+    """The table and the finding showed the loss before the last update."""
+    settings = TourSettings(gd_steps=5)
+    context = TourContext(digits, settings, tmp_path, get_loss("svm"))
+    step = step_size_step(context)
+    X = digits.X_train
+    start = init_params(X.shape[1], 10, np.random.default_rng(settings.seed), dtype=X.dtype)
+    histories = descent_at_rates(context, start, auto_learning_rate(X, settings.reg, "sgd"))
+    shown = loss_column(step.section.tables[1])
+    for label, history in histories.items():
+        expected = full_svm_loss(history.params, digits, settings.reg)
+        assert shown[label] == pytest.approx(expected, rel=1e-3), label
+    auto = next(label for label in histories if label.endswith("(auto)"))
+    expected = full_svm_loss(histories[auto].params, digits, settings.reg)
+    assert f"reach loss {expected:.3f} and" in step.finding
+    assert step.results["val_accuracy"] == context.contest(histories).val_accuracy

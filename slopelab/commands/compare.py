@@ -4,6 +4,8 @@ Random search, random local search, full-batch gradient descent and minibatch SG
 update rule all get the same budget — examples processed (a full-batch loss evaluation counts N),
 loss evaluations, or seconds — and are ranked by validation accuracy. The test split is used
 once: for the test accuracy of the strategy ranked first (see :mod:`slopelab.selection`).
+Ctrl-C keeps the rows of the strategies that finished, with nothing selected (see
+:mod:`slopelab.commands.partial_results`).
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ from slopelab.commands.arguments import (
 )
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.limits import MAX_RECORDED_STEPS, check_recorded_steps
+from slopelab.commands.partial_results import keep_partial_results
 from slopelab.commands.runfolder import finish_run, start_run
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy
-from slopelab.losses import get_loss
+from slopelab.losses import Loss, get_loss
 from slopelab.optim import OPTIMIZERS
 from slopelab.search import random_local_search, random_search
-from slopelab.selection import rank_by_validation
+from slopelab.selection import TRAINING_LOSS, rank_by_validation, training_loss
 from slopelab.train import gradient_descent, sgd
 
 UPDATE_RULES = {("sgd" if rule == "sgd" else f"sgd+{rule}"): rule for rule in OPTIMIZERS}
@@ -94,45 +97,56 @@ def run(args: argparse.Namespace) -> int:
     )
     budget, budget_text = _budget(args, len(prepared.y_train))
     console.say(f"budget: {budget_text} per strategy")
-    histories = run_strategies(prepared, strategies, budget, args, console)
-    rows = summarize(histories, prepared)
-    selected = select(rows, histories, prepared)
-    figures = [
-        plots.compare_curves(
-            histories,
-            "examples",
-            run_dir / "compare_examples.png",
-            f"Strategies on {prepared.dataset.name}: {budget_text}",
-        ),
-        plots.compare_curves(
-            histories,
-            "seconds",
-            run_dir / "compare_seconds.png",
-            f"Strategies on {prepared.dataset.name} against training time",
-        ),
-    ]
-    _report(console, rows, selected, prepared.chance)
-    console.say("figures: " + ", ".join(str(path) for path in figures))
-    document = {
-        "strategies": rows,
-        "selected": selected,
-        "budget": budget_text,
-        "run_dir": str(run_dir),
-        "figures": [str(path) for path in figures],
-    }
-    return finish_run(console, run_dir, document)
+    loss = get_loss(args.loss, args.penalty)
+    with keep_partial_results(run_dir) as progress:
+        done: dict[str, dict[str, Any]] = {}
+
+        def finished(name: str, history: History) -> None:
+            done[name] = summary_row(name, history, prepared, loss, args.reg)
+            progress.finished(
+                f"{len(done)} of {len(strategies)} strategies",
+                {"strategies": rank_rows(done), "budget": budget_text, "run_dir": str(run_dir)},
+            )
+
+        histories = run_strategies(prepared, strategies, budget, args, console, finished)
+        rows = rank_rows(done)
+        selected = select(rows, histories, prepared)
+        figures = [
+            plots.compare_curves(
+                histories,
+                "examples",
+                run_dir / "compare_examples.png",
+                f"Strategies on {prepared.dataset.name}: {budget_text}",
+            ),
+            plots.compare_curves(
+                histories,
+                "seconds",
+                run_dir / "compare_seconds.png",
+                f"Strategies on {prepared.dataset.name} against training time",
+            ),
+        ]
+        _report(console, rows, selected, prepared.chance)
+        console.say("figures: " + ", ".join(str(path) for path in figures))
+        document = {
+            "strategies": rows,
+            "selected": selected,
+            "budget": budget_text,
+            "run_dir": str(run_dir),
+            "figures": [str(path) for path in figures],
+        }
+        return finish_run(console, run_dir, document)
 
 
 def _report(
     console: Console, rows: list[dict[str, Any]], selected: dict[str, Any], chance: float
 ) -> None:
     console.table(
-        ["strategy", "val acc", "final loss", "examples", "evaluations", "seconds", "status"],
+        ["strategy", "val acc", TRAINING_LOSS, "examples", "evaluations", "seconds", "status"],
         [
             [
                 r["name"],
                 f"{r['val_accuracy']:.1%}",
-                r["final_loss"],
+                f"{r['final_loss']:.4g}",
                 r["examples_processed"],
                 r["evaluations"],
                 f"{r['seconds']:.2f}",
@@ -191,8 +205,10 @@ def run_strategies(
     budget: Budget,
     args: argparse.Namespace,
     console: Console,
+    finished: Callable[[str, History], None] = lambda name, history: None,
 ) -> dict[str, History]:
-    """Run each strategy from the same seed; return their histories by name."""
+    """Run each strategy from the same seed, calling ``finished`` after each; return their
+    histories by name."""
     loss = get_loss(args.loss, args.penalty)
     data = {"X_val": prepared.X_val, "y_val": prepared.y_val}
     common = {"budget": budget, "reg": args.reg, "rng": args.seed, **data}
@@ -228,6 +244,7 @@ def run_strategies(
             histories[name] = runners[name]()
         if histories[name].status == "diverged":
             console.say(f"{name}: {histories[name].message}")
+        finished(name, histories[name])
     return histories
 
 
@@ -240,20 +257,33 @@ def _every(budget: Budget, prepared: Prepared) -> int:
     return 10
 
 
-def summarize(histories: dict[str, History], prepared: Prepared) -> list[dict[str, Any]]:
+def summarize(
+    histories: dict[str, History], prepared: Prepared, loss: Loss, reg: float
+) -> list[dict[str, Any]]:
     """One row per strategy, ranked by validation accuracy (no test accuracy here)."""
-    rows = {
-        name: {
-            "name": name,
-            "val_accuracy": accuracy(history.params, prepared.X_val, prepared.y_val),
-            "final_loss": history.final_loss,
-            "examples_processed": history.examples,
-            "evaluations": history.evaluations,
-            "seconds": history.seconds,
-            "status": history.status,
-        }
-        for name, history in histories.items()
+    return rank_rows(
+        {name: summary_row(name, h, prepared, loss, reg) for name, h in histories.items()}
+    )
+
+
+def summary_row(
+    name: str, history: History, prepared: Prepared, loss: Loss, reg: float
+) -> dict[str, Any]:
+    """A strategy's row; its ``final_loss`` is the full training loss at the final parameters
+    (never the last minibatch's), so the column compares like with like."""
+    return {
+        "name": name,
+        "val_accuracy": accuracy(history.params, prepared.X_val, prepared.y_val),
+        "final_loss": training_loss(loss, history.params, prepared.X_train, prepared.y_train, reg),
+        "examples_processed": history.examples,
+        "evaluations": history.evaluations,
+        "seconds": history.seconds,
+        "status": history.status,
     }
+
+
+def rank_rows(rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows from the highest validation accuracy to the lowest (see rank_by_validation)."""
     ranked = rank_by_validation({name: row["val_accuracy"] for name, row in rows.items()})
     return [rows[name] for name in ranked]
 

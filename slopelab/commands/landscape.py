@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,8 @@ from slopelab.commands.arguments import (
 )
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.limits import check_recorded_steps
+from slopelab.commands.model_setting import Objective, model_objective, with_model_data
+from slopelab.commands.partial_results import Progress, keep_partial_results
 from slopelab.commands.runfolder import finish_run, start_run
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
@@ -65,7 +68,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="trained",
         metavar="init|trained|RUN",
         help="the point W: a fresh initialization, W after training with "
-        "--optimizer for --epochs (default), or the model of a run folder",
+        "--optimizer for --epochs (default), or the model of a run folder (or its model.npz), "
+        "drawn on its own data with its own loss, penalty and reg (a flag given overrides one, "
+        "with a note)",
     )
     parser.add_argument(
         "--optimizer",
@@ -107,37 +112,74 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slopelab import plots
-
     console = console_for(args)
     check_arguments(args)
     model = None if args.at in ("init", "trained") else load_model(args.at)
+    if model is None:
+        objective, data_args = Objective(args.loss, args.penalty, args.reg), args
+    else:
+        objective, data_args = model_objective(args, model), with_model_data(args, model)
 
     def resolve(prepared: Prepared) -> dict[str, Any]:
         if model is not None:  # the model must fit this data before a run folder exists
             model.features(prepared.dataset.X_train[:1])
-        return check_training(args, len(prepared.y_train))
+            check_classes(prepared, model, args.at)
+        check_training(args, len(prepared.y_train))
+        return {"landscape": {"at": args.at, **objective.as_dict(), "seed": args.seed}}
 
-    prepared, run_dir, _ = start_run(args, "landscape", console, resolve)
-    loss = get_loss(args.loss, args.penalty)
-    params, path, features = point_and_path(prepared, args, loss, model)
+    prepared, run_dir, _ = start_run(data_args, "landscape", console, resolve)
+    for note in objective.notes:
+        console.say(f"note: {note}")
+    with keep_partial_results(run_dir) as progress:
+        return draw(args, console, prepared, run_dir, objective, model, progress)
+
+
+def draw(
+    args: argparse.Namespace,
+    console: Console,
+    prepared: Prepared,
+    run_dir: Path,
+    objective: Objective,
+    model: SavedModel | None,
+    progress: Progress,
+) -> int:
+    """Find W, measure the line and the plane, draw and report them."""
+    from slopelab import plots
+
+    loss, reg = get_loss(objective.loss, objective.penalty), objective.reg
+    params, path, features = point_and_path(prepared, args, loss, reg, model)
     rows = np.random.default_rng(args.seed).permutation(len(prepared.y_train))
     rows = rows[: args.num_examples]
     X, y = features[rows], prepared.y_train[rows]
     rng = np.random.default_rng(args.seed + 1)
     line_direction = random_direction(params["W"], rng)
     offsets = np.linspace(-args.span, args.span, LINE_POINTS)
-    line = line_losses(loss, params, line_direction, offsets, X, y, args.reg)
+    line = line_losses(loss, params, line_direction, offsets, X, y, reg)
+    centre = _total(loss, params, np.zeros_like(params["W"]), X, y, reg)
+    document: dict[str, Any] = {
+        "center_loss": centre,
+        "line_min_loss": float(np.nanmin(line)),
+        "num_examples": len(y),
+        "objective": objective.as_dict(),
+        "at": args.at,
+        "data": prepared.dataset.name,
+        "run_dir": str(run_dir),
+    }
+    progress.finished("the line (the plane was not finished)", document)
     if args.trajectory:
         d1, d2 = path_directions(path, params["W"])
     else:
         d1, d2 = random_direction(params["W"], rng), random_direction(params["W"], rng)
     grid = np.linspace(-args.span, args.span, args.resolution)
     with console.bar(args.resolution, "plane") as bar:
-        plane = plane_losses(loss, params, (d1, d2), grid, X, y, args.reg, bar.update)
+        plane = plane_losses(loss, params, (d1, d2), grid, X, y, reg, bar.update)
+    document["plane_min_loss"] = float(np.nanmin(plane))
+    document["plane_max_loss"] = float(np.nanmax(plane))
+    progress.finished("the line and the plane (their figures were not drawn)", document)
     projected = project(path, params["W"], d1, d2) if args.trajectory else None
+    label = objective.describe()
     figures = [
-        plots.landscape_line(offsets, line, run_dir / "landscape_line.png"),
+        plots.landscape_line(offsets, line, run_dir / "landscape_line.png", label),
         plots.landscape_plane(
             grid,
             grid,
@@ -145,27 +187,44 @@ def run(args: argparse.Namespace) -> int:
             run_dir / "landscape_plane.png",
             projected,
             "Loss over the plane of the training path" if args.trajectory else "",
+            label,
         ),
     ]
-    centre = _total(loss, params, np.zeros_like(params["W"]), X, y, args.reg)
-    _describe(console, centre, line, plane, offsets, len(y))
+    console.say(
+        f"landscape of the {label} on {len(y)} training examples of {prepared.dataset.name}, "
+        f"around {point_description(args)}"
+    )
+    _describe(console, centre, line, plane, offsets)
     console.say("figures: " + ", ".join(str(path) for path in figures))
-    document: dict[str, Any] = {
-        "center_loss": centre,
-        "line_min_loss": float(np.nanmin(line)),
-        "plane_min_loss": float(np.nanmin(plane)),
-        "plane_max_loss": float(np.nanmax(plane)),
-        "num_examples": len(y),
-        "figures": [str(f) for f in figures],
-        "run_dir": str(run_dir),
-    }
-    return finish_run(console, run_dir, document)
+    return finish_run(console, run_dir, {**document, "figures": [str(f) for f in figures]})
+
+
+def point_description(args: argparse.Namespace) -> str:
+    """Where W comes from, in words."""
+    if args.at == "init":
+        return "a fresh initialization W"
+    if args.at == "trained":
+        epochs = f"{args.epochs} epoch" + ("s" if args.epochs != 1 else "")
+        return f"the W of {epochs} of {args.optimizer} from a fresh initialization"
+    return f"the W of {args.at}"
 
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Refuse combinations and sizes that cannot give a picture (before any data is loaded)."""
+    given = getattr(args, "given", set())
     if args.trajectory and args.at != "trained":
         raise CommandError("--trajectory needs --at trained (the path comes from training here)")
+    for name in ("optimizer", "epochs"):
+        if name in given and args.at != "trained":
+            raise CommandError(
+                f"--{name} sets the training of --at trained; with --at {args.at} there is no "
+                f"training: drop --{name}"
+            )
+    if "preprocess" in given and args.at not in ("init", "trained"):
+        raise CommandError(
+            f"--preprocess does not apply to --at {args.at}: the model's own preprocessing is "
+            "used; drop --preprocess"
+        )
     if not 2 <= args.resolution <= MAX_RESOLUTION:
         raise CommandError(
             f"--resolution {args.resolution} is out of range: the plane takes resolution^2 loss "
@@ -175,6 +234,17 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise CommandError(
             f"--span {args.span:g} is too far: a = 1 is already a step as long as W; use at "
             f"most {MAX_SPAN:g}"
+        )
+
+
+def check_classes(prepared: Prepared, model: SavedModel, where: str) -> None:
+    """The data's classes must be the model's, in the model's order (a column of W each)."""
+    names = tuple(prepared.dataset.class_names)
+    if names != tuple(model.class_names):
+        raise CommandError(
+            f"{prepared.dataset.name} has the classes {', '.join(names)}, but {where} scores "
+            f"{', '.join(model.class_names)}; draw its landscape on the data it was trained on "
+            "(drop --data)"
         )
 
 
@@ -223,7 +293,11 @@ def plane_losses(
 
 
 def point_and_path(
-    prepared: Prepared, args: argparse.Namespace, loss: Loss, model: SavedModel | None = None
+    prepared: Prepared,
+    args: argparse.Namespace,
+    loss: Loss,
+    reg: float,
+    model: SavedModel | None = None,
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray], np.ndarray]:
     """W to look around (``model``'s when given), the W's along training (about
     ``PATH_POINTS``; empty if not trained here), and the training features in the space of W."""
@@ -234,8 +308,8 @@ def point_and_path(
     if args.at == "init":
         return init_params(num_features, num_classes, rng, dtype=np.float32), [], prepared.X_train
     problem = Problem(loss, prepared.X_train, prepared.y_train)
-    optimizer = resolve_optimizer(args.optimizer, "auto", problem.X, args.reg)
-    config = DescentConfig(reg=args.reg, batch_size=TRAIN_BATCH_SIZE, eval_every=None)
+    optimizer = resolve_optimizer(args.optimizer, "auto", problem.X, reg)
+    config = DescentConfig(reg=reg, batch_size=TRAIN_BATCH_SIZE, eval_every=None)
     state = start_state(problem, optimizer, rng)
     steps = steps_per_epoch(problem.num_examples, TRAIN_BATCH_SIZE) * args.epochs
     every = max(1, steps // PATH_POINTS)
@@ -295,12 +369,10 @@ def _describe(
     line: np.ndarray,
     plane: np.ndarray,
     offsets: np.ndarray,
-    num_examples: int,
 ) -> None:
     lowest = int(np.nanargmin(line))
     console.say(
-        f"loss on {num_examples} training examples at W: {centre:.4f}; along the line it ranges "
-        f"{np.nanmin(line):.4f}..{np.nanmax(line):.4f} (lowest at a = "
-        f"{offsets[lowest]:+.2f}); over the plane {np.nanmin(plane):.4f}.."
-        f"{np.nanmax(plane):.4f}"
+        f"loss at W: {centre:.4f}; along the line it ranges {np.nanmin(line):.4f}.."
+        f"{np.nanmax(line):.4f} (lowest at a = {offsets[lowest]:+.2f}); over the plane "
+        f"{np.nanmin(plane):.4f}..{np.nanmax(plane):.4f}"
     )

@@ -8,13 +8,15 @@ border of the searched range (the notes' warning, printed when it happens).
 Every stage samples inside the ranges given: a later stage zooms in on the best setting so far,
 with a window half as wide (in log scale), shifted where needed to stay inside. The edge warning
 judges the best value against those ranges. The test accuracy is measured once, for the setting
-selected on the validation split.
+selected on the validation split. Ctrl-C keeps the trials that finished, with nothing selected
+(see :mod:`slopelab.commands.partial_results`).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,6 +31,7 @@ from slopelab.commands.arguments import (
 )
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.limits import check_recorded_steps
+from slopelab.commands.partial_results import keep_partial_results
 from slopelab.commands.runfolder import finish_run, start_run
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
@@ -36,7 +39,7 @@ from slopelab.history import Budget
 from slopelab.linear import accuracy
 from slopelab.losses import get_loss
 from slopelab.optim import OPTIMIZERS
-from slopelab.selection import rank_by_validation
+from slopelab.selection import rank_by_validation, training_loss
 from slopelab.train import sgd, steps_per_epoch
 
 EDGE_FRACTION = 0.1  # a best value in the outer 10% of a log range counts as "on the edge"
@@ -54,7 +57,7 @@ class Trial:
     reg: float
     val_accuracy: float
     train_accuracy: float
-    final_loss: float
+    final_loss: float  # the full training loss at the trial's final W (NaN if it diverged)
     status: str
 
 
@@ -136,39 +139,53 @@ def run(args: argparse.Namespace) -> int:
     prepared, run_dir, _ = start_run(
         args, "sweep", console, lambda prepared: check_budget(args, len(prepared.y_train))
     )
-    trials, best, best_params = coarse_to_fine(prepared, args, console)
-    warnings = edge_warnings(best, args.lr_range, args.reg_range)
-    figure = plots.sweep_map(
-        np.array([t.learning_rate for t in trials]),
-        np.array([t.reg for t in trials]),
-        np.array([t.val_accuracy for t in trials]),
-        (best.learning_rate, best.reg),
-        run_dir / "sweep.png",
-        f"Validation accuracy, {args.loss} on {prepared.dataset.name}",
-    )
-    test_accuracy = accuracy(best_params, prepared.X_test, prepared.y_test)
-    _report(console, trials, best, warnings, test_accuracy)
-    console.say(f"figures: {figure}")
-    document: dict[str, Any] = {
-        "best": {
-            "stage": best.stage,
-            "learning_rate": best.learning_rate,
-            "reg": best.reg,
-            "val_accuracy": best.val_accuracy,
-            "test_accuracy": test_accuracy,
-        },
-        "trials": [asdict(trial) for trial in trials],
-        "edge_warnings": warnings,
-        "figures": [str(figure)],
-        "run_dir": str(run_dir),
-    }
-    return finish_run(console, run_dir, document)
+    with keep_partial_results(run_dir) as progress:
+        recorded: list[dict[str, Any]] = []
+        total = settings_per_stage(args.search, args.trials) * args.stages
+
+        def finished(trial: Trial) -> None:
+            recorded.append(asdict(trial))
+            progress.finished(
+                f"{len(recorded)} of {total} trials", {"trials": recorded, "run_dir": str(run_dir)}
+            )
+
+        trials, best, best_params = coarse_to_fine(prepared, args, console, finished)
+        warnings = edge_warnings(best, args.lr_range, args.reg_range)
+        figure = plots.sweep_map(
+            np.array([t.learning_rate for t in trials]),
+            np.array([t.reg for t in trials]),
+            np.array([t.val_accuracy for t in trials]),
+            (best.learning_rate, best.reg),
+            run_dir / "sweep.png",
+            f"Validation accuracy, {args.loss} on {prepared.dataset.name}",
+        )
+        test_accuracy = accuracy(best_params, prepared.X_test, prepared.y_test)
+        _report(console, trials, best, warnings, test_accuracy)
+        console.say(f"figures: {figure}")
+        document: dict[str, Any] = {
+            "best": {
+                "stage": best.stage,
+                "learning_rate": best.learning_rate,
+                "reg": best.reg,
+                "val_accuracy": best.val_accuracy,
+                "test_accuracy": test_accuracy,
+            },
+            "trials": [asdict(trial) for trial in trials],
+            "edge_warnings": warnings,
+            "figures": [str(figure)],
+            "run_dir": str(run_dir),
+        }
+        return finish_run(console, run_dir, document)
 
 
 def coarse_to_fine(
-    prepared: Prepared, args: argparse.Namespace, console: Console
+    prepared: Prepared,
+    args: argparse.Namespace,
+    console: Console,
+    finished: Callable[[Trial], None] = lambda trial: None,
 ) -> tuple[list[Trial], Trial, dict[str, np.ndarray]]:
-    """Every stage's trials, the best trial over all of them and its parameters."""
+    """Every stage's trials (``finished`` is called after each), the best trial over all of
+    them and its parameters."""
     rng = np.random.default_rng(args.seed)
     lr_range, reg_range = args.lr_range, args.reg_range
     trials: list[Trial] = []
@@ -185,6 +202,7 @@ def coarse_to_fine(
             for learning_rate, reg in settings:
                 trial, params = run_trial(prepared, args, stage, learning_rate, reg, epochs)
                 trials.append(trial)
+                finished(trial)
                 if improves(trial, best):  # only the best model is kept in memory
                     best, best_params = trial, params
                 bar.update(1)
@@ -279,8 +297,9 @@ def run_trial(
     reg: float,
     epochs: int,
 ) -> tuple[Trial, dict[str, np.ndarray]]:
+    loss = get_loss(args.loss, args.penalty)
     history = sgd(
-        get_loss(args.loss, args.penalty),
+        loss,
         prepared.X_train,
         prepared.y_train,
         budget=Budget(epochs=epochs),
@@ -295,9 +314,10 @@ def run_trial(
     )
     val = accuracy(history.params, prepared.X_val, prepared.y_val)
     train = accuracy(history.params, prepared.X_train, prepared.y_train)
+    final_loss = training_loss(loss, history.params, prepared.X_train, prepared.y_train, reg)
     if history.status == "diverged":
-        val = train = math.nan
-    trial = Trial(stage, learning_rate, reg, val, train, history.final_loss, history.status)
+        val = train = final_loss = math.nan
+    trial = Trial(stage, learning_rate, reg, val, train, final_loss, history.status)
     return trial, history.params
 
 

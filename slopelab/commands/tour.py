@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 from slopelab.commands import summary
 from slopelab.commands.arguments import (
@@ -15,14 +17,17 @@ from slopelab.commands.arguments import (
 )
 from slopelab.commands.console import console_for
 from slopelab.commands.limits import MAX_RECORDED_STEPS, check_recorded_steps
+from slopelab.commands.partial_results import RESULTS, keep_partial_results
 from slopelab.commands.runfolder import start_run
 from slopelab.data.prepare import Prepared
 from slopelab.environment import describe_blas
 from slopelab.losses import EXAMPLE_LOSSES
+from slopelab.runs import atomic_write_text, dumps
 from slopelab.tour import (
     BATCH_SIZES,
     DATASET_REG,
     REG,
+    TOUR_STEPS,
     TourSettings,
     TourStep,
     default_reg,
@@ -30,12 +35,15 @@ from slopelab.tour import (
 )
 from slopelab.train import steps_per_epoch
 
-DESCRIPTION = """Walk the CS231n optimization lecture on one dataset (default: digits, in
-seconds; --data cifar10 for the lecture's own setting): random search, random local search,
+REPORT = "report.html"
+
+DESCRIPTION = """Walk the CS231n optimization lecture on one dataset (default: digits, about
+6 s of CPU time; --data cifar10 for the lecture's own setting): random search, random local search,
 numerical vs analytic gradients and a gradient check, gradient descent with a step-size sweep,
 minibatch SGD at several batch sizes, and the update rules. Runs are compared on the validation
 split; the test split is used once, for the model selected. Each step prints its finding in one
-line; the run folder gets a self-contained report.html with the figures."""
+line; the run folder gets a self-contained report.html with the figures (and results.json).
+Ctrl-C keeps the steps done: their report, titled incomplete."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -81,8 +89,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from slopelab.report import write_report
-
     console = console_for(args)
     started = time.perf_counter()
     prepared, run_dir, config = start_run(
@@ -93,43 +99,76 @@ def run(args: argparse.Namespace) -> int:
         f"touring the optimization lecture on {prepared.dataset.name} "
         f"({settings.loss} loss, reg {settings.reg:g}); run folder {run_dir}"
     )
+    steps: list[TourStep] = []
+    with keep_partial_results(run_dir) as progress:
+        progress.writer = lambda document: write_tour(
+            run_dir, prepared, settings, steps, started, document
+        )
 
-    def announce(step: TourStep) -> None:
-        console.say(f"- {step.finding}")
+        def announce(step: TourStep) -> None:
+            steps.append(step)
+            console.say(f"- {step.finding}")
+            progress.finished(
+                f"{len(steps)} of {len(TOUR_STEPS)} steps", tour_document(steps, settings, run_dir)
+            )
 
-    steps = run_steps(prepared, settings, run_dir, announce)
+        run_steps(prepared, settings, run_dir, announce)
+        document = tour_document(steps, settings, run_dir)
+        report = write_tour(run_dir, prepared, settings, steps, started, document)
+        figures = [path for step in steps for path in step.figures]
+        console.say(f"report: {report}")
+        console.say(f"figures: {len(figures)} PNG files beside it")
+        console.emit(document)
+    return 0
+
+
+def tour_document(steps: list[TourStep], settings: TourSettings, run_dir: Path) -> dict[str, Any]:
+    """The tour's JSON document (also its results.json) for the steps done so far."""
+    return {
+        "steps": [
+            {
+                "name": step.name,
+                "finding": step.finding,
+                "figures": [str(path) for path in step.figures],
+                "results": step.results,
+            }
+            for step in steps
+        ],
+        "settings": asdict(settings),
+        "report": str(run_dir / REPORT),
+        "run_dir": str(run_dir),
+    }
+
+
+def write_tour(
+    run_dir: Path,
+    prepared: Prepared,
+    settings: TourSettings,
+    steps: list[TourStep],
+    started: float,
+    document: dict[str, Any],
+) -> Path:
+    """Write report.html of ``steps`` (titled incomplete when ``document`` says so) and
+    results.json; return the report. ``document`` gets the seconds taken."""
+    from slopelab.report import write_report
+
     seconds = time.perf_counter() - started
+    document["seconds"] = seconds
+    complete = document.get("complete", True)
+    title = f"Optimization, measured: {prepared.dataset.name}"
     subtitle = (
         f"{prepared.dataset.summary()}; {settings.loss} loss, reg {settings.reg:g}, seed "
         f"{settings.seed}; {seconds:.1f} s on {describe_blas()}"
     )
-    report = write_report(
-        run_dir / "report.html",
-        f"Optimization, measured: {prepared.dataset.name}",
-        subtitle,
-        [step.section for step in steps],
-    )
-    figures = [path for step in steps for path in step.figures]
-    console.say(f"report: {report}")
-    console.say(f"figures: {len(figures)} PNG files beside it")
-    console.emit(
-        {
-            "steps": [
-                {
-                    "name": step.name,
-                    "finding": step.finding,
-                    "figures": [str(path) for path in step.figures],
-                    "results": step.results,
-                }
-                for step in steps
-            ],
-            "settings": asdict(settings),
-            "report": str(report),
-            "run_dir": str(run_dir),
-            "seconds": seconds,
-        }
-    )
-    return 0
+    if not complete:
+        title += " (incomplete)"
+        subtitle = (
+            f"INCOMPLETE: interrupted after {document['interrupted_after']}; "
+            "the steps not shown did not run. " + subtitle
+        )
+    report = write_report(run_dir / REPORT, title, subtitle, [step.section for step in steps])
+    atomic_write_text(run_dir / RESULTS, dumps(document, indent=2) + "\n")
+    return report
 
 
 def resolve(args: argparse.Namespace, prepared: Prepared) -> TourSettings:
