@@ -20,6 +20,7 @@ no gradient (:meth:`Loss.evaluate`, :meth:`Loss.example_losses`) never compute `
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -148,3 +149,16 @@ def get_loss(name: str, penalty: str = "l2") -> Loss:
     check_choice(name, "loss", EXAMPLE_LOSSES)
     check_choice(penalty, "penalty", PENALTIES)
     return Loss(name, EXAMPLE_LOSSES[name], penalty, EXAMPLE_LOSS_VALUES[name])
+
+
+def training_loss(
+    loss: Loss, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float
+) -> float:
+    """The full training loss at ``params``, ``L(W) = (1/N) sum_i L_i(W) + reg R(W)`` over all N
+    training examples; NaN for parameters that are not finite (a run that diverged)."""
+    if not all(np.all(np.isfinite(value)) for value in params.values()):
+        return math.nan
+    with np.errstate(over="ignore", invalid="ignore"):  # a finite but huge W may overflow
+        data_loss, reg_loss = loss.evaluate(params, X, y, reg)
+    total = float(data_loss + reg_loss)
+    return total if math.isfinite(total) else math.nan

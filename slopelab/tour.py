@@ -30,11 +30,11 @@ from slopelab.data.prepare import Prepared
 from slopelab.gradcheck import check_gradient, numerical_gradient
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy, init_params, predict_classes
-from slopelab.losses import Loss, get_loss
+from slopelab.losses import Loss, get_loss, training_loss
 from slopelab.optim import OPTIMIZERS
 from slopelab.report import Section
 from slopelab.search import random_local_search, random_search
-from slopelab.selection import TRAINING_LOSS, rank_by_validation, training_loss
+from slopelab.selection import TRAINING_LOSS, rank_by_validation
 from slopelab.train import gradient_descent, sgd
 
 TOUR_STEPS = (

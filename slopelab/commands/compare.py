@@ -30,10 +30,10 @@ from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy
-from slopelab.losses import Loss, get_loss
+from slopelab.losses import Loss, get_loss, training_loss
 from slopelab.optim import OPTIMIZERS
 from slopelab.search import random_local_search, random_search
-from slopelab.selection import TRAINING_LOSS, rank_by_validation, training_loss
+from slopelab.selection import TRAINING_LOSS, rank_by_validation
 from slopelab.train import gradient_descent, sgd
 
 UPDATE_RULES = {("sgd" if rule == "sgd" else f"sgd+{rule}"): rule for rule in OPTIMIZERS}

@@ -37,9 +37,9 @@ from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError
 from slopelab.history import Budget
 from slopelab.linear import accuracy
-from slopelab.losses import get_loss
+from slopelab.losses import get_loss, training_loss
 from slopelab.optim import OPTIMIZERS
-from slopelab.selection import rank_by_validation, training_loss
+from slopelab.selection import rank_by_validation
 from slopelab.train import sgd, steps_per_epoch
 
 EDGE_FRACTION = 0.1  # a best value in the outer 10% of a log range counts as "on the edge"

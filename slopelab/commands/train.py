@@ -30,7 +30,7 @@ from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError, InterruptedRun
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy, predict_classes
-from slopelab.losses import get_loss
+from slopelab.losses import get_loss, training_loss
 from slopelab.model import SavedModel, save_model
 from slopelab.optim import Optimizer
 from slopelab.problem import Problem
@@ -306,14 +306,14 @@ def _finish(
     save_model(run_dir / MODEL, model)
     figures = _figures(run_dir, history, prepared, params)
     loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"])
-    data_loss, reg_loss = loss.evaluate(
-        params, prepared.X_train, prepared.y_train, config["loss"]["reg"]
+    final_loss = training_loss(
+        loss, params, prepared.X_train, prepared.y_train, config["loss"]["reg"]
     )
     result = {
         "train_accuracy": accuracy(params, prepared.X_train, prepared.y_train),
         "val_accuracy": accuracy(params, prepared.X_val, prepared.y_val),
         "test_accuracy": accuracy(params, prepared.X_test, prepared.y_test),
-        "final_loss": float(data_loss + reg_loss),  # of the returned W, on the whole train split
+        "final_loss": final_loss,  # of the returned W, on the whole training split
         "last_batch_loss": history.final_loss,
         "epochs": history.examples / len(prepared.y_train),
         "steps": len(history.steps),
