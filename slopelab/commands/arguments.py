@@ -18,6 +18,7 @@ from slopelab.train import SAMPLINGS
 
 PREPROCESSING = ("auto", "standardize", "center", "scale", "none")
 FULL_BATCH = "full"
+MAX_SEED = 2**32 - 1
 
 
 def _number(text: str, kind: type) -> float:
@@ -39,6 +40,14 @@ def non_negative_int(text: str) -> int:
     value = _number(text, int)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    """A seed: a whole number from 0 to 2**32 - 1, what scikit-learn's seeded splits accept."""
+    value = _number(text, int)
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}; got {text}")
     return value
 
 
@@ -212,7 +221,7 @@ def add_common_arguments(
     group = parser.add_argument_group("output")
     if seed:
         group.add_argument(
-            "--seed", type=non_negative_int, default=0, help="seed for every random choice"
+            "--seed", type=seed_value, default=0, help="seed for every random choice"
         )
     if runs:
         group.add_argument(

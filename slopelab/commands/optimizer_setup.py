@@ -87,16 +87,7 @@ def optimizer_config(
     is built once here so that every option is checked before anything is written."""
     reg = args.reg if reg is None else reg
     hyper = parse_key_values(args.opt, "--opt")
-    if "learning_rate" in hyper:
-        raise CommandError("set the learning rate with --learning-rate, not --opt learning_rate")
-    defaults = DEFAULTS[args.optimizer]
-    unknown = sorted(set(hyper) - set(defaults))
-    if unknown:
-        valid = ", ".join(k for k in defaults if k not in ("learning_rate", "no_decay"))
-        raise CommandError(
-            f"--opt {unknown[0]} is not a hyperparameter of {args.optimizer}; "
-            f"valid: {valid or 'none'}"
-        )
+    check_hyperparams(args.optimizer, hyper)
     try:
         rate = resolve_learning_rate(args.learning_rate, X_train, reg, args.optimizer, hyper)
     except SlopelabError as error:
@@ -111,6 +102,19 @@ def optimizer_config(
     }
     build_optimizer(config)
     return config
+
+
+def check_hyperparams(optimizer: str, hyper: dict[str, float]) -> None:
+    """Refuse a hyperparameter ``optimizer`` does not have (the learning rate has its own flag)."""
+    if "learning_rate" in hyper:
+        raise CommandError("set the learning rate with --learning-rate, not --opt learning_rate")
+    defaults = DEFAULTS[optimizer]
+    unknown = sorted(set(hyper) - set(defaults))
+    if unknown:
+        valid = ", ".join(k for k in defaults if k not in ("learning_rate", "no_decay"))
+        raise CommandError(
+            f"--opt {unknown[0]} is not a hyperparameter of {optimizer}; valid: {valid or 'none'}"
+        )
 
 
 def build_optimizer(config: dict[str, Any]) -> Optimizer:
