@@ -8,12 +8,15 @@ the same BLAS thread count: a multi-threaded matrix product may sum in a differe
 
 Loading checks every entry against the run it should continue (shapes against the data and the
 update rule, counters, the JSON parts) and reports anything amiss as one RunError.
+:func:`read_progress` reads only how far a run got and how it ended, without the data, so a
+command can answer at once (a diverged run, a finished one) before loading anything.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,11 @@ import numpy as np
 
 from slopelab.optim import Optimizer, state_from_arrays, state_to_arrays
 from slopelab.problem import Problem
-from slopelab.runs import CHECKPOINT, RunError, atomic_save_npz, load_npz
+from slopelab.runs import CHECKPOINT, CONFIG, RunError, atomic_save_npz, load_npz, read_config
 from slopelab.train import DescentState
 
+PLAN = ("optimizer", "batch_size", "sampling", "seed")  # the settings a saved state depends on
+Plan = dict[str, Any]
 COUNTERS = ("step", "batch_in_epoch", "epochs_done", "evaluations", "examples", "stale_epochs")
 FLOATS = ("seconds", "start_loss", "best_val_accuracy")
 STATUSES = ("running", "completed", "early_stopped", "diverged", "interrupted")
@@ -33,9 +38,24 @@ class _CorruptError(Exception):
     """One thing wrong with a checkpoint; becomes the RunError's detail."""
 
 
-def save_checkpoint(run_dir: Path, state: DescentState, rng: np.random.Generator) -> None:
-    """Write ``checkpoint.npz`` atomically."""
+@dataclass(frozen=True)
+class Progress:
+    """How far a run got (``step`` updates, ``examples`` seen) and how it ended so far."""
+
+    step: int
+    examples: int
+    status: str
+    message: str
+
+
+def save_checkpoint(
+    run_dir: Path, state: DescentState, rng: np.random.Generator, plan: Plan | None = None
+) -> None:
+    """Write ``checkpoint.npz`` atomically. ``plan``: the settings the saved state depends on
+    (see :func:`load_checkpoint`)."""
     arrays: dict[str, np.ndarray] = {}
+    if plan is not None:
+        arrays["plan"] = np.array(json.dumps(plan))
     arrays.update({f"params/{key}": value for key, value in state.params.items()})
     arrays.update({f"opt/{key}": value for key, value in state_to_arrays(state.opt_state).items()})
     if state.best_params is not None:
@@ -53,17 +73,22 @@ def save_checkpoint(run_dir: Path, state: DescentState, rng: np.random.Generator
 
 
 def load_checkpoint(
-    run_dir: Path, problem: Problem, optimizer: Optimizer, rng: np.random.Generator
+    run_dir: Path,
+    problem: Problem,
+    optimizer: Optimizer,
+    rng: np.random.Generator,
+    plan: Plan | None = None,
 ) -> DescentState:
     """Read ``checkpoint.npz`` of a run on ``problem`` with ``optimizer``: return the loop
-    state and set ``rng`` to the saved bit-generator state."""
+    state and set ``rng`` to the saved bit-generator state.
+
+    ``plan`` is the run's ``{"optimizer", "batch_size", "sampling", "seed"}`` now; when the
+    checkpoint saved its own, a change is refused by name where the state cannot follow it:
+    another update rule (its state arrays mean something else), another seed (the saved random
+    stream continues, so the new seed would be ignored), or other batches in the middle of an
+    epoch (the epoch's position counts batches of the saved size)."""
     path = Path(run_dir) / CHECKPOINT
-    try:
-        arrays = load_npz(path, "checkpoint")
-    except RunError as error:
-        if not path.exists():
-            raise
-        raise RunError(f"{error}; remove it to train the run again from the start") from None
+    arrays = _read(path)
     try:
         params = _params(arrays, "params/", problem)
         best = _params(arrays, "best/", problem) if _group(arrays, "best/") else None
@@ -82,11 +107,113 @@ def load_checkpoint(
             state.status, state.message = _status(arrays)
         _set_rng_state(rng, _json(arrays, "rng_state"))
     except _CorruptError as error:
-        raise RunError(
-            f"{path} is incomplete or corrupt ({error}); remove it to train the run again "
-            "from the start, or start a new run"
-        ) from None
+        raise _corrupt(path, error) from None
+    if plan is not None and "plan" in arrays:
+        _check_plan(_saved_plan(arrays, path), plan, state.batch_in_epoch, path)
     return state
+
+
+def read_progress(run_dir: Path) -> Progress | None:
+    """The step, examples and status saved in ``checkpoint.npz``; None without a checkpoint."""
+    path = Path(run_dir) / CHECKPOINT
+    if not path.exists():
+        return None
+    arrays = _read(path)
+    try:
+        status, message = _status(arrays) if "status" in arrays else ("running", "")
+        return Progress(_counter(arrays, "step"), _counter(arrays, "examples"), status, message)
+    except _CorruptError as error:
+        raise _corrupt(path, error) from None
+
+
+def missing_model_error(run_dir: Path) -> RunError:
+    """Why the folder ``run_dir`` holds no ``model.npz``, and what to do, as a RunError."""
+    try:
+        command = read_config(run_dir).get("command")
+    except RunError:
+        command = None
+    try:
+        progress = read_progress(run_dir) if command == "train" else None
+    except RunError as error:
+        return RunError(f"{run_dir} saved no model, and {error}")
+    resume = f"slopelab train --resume {run_dir}"
+    if command is None:
+        return RunError(
+            f"{run_dir} holds no model.npz and no readable {CONFIG}; give the folder of a "
+            "train run, or a model.npz file"
+        )
+    if command != "train":
+        return RunError(f"{run_dir} is a {command} run; only train runs save a model (model.npz)")
+    if progress is None:
+        return RunError(
+            f"{run_dir} stopped before its first epoch ended and saved no model; train it "
+            f"with {resume}"
+        )
+    if progress.status == "diverged":
+        return RunError(
+            f"{run_dir} diverged at step {progress.step}, so it saved no model: start a new run "
+            f"({progress.message})"
+        )
+    return RunError(
+        f"{run_dir} has not finished (its checkpoint is at step {progress.step}) and saved no "
+        f"model yet; finish it with {resume}"
+    )
+
+
+def _saved_plan(arrays: dict[str, np.ndarray], path: Path) -> Plan:
+    try:
+        saved = _json(arrays, "plan")
+    except _CorruptError as error:
+        raise _corrupt(path, error) from None
+    if not isinstance(saved, dict) or set(saved) != set(PLAN):
+        raise _corrupt(path, _CorruptError(f"plan is {saved!r}; expected keys {list(PLAN)}"))
+    return saved
+
+
+def _check_plan(saved: Plan, plan: Plan, batch_in_epoch: int, path: Path) -> None:
+    """Refuse another update rule or seed, or other batches in the middle of an epoch."""
+    changed = [key for key in PLAN if saved[key] != plan[key]]
+    if "optimizer" in changed:
+        raise RunError(
+            f"{path} holds the state of update rule {saved['optimizer']!r}, but the run's "
+            f"{CONFIG} now says {plan['optimizer']!r}; set optimizer.optimizer back to "
+            f"{saved['optimizer']!r}, or remove the checkpoint to train the run again from the "
+            "start"
+        )
+    if "seed" in changed:
+        raise RunError(
+            f"{path} continues the random numbers of seed {saved['seed']}, but the run's "
+            f"{CONFIG} now says {plan['seed']}; set training.seed back to {saved['seed']}, or "
+            "remove the checkpoint to train the run again from the start"
+        )
+    if changed and batch_in_epoch:
+        key = changed[0]
+
+        def shown(value: Any) -> str:
+            return "the full batch" if value is None else repr(value)
+
+        raise RunError(
+            f"{path} stopped in the middle of an epoch with {key} {shown(saved[key])}, but the "
+            f"run's {CONFIG} now says {shown(plan[key])}; set training.{key} back (it may "
+            "change at the end of an epoch), or remove the checkpoint to train the run again "
+            "from the start"
+        )
+
+
+def _read(path: Path) -> dict[str, np.ndarray]:
+    try:
+        return load_npz(path, "checkpoint")
+    except RunError as error:
+        if not path.exists():
+            raise
+        raise RunError(f"{error}; remove it to train the run again from the start") from None
+
+
+def _corrupt(path: Path, error: _CorruptError) -> RunError:
+    return RunError(
+        f"{path} is incomplete or corrupt ({error}); remove it to train the run again from "
+        "the start, or start a new run"
+    )
 
 
 def _group(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
@@ -176,10 +303,19 @@ def _status(arrays: dict[str, np.ndarray]) -> tuple[str, str]:
 
 
 def _set_rng_state(rng: np.random.Generator, saved: Any) -> None:
+    """Set the bit generator to ``saved``, which must come back exactly as it was read: numpy
+    quietly casts some values (0.5 or true for a whole number), which would continue another
+    random stream than the saved one."""
+    kind = type(rng.bit_generator).__name__
     try:
         rng.bit_generator.state = saved
     except (TypeError, ValueError, KeyError, OverflowError) as error:
-        kind = type(rng.bit_generator).__name__
         raise _CorruptError(
             f"rng_state is not a {kind} state ({type(error).__name__}: {error})"
         ) from None
+    if _canonical(rng.bit_generator.state) != _canonical(saved):
+        raise _CorruptError(f"rng_state is not a {kind} state (numpy reads it as another one)")
+
+
+def _canonical(state: Any) -> str:
+    return json.dumps(state, sort_keys=True, default=str)

@@ -119,6 +119,10 @@ def save_model(path: Path, model: SavedModel) -> None:
 def load_model(path: Path | str) -> SavedModel:
     """Load a model from ``model.npz`` or from a run folder that holds one."""
     path = Path(path).expanduser()
+    if path.is_dir() and not (path / MODEL).exists():
+        from slopelab.checkpoint import missing_model_error  # only for a folder without a model
+
+        raise missing_model_error(path)
     if path.is_dir():
         path = path / MODEL
     arrays = load_npz(path, "model file (model.npz)", error=RunError)

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slopelab.checkpoint import load_checkpoint, save_checkpoint
+from slopelab.checkpoint import Progress, load_checkpoint, read_progress, save_checkpoint
 from slopelab.history import Budget
+from slopelab.model import load_model
 from slopelab.optim import get_optimizer
 from slopelab.problem import make_problem
 from slopelab.runs import RunError
@@ -30,7 +31,7 @@ CONFIG = DescentConfig(reg=1e-3, batch_size=7, patience=5)
 def state_after(
     steps: int, optimizer_name: str = "adam"
 ) -> tuple[DescentState, np.random.Generator]:
-    """A run on PROBLEM stopped mid-epoch after ``steps`` updates, as an interrupt leaves it."""
+    """A run on PROBLEM (seed 4) stopped after ``steps`` updates, as an interrupt leaves it."""
     optimizer = get_optimizer(optimizer_name, learning_rate=0.05)
     rng = np.random.default_rng(4)
     state = start_state(PROBLEM, optimizer, rng)
@@ -73,6 +74,18 @@ def test_a_checkpoint_without_a_status_is_a_running_one(tmp_path):
     np.savez(tmp_path / "checkpoint.npz", **arrays)
     loaded = load_checkpoint(tmp_path, PROBLEM, get_optimizer("adam"), np.random.default_rng())
     assert (loaded.status, loaded.message) == ("running", "")
+
+
+def replaced(document: dict, where: str, value) -> object:
+    """``document`` with the entry at path ``where`` ("a/b") set to ``value``; "" replaces all."""
+    if not where:
+        return value
+    *parents, last = where.split("/")
+    target = document
+    for part in parents:
+        target = target[part]
+    target[last] = value
+    return document
 
 
 def drop(key):
@@ -121,6 +134,14 @@ CORRUPTIONS = {
     "rng_state of MT19937": (
         put("rng_state", json.dumps(np.random.MT19937(0).state, default=np.ndarray.tolist)),
         r"rng_state is not a PCG64 state",
+    ),
+    "rng_state with a fraction": (
+        put("rng_state", json.dumps(replaced(np.random.PCG64(0).state, "state/state", 0.5))),
+        r"rng_state is not a PCG64 state \(numpy reads it as another one\)",
+    ),
+    "rng_state with true": (
+        put("rng_state", json.dumps(replaced(np.random.PCG64(0).state, "has_uint32", True))),
+        r"rng_state is not a PCG64 state \(numpy reads it as another one\)",
     ),
     "status cut": (put("status", '{"status": "comp'), r"status is not valid JSON"),
     "status a list": (put("status", "[1]"), r"status is \[1\]; expected"),
@@ -187,18 +208,6 @@ def with_json(tmp_path, entry: str, document) -> DescentState:
     return load_checkpoint(tmp_path, PROBLEM, get_optimizer("adam"), np.random.default_rng())
 
 
-def replaced(document: dict, where: str, value) -> object:
-    """``document`` with the entry at path ``where`` ("a/b") set to ``value``; "" replaces all."""
-    if not where:
-        return value
-    *parents, last = where.split("/")
-    target = document
-    for part in parents:
-        target = target[part]
-    target[last] = value
-    return document
-
-
 ANY_JSON = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -243,3 +252,152 @@ def test_any_json_as_status_loads_only_when_it_is_a_status(tmp_path, value, wher
     else:
         with pytest.raises(RunError, match=r"is incomplete or corrupt \(status is "):
             with_json(tmp_path, "status", document)
+
+
+# --- what a command can learn without the data: progress, and why a folder has no model ---
+
+
+def test_read_progress_is_what_the_checkpoint_holds_or_none(tmp_path):
+    assert read_progress(tmp_path) is None
+    state, rng = state_after(11)
+    state.status, state.message = "diverged", "loss diverged at step 11"
+    save_checkpoint(tmp_path, state, rng)
+    assert read_progress(tmp_path) == Progress(11, state.examples, "diverged", state.message)
+    assert state.examples == 2 * 30 + 7  # two epochs of 30 examples, then one batch of 7
+
+
+@pytest.mark.parametrize(
+    "name", ["step missing", "step negative", "status unknown", "status a list"]
+)
+def test_read_progress_of_a_corrupt_checkpoint_is_one_run_error(tmp_path, name):
+    corrupt, message = CORRUPTIONS[name]
+    arrays = saved_arrays(tmp_path)
+    corrupt(arrays)
+    np.savez(tmp_path / "checkpoint.npz", **arrays)
+    with pytest.raises(RunError, match=message) as raised:
+        read_progress(tmp_path)
+    assert str(raised.value).startswith(f"{tmp_path / 'checkpoint.npz'} is incomplete or corrupt")
+
+
+def plan(
+    optimizer: str = "adam", batch_size: int | None = 7, sampling: str = "shuffle", seed: int = 4
+) -> dict:
+    return {"optimizer": optimizer, "batch_size": batch_size, "sampling": sampling, "seed": seed}
+
+
+def test_a_checkpoint_of_another_update_rule_is_refused_by_name(tmp_path):
+    state, rng = state_after(3, "momentum")
+    save_checkpoint(tmp_path, state, rng, plan("momentum"))
+    with pytest.raises(
+        RunError,
+        match=r"holds the state of update rule 'momentum', but the run's config.json now says "
+        r"'nesterov'; set optimizer.optimizer back to 'momentum', or remove the checkpoint",
+    ):  # the same state arrays: without the plan, nesterov would silently take over
+        load_checkpoint(
+            tmp_path, PROBLEM, get_optimizer("nesterov"), np.random.default_rng(), plan("nesterov")
+        )
+    load_checkpoint(
+        tmp_path, PROBLEM, get_optimizer("momentum"), np.random.default_rng(), plan("momentum")
+    )
+
+
+@pytest.mark.parametrize("steps", [3, 5])  # in the middle of an epoch, and at its end
+def test_a_checkpoint_of_another_seed_is_refused(tmp_path, steps):
+    """The saved random stream continues: a new seed in config.json would be silently
+    ignored."""
+    state, rng = state_after(steps)
+    save_checkpoint(tmp_path, state, rng, plan())
+    with pytest.raises(
+        RunError,
+        match=r"continues the random numbers of seed 4, but the run's config.json now says 5; "
+        r"set training.seed back to 4, or remove the checkpoint",
+    ):
+        load_checkpoint(tmp_path, PROBLEM, get_optimizer("adam"), rng, plan(seed=5))
+
+
+@pytest.mark.parametrize(
+    ("changed", "message"),
+    [
+        ({"batch_size": 61}, r"with batch_size 7, but the run's config.json now says 61; set "),
+        ({"batch_size": None}, r"with batch_size 7, but .* now says the full batch; set training"),
+        ({"sampling": "replacement"}, r"with sampling 'shuffle', but .* now says 'replacement'"),
+    ],
+)
+def test_other_batches_in_the_middle_of_an_epoch_are_refused(tmp_path, changed, message):
+    """An epoch's position counts batches of the saved size: other batches would take an
+    empty slice of the permutation (a NaN loss, reported as divergence) or skip examples."""
+    state, rng = state_after(3)  # mid-epoch: 3 of 5 batches
+    save_checkpoint(tmp_path, state, rng, plan())
+    with pytest.raises(RunError, match=rf"stopped in the middle of an epoch {message}"):
+        load_checkpoint(tmp_path, PROBLEM, get_optimizer("adam"), rng, plan(**changed))
+
+
+@pytest.mark.parametrize("changed", [{"batch_size": 61}, {"sampling": "replacement"}, {}])
+def test_batches_may_change_at_the_end_of_an_epoch(tmp_path, changed):
+    state, rng = state_after(5)  # one whole epoch of 5 batches
+    assert state.batch_in_epoch == 0
+    save_checkpoint(tmp_path, state, rng, plan())
+    loaded = load_checkpoint(tmp_path, PROBLEM, get_optimizer("adam"), rng, plan(**changed))
+    assert loaded.step == 5
+
+
+@pytest.mark.parametrize("saved", ['{"optimizer": "adam"}', "[]", '"adam"', "{"])
+def test_a_damaged_plan_is_a_run_error(tmp_path, saved):
+    arrays = saved_arrays(tmp_path)
+    arrays["plan"] = np.asarray(saved)
+    np.savez(tmp_path / "checkpoint.npz", **arrays)
+    with pytest.raises(RunError, match=r"checkpoint.npz is incomplete or corrupt \(plan is "):
+        load_checkpoint(tmp_path, PROBLEM, get_optimizer("adam"), np.random.default_rng(), plan())
+
+
+def train_folder(folder: Path, command: str = "train", status: str | None = None) -> Path:
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"command": command}))
+    if status is not None:
+        state, rng = state_after(4)
+        state.status, state.message = status, f"{status} at step 4 (how it went)"
+        save_checkpoint(folder, state, rng)
+    return folder
+
+
+MISSING_MODELS = {
+    "diverged": (
+        lambda d: train_folder(d, status="diverged"),
+        r"{d} diverged at step 4, so it saved no model: start a new run \(diverged at step 4 "
+        r"\(how it went\)\)",
+    ),
+    "interrupted": (
+        lambda d: train_folder(d, status="interrupted"),
+        r"{d} has not finished \(its checkpoint is at step 4\) and saved no model yet; finish "
+        r"it with slopelab train --resume {d}",
+    ),
+    "killed in its first epoch": (
+        lambda d: train_folder(d),
+        r"{d} stopped before its first epoch ended and saved no model; train it with slopelab "
+        r"train --resume {d}",
+    ),
+    "a compare run": (
+        lambda d: train_folder(d, "compare"),
+        r"{d} is a compare run; only train runs save a model \(model.npz\)",
+    ),
+    "any folder": (
+        lambda d: d.mkdir(),
+        r"{d} holds no model.npz and no readable config.json; give the folder of a train run, "
+        "or a model.npz file",
+    ),
+    "a broken checkpoint": (
+        lambda d: (train_folder(d), (d / "checkpoint.npz").write_bytes(b"PK\x03\x04")),
+        r"{d} saved no model, and {d}/checkpoint.npz is not a readable checkpoint: .*; "
+        "remove it to train the run again from the start",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSING_MODELS))
+def test_a_run_folder_without_a_model_says_why(tmp_path, case):
+    make, message = MISSING_MODELS[case]
+    run_dir = tmp_path / "run"
+    make(run_dir)
+    expected = message.format(d=re.escape(str(run_dir)))
+    with pytest.raises(RunError, match=f"^{expected}$"):
+        load_model(run_dir)

@@ -78,7 +78,7 @@ def model_dir(tmp_path_factory):
 BAD_VALUES = {
     "positive_int": ["abc", "", "1.5", "0", "-3", "nan", "inf", "1e3"],
     "non_negative_int": ["abc", "", "1.5", "-1", "nan"],
-    "seed_value": ["abc", "", "1.5", "-1", "nan", "4294967296"],
+    "seed_value": ["abc", "", "1.5", "-1", "nan", "4294967296", "1" + "0" * 30],
     "positive_float": ["abc", "", "nan", "inf", "-inf", "-1", "0", "1e400"],
     "non_negative_float": ["abc", "", "nan", "inf", "-1", "1e400"],
     "learning_rate_value": ["fast", "", "nan", "inf", "-0.1", "0"],

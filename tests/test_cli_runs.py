@@ -174,20 +174,6 @@ def test_a_run_killed_before_its_config_is_written_can_be_run_again(workdir, cap
     assert cli([*BLOBS, "--epochs", "1", "--name", "early"], capsys)[0] == 0
 
 
-def test_a_diverged_run_is_not_resumed(workdir, capsys):
-    write_blobs(workdir / "blobs.npz")
-    args = [*BLOBS, "--learning-rate", "1e6", "--loss", "svm", "--name", "wild"]
-    code, _, err = cli(args, capsys)
-    assert code == 2 and "loss diverged at step" in err
-    code, _, err = cli(["train", "--resume", "runs/wild"], capsys)
-    assert code == 2
-    assert re.fullmatch(
-        r"slopelab train: error: runs/wild diverged \(loss diverged at step \d+ .*\); there "
-        r"is nothing to resume: start a new run with a smaller --learning-rate\n",
-        err,
-    )
-
-
 def test_a_second_resume_of_a_run_in_use_is_refused(workdir, capsys):
     write_blobs(workdir / "blobs.npz")
     assert cli([*BLOBS, "--epochs", "1", "--name", "busy"], capsys)[0] == 0
@@ -203,7 +189,7 @@ def test_a_second_resume_of_a_run_in_use_is_refused(workdir, capsys):
         (lambda d: (d / "checkpoint.npz").write_bytes(b"garbage"), r"is not a readable checkpoint"),
         (
             lambda d: np.savez(d / "checkpoint.npz", **{"params/W": np.zeros((3, 3))}),
-            r"checkpoint.npz is incomplete or corrupt \(params/\* holds \['W'\]",
+            r"checkpoint.npz is incomplete or corrupt \(step is missing\)",  # read first
         ),
         (
             lambda d: (d / "metrics.jsonl").write_text('{"type": "step"}\n'),

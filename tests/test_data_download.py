@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gzip
 import hashlib
 import importlib
@@ -298,3 +299,63 @@ def test_downloaded_files_follow_the_umask(server, tmp_path, mask):
         os.umask(previous)
     modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in folder.iterdir()}
     assert modes == {"first.gz": 0o666 & ~mask, "second.gz": 0o666 & ~mask}
+
+
+# --- paths: a file where the data folder should be, a folder that cannot be written --------
+
+
+@pytest.mark.parametrize("below", ["", "sub/deeper"])
+def test_a_file_in_the_way_of_the_data_folder_is_named(server, tmp_path, below):
+    """mkdir said "Not a directory" naming the dataset folder, not the file in the way."""
+    (tmp_path / "file").write_text("keep")
+    data_dir = tmp_path / "file" / below if below else tmp_path / "file"
+    with pytest.raises(
+        DataError,
+        match=rf"cannot create the data folder {re.escape(str(data_dir / 'mnist'))}: "
+        rf"{re.escape(str(tmp_path / 'file'))} is a file, not a folder; pass another --data-dir",
+    ):
+        download("mnist", data_dir, progress=False)
+    assert (tmp_path / "file").read_text() == "keep" and _listing(tmp_path) == ["file"]
+
+
+@pytest.mark.parametrize(
+    ("failing", "code"), [("temporary_beside", errno.EACCES), ("_stream", errno.ENOSPC)]
+)
+def test_a_data_folder_that_cannot_be_written_is_one_data_error(
+    server, tmp_path, monkeypatch, failing, code
+):
+    """Was a bare OSError, whose hint named train's --out."""
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(tmp_path / "data" / "mnist" / "first.gz"))
+
+    monkeypatch.setattr(download_module, failing, refuse)
+    with pytest.raises(
+        DataError,
+        match=rf"cannot use the data folder .*mnist \({os.strerror(code)}: .*first\.gz\); free "
+        r"some space, or pass a writable --data-dir or set SLOPELAB_DATA$",
+    ):
+        download("mnist", tmp_path / "data", progress=False)
+    assert _listing(tmp_path) == []  # the folders it created are gone again
+
+
+@pytest.mark.parametrize("action", [["list"], ["info", "digits"], ["download", "mnist"]])
+@pytest.mark.parametrize("how", ["--data-dir", "SLOPELAB_DATA", "below"])
+def test_data_commands_refuse_a_file_as_the_data_folder(
+    server, tmp_path, capsys, monkeypatch, action, how
+):
+    """``data list --data-dir FILE`` reported cifar10 as found at that (empty) file, exit 0."""
+    (tmp_path / "file").write_text("")
+    folder = tmp_path / "file" / "x" if how == "below" else tmp_path / "file"
+    flags = [] if how == "SLOPELAB_DATA" else ["--data-dir", str(folder)]
+    monkeypatch.setenv("SLOPELAB_DATA", str(folder))
+    code = main(["data", *action, *flags])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    source = "the data folder ($SLOPELAB_DATA)" if how == "SLOPELAB_DATA" else "--data-dir"
+    problem = (
+        f"cannot be a folder: {tmp_path / 'file'} is a file; give another folder"
+        if how == "below"
+        else "is a file, not a folder; give a folder"
+    )
+    assert captured.err == f"slopelab data: error: {source} {folder} {problem}\n"

@@ -6,15 +6,18 @@ import errno
 import json
 import os
 import stat
+import tempfile
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slopelab import runs
-from slopelab.history import Budget, History
+from slopelab.history import Budget, EpochRecord, History, StepRecord
 from slopelab.optim import get_optimizer
 from slopelab.problem import make_problem
 from slopelab.runs import (
@@ -269,23 +272,112 @@ def test_named_run_folder_rules(tmp_path):
     assert new_run_dir(tmp_path, "a", "train") == tmp_path / "a"  # only a killed write's temp
     assert list((tmp_path / "a").iterdir()) == []
     (tmp_path / "a" / "config.json").write_text("{}")
-    with pytest.raises(RunError, match=r"already exists and is not empty; .* --resume .*a$"):
-        new_run_dir(tmp_path, "a", "train")
-    with pytest.raises(RunError, match="may hold only letters"):
-        new_run_dir(tmp_path, "../x", "train")
+    taken = rf"run folder {tmp_path / 'a'} already exists and is not empty; choose another --name"
+    with pytest.raises(RunError, match=rf"^{taken}, or continue it with slopelab train --resume "):
+        new_run_dir(tmp_path, "a", "train", resume="slopelab train --resume")
+    with pytest.raises(RunError, match=rf"^{taken}$"):  # a command without --resume
+        new_run_dir(tmp_path, "a", "compare")
+    (tmp_path / "f").write_text("")
+    with pytest.raises(RunError, match=r"f is a file, so it cannot be a run folder; choose an"):
+        new_run_dir(tmp_path, "f", "train")
+
+
+NAME_RULE = r"must start with a letter or digit and hold only letters, digits"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["-rf", "--help", "...", ".", "..", ".hidden", "_x", "../x", "a/b", "a b", "", "a\nb",
+     "x" * 61, "a\\b", "~", "a:b", "*"],
+)  # fmt: skip
+def test_run_names_must_start_with_a_letter_or_digit_and_stay_plain(tmp_path, name):
+    with pytest.raises(RunError, match=rf"run name .* {NAME_RULE}"):
+        new_run_dir(tmp_path, name, "train")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["a", "9", "run-1.2_b", "x" * 60, "étude", "a..b", "B-"])
+def test_plain_run_names_are_accepted(tmp_path, name):
+    assert new_run_dir(tmp_path, name, "train") == tmp_path / name
+    assert [path.name for path in tmp_path.iterdir()] == [name]
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(max_size=70))
+def test_any_name_is_refused_or_a_visible_folder_right_under_the_root(name):
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        try:
+            created = new_run_dir(root, name, "train")
+        except RunError as error:
+            assert NAME_RULE in str(error)
+            assert list(root.iterdir()) == []
+            return
+        assert created.parent == root and created.name == name
+        assert name[0].isalnum() and len(name) <= 60  # shown by ls, never read as a flag
+
+
+def test_out_must_be_a_folder_or_a_path_to_one(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RunError, match=r"--out .*file is a file, not a folder; give a folder"):
+        new_run_dir(tmp_path / "file", "a", "train")
+    with pytest.raises(RunError, match=r"--out .*file/x/y cannot be created: .*file is a file"):
+        new_run_dir(tmp_path / "file" / "x" / "y", None, "train")
+    assert new_run_dir(tmp_path / "new" / "deep", None, "train").parent == tmp_path / "new/deep"
+
+
+@pytest.mark.parametrize("below", ["x.csv", "sub/x.csv"])
+def test_writing_below_a_file_names_the_file_in_the_way(tmp_path, below):
+    """mkdir says "File exists" (naming the folder it wanted) for a file in the way."""
+    (tmp_path / "file").write_text("keep")
+    with pytest.raises(NotADirectoryError) as raised:
+        atomic_write_text(tmp_path / "file" / below, "text")
+    assert raised.value.errno == errno.ENOTDIR and raised.value.filename == str(tmp_path / "file")
+    assert (tmp_path / "file").read_text() == "keep"
+
+
+def test_writing_onto_a_folder_says_it_is_a_folder(tmp_path):
+    (tmp_path / "out.csv").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"out\.csv"):
+        atomic_write_text(tmp_path / "out.csv", "text")
+    assert leftovers(tmp_path) == []
 
 
 def test_read_config_says_what_is_wrong(tmp_path):
-    with pytest.raises(RunError, match=r"nowhere is not a run folder: it has no config.json"):
+    with pytest.raises(RunError, match=r"nowhere does not exist; check the path"):
         read_config(tmp_path / "nowhere")
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(RunError, match=r"notes.txt is a file, not a run folder; give a run folder"):
+        read_config(tmp_path / "notes.txt")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "results.json").write_text("{}")
+    with pytest.raises(RunError, match=r"other is not a run folder: it has no config.json"):
+        read_config(tmp_path / "other")
     (tmp_path / "early").mkdir()
     (tmp_path / "early" / ".config.json.0123abcd.tmp").write_text("{")
     with pytest.raises(RunError, match=r"stopped before it was written.*run the same command"):
         read_config(tmp_path / "early")
-    for text, message in [("{", "is not valid JSON"), ("[1]", "holds no JSON object")]:
-        (tmp_path / "early" / "config.json").write_text(text)
+    (tmp_path / "early" / "config.json").mkdir()
+    with pytest.raises(RunError, match=r"config.json is not a file; the run folder is damaged"):
+        read_config(tmp_path / "early")
+    (tmp_path / "early" / "config.json").rmdir()
+    bad = {
+        "{": "is not valid JSON",
+        "[1]": "holds no JSON object",
+        "[" * 100_000: r"is not valid JSON \(maximum recursion depth",
+        '{"seed": ' + "9" * 5000 + "}": r"is not valid JSON \(Exceeds the limit",
+        "\udcff": "is not valid JSON",
+    }
+    for text, message in bad.items():
+        (tmp_path / "early" / "config.json").write_bytes(text.encode("utf-8", "surrogateescape"))
         with pytest.raises(RunError, match=message):
             read_config(tmp_path / "early")
+    (tmp_path / "early" / "config.json").write_text("{}")
+    for inside in ("config.json", "checkpoint.npz"):
+        (tmp_path / "early" / inside).write_text("{}")
+        with pytest.raises(RunError, match=rf"{inside} is a file, not a run folder; give the "
+                           rf"folder that holds it: .*early$"):  # fmt: skip
+            read_config(tmp_path / "early" / inside)
 
 
 def test_remove_leftovers_removes_only_temporaries(tmp_path):
@@ -303,3 +395,20 @@ def test_a_run_folder_is_held_by_one_process_at_a_time(tmp_path):
         pass
     with hold_run_folder(tmp_path):  # released on the way out
         pass
+
+
+FINITE_OR_NOT = st.floats() | st.integers(-(2**70), 2**70)
+NUMPY_SCALARS = FINITE_OR_NOT.filter(lambda v: abs(v) < 1e300).map(np.float64) | st.integers(
+    -(2**62), 2**62
+).map(np.int64)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(FINITE_OR_NOT | NUMPY_SCALARS, min_size=10, max_size=10), step=st.booleans())
+def test_a_record_line_is_the_json_of_the_whole_record(values, step):
+    """The fast line is exactly ``dumps`` of ``asdict``: non-finite numbers as null, numpy
+    scalars as plain numbers, fields in their order."""
+    kind = StepRecord if step else EpochRecord
+    record = kind(*values[: len(fields(kind))])
+    name = "step" if step else "epoch"
+    assert runs.record_line(name, record) == runs.dumps({"type": name, **asdict(record)})

@@ -18,6 +18,7 @@ from slopelab.train import SAMPLINGS
 
 PREPROCESSING = ("auto", "standardize", "center", "scale", "none")
 FULL_BATCH = "full"
+MAX_SEED = 2**32 - 1
 
 
 def _number(text: str, kind: type) -> float:
@@ -42,10 +43,8 @@ def non_negative_int(text: str) -> int:
     return value
 
 
-MAX_SEED = 2**32 - 1  # numpy and scikit-learn take seeds in [0, 2**32)
-
-
 def seed_value(text: str) -> int:
+    """A seed: a whole number from 0 to 2**32 - 1, what scikit-learn's seeded splits accept."""
     value = _number(text, int)
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be a whole number from 0 to {MAX_SEED}; got {text}")

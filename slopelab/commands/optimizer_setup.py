@@ -115,17 +115,7 @@ def optimizer_config(
     is built once here so that every option is checked before anything is written."""
     reg = args.reg if reg is None else reg
     hyper = parse_key_values(args.opt, "--opt")
-    if "learning_rate" in hyper:
-        raise CommandError("set the learning rate with --learning-rate, not --opt learning_rate")
-    defaults = DEFAULTS[args.optimizer]
-    unknown = sorted(set(hyper) - set(defaults))
-    if unknown:
-        valid = ", ".join(k for k in defaults if k not in ("learning_rate", "no_decay"))
-        raise CommandError(
-            f"--opt {unknown[0]} is not a hyperparameter of {args.optimizer}; "
-            f"valid: {valid or 'none'}"
-        )
-    _check_hyperparameters(args.optimizer, hyper, args.opt)
+    check_hyperparams(args.optimizer, hyper, args.opt)
     try:
         rate = resolve_learning_rate(
             args.learning_rate,
@@ -150,9 +140,19 @@ def optimizer_config(
     return config
 
 
-def _check_hyperparameters(optimizer: str, hyper: dict[str, float], given: Sequence[str]) -> None:
-    """Build the rule once at rate 1 so that a bad ``--opt`` is named as such."""
-    try:
+def check_hyperparams(optimizer: str, hyper: dict[str, float], given: Sequence[str] = ()) -> None:
+    """Refuse a hyperparameter ``optimizer`` does not have (the learning rate has its own flag)
+    or a value it does not accept; ``given`` are the ``--opt`` items, to name the culprit."""
+    if "learning_rate" in hyper:
+        raise CommandError("set the learning rate with --learning-rate, not --opt learning_rate")
+    defaults = DEFAULTS[optimizer]
+    unknown = sorted(set(hyper) - set(defaults))
+    if unknown:
+        valid = ", ".join(k for k in defaults if k not in ("learning_rate", "no_decay"))
+        raise CommandError(
+            f"--opt {unknown[0]} is not a hyperparameter of {optimizer}; valid: {valid or 'none'}"
+        )
+    try:  # build the rule once at rate 1, so that a bad value is named as an --opt
         get_optimizer(optimizer, learning_rate=1.0, **hyper)
     except SlopelabError as error:
         culprit = next((item for item in given if item.partition("=")[0] in str(error)), None)

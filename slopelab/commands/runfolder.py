@@ -67,9 +67,9 @@ def say_loaded(prepared: Prepared, console: Console) -> None:
     console.say(f"{prepared.dataset.summary()}; preprocessing: {prepared.preprocess}")
 
 
-def create_run_folder(args: argparse.Namespace, prefix: str) -> Path:
+def create_run_folder(args: argparse.Namespace, prefix: str, resume: str | None = None) -> Path:
     """``--out/--name`` (or a dated name), remembered so a failed start can be undone."""
-    run_dir = new_run_dir(args.out, args.name, prefix)
+    run_dir = new_run_dir(args.out, args.name, prefix, resume)
     _created.append(run_dir)
     return run_dir
 
@@ -79,12 +79,18 @@ def start_run(
     command: str,
     console: Console,
     resolve: Callable[[Prepared], dict[str, Any]] | None = None,
+    resume: str | None = None,
 ) -> tuple[Prepared, Path, dict[str, Any]]:
     """Load and preprocess the data, resolve the command's options with ``resolve`` (values
     decided from the data; it raises on bad input), then create the run folder and write its
     config.json: the data options, every other knob, what ``resolve`` adds, the environment.
-    Returns the data, the folder and the config."""
-    check_run_name(args.out, args.name)
+    Returns the data, the folder and the config.
+
+    ``resume`` is the command that continues such a run (``slopelab train --resume``): its
+    config.json is read back, so ``resolve`` must record every knob, and the flags are not
+    recorded a second time (an edit of a copy nobody reads would be silently ignored).
+    """
+    check_run_name(args.out, args.name, resume)
     data = data_config_of(args)
     prepared = prepare_data(data)
     data["sha256"] = prepared.dataset.sha256  # a resumed run refuses a changed file
@@ -98,11 +104,11 @@ def start_run(
     config = {
         "command": command,
         "data": data,
-        "arguments": knobs,
+        **({} if resume else {"arguments": knobs}),
         **resolved,
         "environment": describe_environment(),
     }
-    run_dir = create_run_folder(args, f"{command}-{run_slug(args.data)}")
+    run_dir = create_run_folder(args, f"{command}-{run_slug(args.data)}", resume)
     write_config(run_dir, config)
     return prepared, run_dir, config
 

@@ -8,10 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from slopelab.checkpoint import load_checkpoint, save_checkpoint
+from slopelab.checkpoint import Progress, load_checkpoint, read_progress, save_checkpoint
 from slopelab.commands import summary
 from slopelab.commands.arguments import (
-    FULL_BATCH,
     add_common_arguments,
     add_data_arguments,
     add_loss_arguments,
@@ -20,12 +19,19 @@ from slopelab.commands.arguments import (
 )
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.interrupts import interrupt_flag
-from slopelab.commands.optimizer_setup import (
-    build_optimizer,
-    idle_steps_note,
-    optimizer_config,
-)
+from slopelab.commands.optimizer_setup import build_optimizer, idle_steps_note
 from slopelab.commands.runfolder import finish_run, load_prepared, start_run
+from slopelab.commands.train_config import (
+    EPOCHS_FLAG_FIX,
+    check_against_data,
+    check_extension,
+    check_run_length,
+    checked_config,
+    checkpoint_plan,
+    refuse_diverged,
+    train_config,
+    what_resuming_does,
+)
 from slopelab.data.prepare import Prepared
 from slopelab.errors import CommandError, InterruptedRun
 from slopelab.history import Budget, History
@@ -36,7 +42,6 @@ from slopelab.optim import Optimizer
 from slopelab.problem import Problem
 from slopelab.runs import (
     CHECKPOINT,
-    CONFIG,
     METRICS,
     MODEL,
     MetricsLog,
@@ -56,12 +61,6 @@ checkpoint; continue with --resume RUN (add --epochs N to train a finished run l
 
 # With --resume the run's own config.json decides everything except these.
 RESUME_OPTIONS = {"resume", "epochs", "json", "no_progress"}
-TRAIN_CONFIG_KEYS = {
-    "data": ("data",),
-    "loss": ("loss", "penalty", "reg"),
-    "optimizer": ("optimizer", "learning_rate", "schedule", "hyperparams"),
-    "training": ("batch_size", "epochs", "sampling", "patience", "seed"),
-}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -91,35 +90,29 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         return _resume(args, console)
     prepared, run_dir, config = start_run(
-        args, "train", console, lambda prepared: train_config(args, prepared)
+        args,
+        "train",
+        console,
+        lambda prepared: train_config(args, prepared),
+        resume="slopelab train --resume",
     )
     with hold_run_folder(run_dir):
         result = train_run(config, prepared, run_dir, console)
         return finish_run(console, run_dir, result)
 
 
-def train_config(args: argparse.Namespace, prepared: Prepared) -> dict[str, Any]:
-    """The loss, optimizer and training parts of the config, every value as it will be used
-    (the batch size capped at the training set, ``auto`` resolved to a number)."""
-    num_examples = len(prepared.y_train)
-    full = args.batch_size == FULL_BATCH
-    return {
-        "loss": {"loss": args.loss, "penalty": args.penalty, "reg": args.reg},
-        "optimizer": optimizer_config(
-            args, prepared.X_train, num_classes=prepared.dataset.num_classes
-        ),
-        "training": {
-            "batch_size": num_examples if full else min(args.batch_size, num_examples),
-            "full_batch": full,
-            "epochs": args.epochs,
-            "sampling": args.sampling,
-            "patience": args.patience,
-            "seed": args.seed,
-        },
-    }
+def flag_actions() -> dict[str, argparse.Action]:
+    """The flags of ``slopelab train`` by destination: their types and choices are the rules
+    a resumed run's config.json is held to."""
+    subparsers = argparse.ArgumentParser().add_subparsers()
+    add_parser(subparsers)
+    return {action.dest: action for action in subparsers.choices["train"]._actions}
 
 
 def _resume(args: argparse.Namespace, console: Console) -> int:
+    """Continue the run in ``--resume``'s folder. Everything that can be checked without the
+    data is checked first (the flags, config.json, how the run ended), then the data loads and
+    one line says what happens: training from the start, from a step, or nothing to do."""
     refused = sorted(args.given - RESUME_OPTIONS)
     if refused:
         flags = ", ".join("--" + name.replace("_", "-") for name in refused)
@@ -128,42 +121,23 @@ def _resume(args: argparse.Namespace, console: Console) -> int:
             f"{flags} cannot be given with it; drop them, or start a new run"
         )
     run_dir = Path(args.resume)
-    config = read_config(run_dir)
-    if config.get("command") != "train":
-        raise CommandError(f"{run_dir} is not a train run; only train runs can be resumed")
-    _check_resumable(config, run_dir)
+    config = checked_config(read_config(run_dir), run_dir, flag_actions())
     with hold_run_folder(run_dir):
         remove_leftovers(run_dir)
+        progress = read_progress(run_dir)
+        refuse_diverged(run_dir, progress)
+        planned = config["training"]["epochs"]
         if "epochs" in args.given:
-            config = _extend_epochs(config, args.epochs, run_dir)
+            check_extension(run_dir, progress, planned, args.epochs)
+            config = {**config, "training": {**config["training"], "epochs": args.epochs}}
         prepared = load_prepared(config["data"], console)
-        console.say(f"resuming {run_dir}")
-        result = train_run(config, prepared, run_dir, console, resume=True)
+        if "epochs" in args.given:
+            request = f"--epochs {args.epochs}"
+            check_run_length(config["training"], len(prepared.y_train), request, EPOCHS_FLAG_FIX)
+        check_against_data(config, run_dir, len(prepared.y_train))
+        extended = config["training"]["epochs"] != planned
+        result = train_run(config, prepared, run_dir, console, resume=True, save_config=extended)
         return finish_run(console, run_dir, result)
-
-
-def _check_resumable(config: dict[str, Any], run_dir: Path) -> None:
-    """Every entry :func:`train_run` reads is in the config (a hand-edited one may lack some)."""
-    for part, keys in TRAIN_CONFIG_KEYS.items():
-        section = config.get(part)
-        missing = [key for key in keys if not isinstance(section, dict) or key not in section]
-        if missing:
-            raise RunError(
-                f"{run_dir / CONFIG} lacks {part}: {', '.join(missing)}; restore the file, or "
-                "start a new run"
-            )
-
-
-def _extend_epochs(config: dict[str, Any], epochs: int, run_dir: Path) -> dict[str, Any]:
-    planned = config["training"]["epochs"]
-    if epochs < planned:
-        raise CommandError(
-            f"{run_dir} was planned for {planned} epochs; --epochs with --resume can only "
-            f"extend it (give more than {planned})"
-        )
-    config = {**config, "training": {**config["training"], "epochs": epochs}}
-    write_config(run_dir, config)
-    return config
 
 
 def train_run(
@@ -172,8 +146,11 @@ def train_run(
     run_dir: Path,
     console: Console,
     resume: bool = False,
+    save_config: bool = False,
 ) -> dict[str, Any]:
-    """Train (or continue training) as ``config`` says; write everything into ``run_dir``."""
+    """Train (or continue training) as ``config`` says; write everything into ``run_dir``.
+    ``resume``: continue from the checkpoint, after one line saying what that does;
+    ``save_config``: write ``config`` once the checkpoint is known to fit it (``--epochs``)."""
     training = config["training"]
     loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"])
     problem = Problem(loss, prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val)
@@ -185,10 +162,14 @@ def train_run(
         patience=training["patience"],
     )
     budget = Budget(epochs=training["epochs"])
+    plan = checkpoint_plan(config)
     rng = np.random.default_rng(training["seed"])
     metrics = MetricsLog(run_dir)
     if resume:
-        state, history = _resumed(run_dir, problem, optimizer, rng, console)
+        state, history, progress = _resumed(run_dir, problem, optimizer, rng, plan)
+        console.say(what_resuming_does(run_dir, progress, config, problem.num_examples))
+        if save_config:
+            write_config(run_dir, config)
         metrics.rewrite(history)
     else:
         state, history = start_state(problem, optimizer, rng), History("sgd")
@@ -207,7 +188,7 @@ def train_run(
                 epochs_seen[0] = len(current_history.epochs)
                 _epoch_line(console, current_history, training["epochs"], bar)
                 metrics.sync(current_history)
-                save_checkpoint(run_dir, current, rng)
+                save_checkpoint(run_dir, current, rng, plan)
 
         history = descend(
             problem,
@@ -221,7 +202,7 @@ def train_run(
             stop_requested=lambda: interrupted[0],
         )
     metrics.sync(history)
-    save_checkpoint(run_dir, state, rng)
+    save_checkpoint(run_dir, state, rng, plan)
     if history.status == "interrupted":
         raise InterruptedRun(
             f"stopped at step {state.step} of {total_steps}; checkpoint saved in {run_dir}. "
@@ -231,7 +212,10 @@ def train_run(
         from slopelab import plots
 
         plots.loss_curve(history, run_dir / "loss.png")
-        raise CommandError(f"{history.message} (run folder: {run_dir})")
+        raise CommandError(
+            f"{history.message}; the run folder {run_dir} is kept for inspection "
+            "(config.json, metrics.jsonl, loss.png)"
+        )
     return _finish(config, prepared, run_dir, history, console)
 
 
@@ -240,18 +224,15 @@ def _resumed(
     problem: Problem,
     optimizer: Optimizer,
     rng: np.random.Generator,
-    console: Console,
-) -> tuple[DescentState, History]:
+    plan: dict[str, Any],
+) -> tuple[DescentState, History, Progress | None]:
     """The state and history of a run from its checkpoint and the steps of ``metrics.jsonl``
-    the checkpoint has reached. A run killed before its first checkpoint starts over: its
-    config.json holds every knob and the seed, so that is the same run."""
+    the checkpoint has reached, and how far it got (None: no checkpoint). A run killed before
+    its first checkpoint starts over: its config.json holds every knob and the seed, so that
+    is the same run."""
     if not (run_dir / CHECKPOINT).exists():
-        console.say(
-            f"{run_dir} has no checkpoint yet (it stopped before its first epoch ended); "
-            "training it from the start"
-        )
-        return start_state(problem, optimizer, rng), History("sgd")
-    state = load_checkpoint(run_dir, problem, optimizer, rng)
+        return start_state(problem, optimizer, rng), History("sgd"), None
+    state = load_checkpoint(run_dir, problem, optimizer, rng, plan)
     history = read_history(run_dir, "sgd", up_to_step=state.step)
     if len(history.steps) != state.step:
         raise RunError(
@@ -259,14 +240,7 @@ def _resumed(
             "the checkpoint; it was cut or edited, so the run cannot continue its record; "
             f"restore it, or remove {run_dir / CHECKPOINT} to train the run again from the start"
         )
-    if state.status == "diverged":
-        raise CommandError(
-            f"{run_dir} diverged ({state.message}); there is nothing to resume: start a new "
-            "run with a smaller --learning-rate"
-        )
-    if state.status == "early_stopped":
-        console.say(f"{run_dir} already ended: {state.message}; nothing to resume")
-    return state, history
+    return state, history, Progress(state.step, state.examples, state.status, state.message)
 
 
 def _epoch_line(console: Console, history: History, epochs: int, bar: Any) -> None:

@@ -28,7 +28,7 @@ from typing import IO
 from slopelab.data import registry
 from slopelab.data.errors import DataError
 from slopelab.data.locations import dataset_dir
-from slopelab.runs import temporary_beside
+from slopelab.runs import file_in_the_way, temporary_beside
 
 BACKOFF_SECONDS = 1.0  # wait before the first retry; doubles for each later one
 CHUNK_BYTES = 1 << 20
@@ -80,6 +80,12 @@ def _new_folders_removed_if_empty(folder: Path) -> Iterator[None]:
     """Create ``folder`` (and its missing parents); if the body fails (no network, Ctrl-C),
     remove the ones this call created that are still empty, so a failed download leaves
     nothing behind. Verified files already in place are kept for the next attempt."""
+    blocking = file_in_the_way(folder)
+    if blocking is not None:
+        raise DataError(
+            f"cannot create the data folder {folder}: {blocking} is a file, not a folder; pass "
+            "another --data-dir or set SLOPELAB_DATA"
+        )
     created = [path for path in (folder, *folder.parents) if not path.exists()]
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -90,13 +96,25 @@ def _new_folders_removed_if_empty(folder: Path) -> Iterator[None]:
         ) from None
     try:
         yield
+    except OSError as error:  # writing a file: no permission, a full disk
+        _remove_new_folders(created)
+        where = f": {error.filename}" if error.filename else ""
+        raise DataError(
+            f"cannot use the data folder {folder} ({error.strerror or error}{where}); free "
+            "some space, or pass a writable --data-dir or set SLOPELAB_DATA"
+        ) from None
     except BaseException:
-        for path in created:  # deepest first
-            try:
-                path.rmdir()
-            except OSError:  # not empty, or not ours to remove any more
-                break
+        _remove_new_folders(created)
         raise
+
+
+def _remove_new_folders(created: list[Path]) -> None:
+    """Remove the folders a failed download created, deepest first, while they are empty."""
+    for path in created:
+        try:
+            path.rmdir()
+        except OSError:  # not empty, or not ours to remove any more
+            break
 
 
 def fetch_file(
