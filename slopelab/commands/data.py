@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from slopelab.commands import summary
 from slopelab.commands.arguments import add_common_arguments
 from slopelab.commands.console import console_for
 from slopelab.data import DATASETS, download, find_dataset, load_dataset, resolve_data_dir
-from slopelab.data.locations import ENV_VAR
-from slopelab.errors import CommandError
-from slopelab.runs import file_in_the_way
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -45,24 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     fetch.set_defaults(handler=run_download)
 
 
-def checked_data_dir(args: argparse.Namespace) -> Path:
-    """The data folder, refused when a file stands where it (or a folder above it) should be:
-    a file is never a folder of datasets, and is never searched as one."""
-    folder = resolve_data_dir(args.data_dir)
-    blocking = file_in_the_way(folder)
-    if blocking is None:
-        return folder
-    source = "--data-dir" if args.data_dir else f"the data folder (${ENV_VAR})"
-    if blocking == folder:
-        raise CommandError(f"{source} {folder} is a file, not a folder; give a folder")
-    raise CommandError(
-        f"{source} {folder} cannot be a folder: {blocking} is a file; give another folder"
-    )
-
-
 def run_list(args: argparse.Namespace) -> int:
     console = console_for(args)
-    folder = checked_data_dir(args)
+    folder = resolve_data_dir(args.data_dir)
     rows, document = [], []
     for name, info in DATASETS.items():
         found = find_dataset(name, data_dir=folder) or ""
@@ -76,7 +57,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     console = console_for(args)
-    dataset = load_dataset(args.name, data_dir=checked_data_dir(args))
+    dataset = load_dataset(args.name, data_dir=resolve_data_dir(args.data_dir))
     console.say(dataset.summary())
     console.say(f"source: {dataset.source}")
     console.say("classes: " + ", ".join(dataset.class_names))
@@ -97,7 +78,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_download(args: argparse.Namespace) -> int:
     console = console_for(args)
-    checked_data_dir(args)
+    resolve_data_dir(args.data_dir)
     folder = download(args.name, args.data_dir, progress=None if not args.no_progress else False)
     console.say(f"{args.name} is ready in {folder}")
     console.emit({"name": args.name, "path": str(folder)})
