@@ -3,11 +3,15 @@
 Exit code 1 when the check fails (a NaN or infinite loss or gradient included), so it can guard
 a CI job; exit code 2 when ``--function`` cannot be imported, raises, or returns the wrong kind
 of thing, or ``--params`` does not fit: those are for the user to fix, not a failed check.
+
+Whatever ``--function``'s module prints (while imported or called) goes to stderr: stdout holds
+the report, or with ``--json`` exactly one JSON document.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 import time
@@ -155,7 +159,8 @@ def _import_function(spec: str) -> Callable:
     folder = str(Path.cwd())
     sys.path.insert(0, folder)
     try:
-        module = importlib.import_module(module_name)
+        with _output_to_stderr():
+            module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if not _names_itself(module_name, error.name):  # the module imports something missing
             raise CommandError(
@@ -178,6 +183,11 @@ def _import_function(spec: str) -> Callable:
     return function
 
 
+def _output_to_stderr() -> contextlib.AbstractContextManager:
+    """Send the user's ``print`` to stderr, so stdout carries only slopelab's report."""
+    return contextlib.redirect_stdout(sys.stderr)
+
+
 def _names_itself(module_name: str, missing: str | None) -> bool:
     """Whether the missing module is ``module_name`` or a package it sits in."""
     return missing is not None and (module_name + ".").startswith(missing + ".")
@@ -192,7 +202,8 @@ class _UserFunction:
 
     def __call__(self, params: dict[str, np.ndarray]) -> object:
         try:
-            return self.function(params)
+            with _output_to_stderr():
+                return self.function(params)
         except (Exception, SystemExit) as error:
             raise CommandError(
                 f"--function {self.spec}: your function raised {_describe(error)}"
