@@ -366,9 +366,9 @@ def _values_along_direction(
 
 def _check_step(h: Any, largest: float | None = None) -> None:
     """``h`` is a number > 0 that fits float64, and at most ``largest`` when given."""
-    if isinstance(h, int) and not isinstance(h, bool) and h > 2**1000:  # beyond float64
+    if _huge_int(h) and h > 0:  # beyond what numpy's checks can convert
         if largest is None:
-            raise InvalidValueError(f"h must fit float64; got an integer of {len(str(h))} digits")
+            raise InvalidValueError(f"h must fit float64; got {_shown(h)}")
         h = math.inf
     else:
         check_positive(h, "h")
@@ -380,17 +380,30 @@ def _check_step(h: Any, largest: float | None = None) -> None:
         )
 
 
+def _huge_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**62
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, or ``an integer of 401 digits`` for a huge one."""
+    if isinstance(value, int) and abs(value) > 10**20:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return repr(value)
+
+
 def _check_arguments(
     num_checks: Any, h: Any, mode: Any, tol: Any, rng: Any, detect_kinks: Any
 ) -> None:
-    huge_count = isinstance(num_checks, int) and num_checks > 2**62  # as good as "all of them"
-    if not huge_count:
+    if _huge_int(num_checks):  # numpy cannot take it; a huge count means "all of them"
+        if num_checks < 0:
+            raise InvalidValueError(f"num_checks must be > 0; got {_shown(num_checks)}")
+    else:
         check_positive(num_checks, "num_checks", integer=True)
     _check_step(h, MAX_H)
     check_choice(mode, "mode", MODES)
     if isinstance(tol, int | float | np.integer | np.floating) and tol >= 1:
         raise InvalidValueError(
-            f"tol must be below 1; got {tol:g}: a relative error of 1 means the two values "
+            f"tol must be below 1; got {_shown(tol)}: a relative error of 1 means the two values "
             "differ by their own size, so such a tol passes almost any gradient"
         )
     check_positive(tol, "tol")

@@ -158,6 +158,8 @@ def measure(
         return row
     if not is_kink(offsets, values, h, rounding):
         numeric, truncation = _richardson(offsets, values)
+        if not math.isfinite(numeric):
+            return replace(row, problem="the difference of f's values overflows float64")
         return replace(row, numeric=numeric, truncation=TRUNCATION_MULTIPLE * truncation)
     fit = fit_kink(offsets, values, h, rounding)
     if fit is None:
@@ -202,10 +204,12 @@ def _half_width_and_slope(offsets: np.ndarray, values: np.ndarray, k: int) -> tu
 
 
 def _eliminate_square_term(fine: tuple[float, float], coarse: tuple[float, float]) -> float:
-    """``n(s) = f' + C s^2 + O(s^4)`` at two widths: ``(s2^2 n1 - s1^2 n2) / (s2^2 - s1^2)``."""
+    """``n(s) = f' + C s^2 + O(s^4)`` at two widths: ``(n1 - r n2) / (1 - r)``, ``r = (s1/s2)^2``
+    (a ratio, since the squares of a tiny h underflow)."""
     (s1, n1), (s2, n2) = fine, coarse
+    ratio = (s1 / s2) ** 2
     with np.errstate(all="ignore"):
-        return float((s2 * s2 * n1 - s1 * s1 * n2) / (s2 * s2 - s1 * s1))
+        return float((n1 - ratio * n2) / (1.0 - ratio))
 
 
 def _stencil_problem(

@@ -643,9 +643,8 @@ def test_a_step_lost_in_rounding_is_not_measured_and_fails():
 
 
 def test_numerical_gradient_gives_nan_where_the_step_is_lost_in_rounding():
-    with np.errstate(invalid="ignore"):  # the documented 0/0
-        grad = numerical_gradient(lambda x: float((x**2).sum()), np.array([1e6, 1.0]), h=1e-12)
-    assert math.isnan(grad[0]) and math.isfinite(grad[1])
+    grad = numerical_gradient(lambda x: float((x**2).sum()), np.array([1e6, 1.0]), h=1e-12)
+    assert math.isnan(grad[0]) and math.isfinite(grad[1])  # no warning either: see below
 
 
 # ---------------------------------------------------------------- verdicts, warnings, report
@@ -948,3 +947,81 @@ def square(x):
 def test_bad_arguments_are_rejected_with_a_clear_message(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# ---------------------------------------------------------------- every bad argument, no warning
+
+
+def indexes_a_dict(p):
+    return float((p["W"] ** 2).sum()), {"W": 2 * p["W"]}
+
+
+def raises_when_moved(x):
+    if x[0] != 1.0:
+        raise RuntimeError("only at x")
+    return float(x[0]), np.ones(1)
+
+
+BAD_ARGUMENTS = [
+    # the tester's three, then their class
+    (lambda: check_gradient(indexes_a_dict, np.ones(3)), InvalidValueError,
+     "f raised IndexError: only integers, slices .* when called with params, one float64 array "
+     "of shape \\(3,\\): f receives params as you pass them"),
+    (lambda: check_gradient(5, np.ones(3)), InvalidTypeError,
+     "f must be a function f\\(params\\) -> \\(loss, grads\\); got 5 \\(int\\)"),
+    (lambda: numerical_gradient(None, np.ones(3)), InvalidTypeError,
+     "f must be a function f\\(params\\) -> loss \\(or \\(loss, grads\\)\\); got None"),
+    (lambda: numerical_gradient(lambda p: p["W"], np.ones(2)), InvalidValueError,
+     "f raised IndexError"),
+    (lambda: check_gradient(lambda p: indexes_a_dict(p), {"V": np.ones(2)}), InvalidValueError,
+     "f raised KeyError: 'W' when called with params, a dict of float64 arrays with keys \\['V'\\]"),
+    (lambda: check_gradient(raises_when_moved, np.ones(1)), InvalidValueError,
+     "f raised RuntimeError: only at x at a point next to params \\(call 2: one entry moved"),
+    (lambda: check_gradient(square, np.ones(2), h=10**400), InvalidValueError,
+     "h must be at most 0.001 for check_gradient; got inf"),
+    (lambda: numerical_gradient(square, np.ones(2), h=10**400), InvalidValueError,
+     "h must fit float64; got an integer of 401 digits"),
+    (lambda: numerical_gradient(square, np.ones(2), h=float("inf")), InvalidValueError,
+     "h must be > 0; got inf"),
+    (lambda: check_gradient(square, np.ones(2), h=True), InvalidTypeError, "h must be a number"),
+    (lambda: check_gradient(square, np.ones(2), h="1e-5"), InvalidTypeError, "h must be a number"),
+    (lambda: check_gradient(square, np.ones(2), tol=1), InvalidValueError,
+     "tol must be below 1; got 1: a relative error of 1"),
+    (lambda: check_gradient(square, np.ones(2), tol=10**400), InvalidValueError,
+     "tol must be below 1; got an integer of 401 digits"),
+    (lambda: check_gradient(square, np.ones(2), tol=None), InvalidTypeError, "tol must be a number"),
+    (lambda: check_gradient(square, np.ones(2), detect_kinks="no"), InvalidTypeError,
+     "detect_kinks must be True or False; got 'no' \\(str\\)"),
+    (lambda: check_gradient(square, np.ones(2), num_checks=-10**400), InvalidValueError,
+     "num_checks must be > 0; got an integer of 401 digits"),
+    (lambda: check_gradient(square, np.ones(2), mode=None), InvalidValueError, "unknown mode None"),
+    (lambda: numerical_gradient(lambda x: float(x[0]), np.array([1e308]), h=1e308),
+     InvalidValueError, "x \\+ 1e\\+308 overflows float64 at an entry of 1e\\+308; take a smaller h"),
+    (lambda: numerical_gradient(lambda x: 1e308 if x[0] > 0 else -1e308, np.zeros(1), h=1e-300),
+     InvalidValueError, "the slope along x\\[0\\] overflows float64: f goes from -1e\\+308 at "
+     "x - 1e-300 to 1e\\+308 at x \\+ 1e-300"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_ARGUMENTS)
+def test_every_bad_argument_is_a_slopelab_error_naming_it(call, error, message):
+    with pytest.raises(error, match=f"^{message}"):
+        call()
+
+
+def test_an_exception_of_f_is_kept_as_the_cause():
+    with pytest.raises(InvalidValueError) as caught:
+        check_gradient(indexes_a_dict, np.ones(3))
+    assert isinstance(caught.value.__cause__, IndexError)
+
+
+def test_a_huge_num_checks_means_every_coordinate():
+    report = check_gradient(square, np.arange(1.0, 6.0), num_checks=10**400)
+    assert len(report.rows) == 5 and report.passed
+
+
+def test_numerical_gradient_gives_nan_without_a_warning_where_rounding_loses_the_step():
+    # The tester's case: spacing(1e10) = 1.9e-6 swallows h = 1e-10, and numpy warned
+    # "invalid value encountered in scalar divide" (an error under pytest's settings).
+    grads = numerical_gradient(lambda p: float(p["W"].sum()), {"W": np.array([1e10])}, h=1e-10)
+    assert math.isnan(grads["W"][0])
