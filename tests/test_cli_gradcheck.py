@@ -500,3 +500,39 @@ def test_a_printing_function_gives_valid_json_in_a_real_process(workdir):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["verdict"] == "excellent"
     assert "chatter from f: loss 6.0" in done.stderr
+
+
+# ---------------------------------------------------------------- the step h
+
+
+@pytest.mark.parametrize("h", ["2", "3", "5", "10", "100", "0.002"])
+def test_a_large_h_is_refused_before_anything_runs(workdir, module, capsys, h):
+    # The tester's command: slopelab gradcheck --function mq:sm_wrong --params pt.npz --h 2
+    # exited 0, "acceptable: ... 10 of 10 rows sit on a kink", for a 1.5x softmax gradient.
+    name = module(
+        """
+        import numpy as np
+
+        def sm_wrong(params):
+            W = params["W"]
+            shift = W.max()
+            exps = np.exp(W - shift)
+            return float(shift + np.log(exps.sum())), {"W": 1.5 * exps / exps.sum()}
+        """
+    )
+    np.savez(workdir / "pt.npz", W=np.random.default_rng(0).standard_normal(10))
+    args = ["gradcheck", "--function", f"{name}:sm_wrong", "--params", "pt.npz", "--h", h]
+
+    code, _, out, err = run_cli([*args, "--json"], capsys)
+
+    assert_one_line_error(code, err, rf"--h must be at most 0\.001; got {h}: a gradient check")
+    assert out == "" and name not in sys.modules  # refused before the module was imported
+    code, result, _, _ = run_cli([*args[:-2], "--h", "1e-3", "--json"], capsys)
+    assert code == 1 and result["passed"] is False  # at the largest h accepted, it fails
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm", "svm-ova", "svm-structured"])
+@pytest.mark.parametrize("h", ["1e-3", "1e-5", "1e-7"])
+def test_every_built_in_loss_passes_at_the_accepted_steps(workdir, capsys, loss, h):
+    code, result, _, _ = run_cli(["gradcheck", "--loss", loss, "--h", h, "--json"], capsys)
+    assert code == 0 and result["passed"] is True, result["reason"]

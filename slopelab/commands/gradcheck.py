@@ -31,7 +31,7 @@ from slopelab.commands.arguments import (
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.runfolder import data_config_of, load_prepared
 from slopelab.errors import CommandError, SlopelabError
-from slopelab.gradcheck import check_gradient
+from slopelab.gradcheck import MAX_H, check_gradient
 from slopelab.gradcheck_report import TABLE_ROWS
 from slopelab.linear import init_params
 from slopelab.losses import get_loss
@@ -69,7 +69,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="random coordinates per parameter array (default: 10)",
     )
     parser.add_argument(
-        "--h", type=positive_float, default=1e-5, help="finite-difference step (default: 1e-5)"
+        "--h",
+        type=positive_float,
+        default=1e-5,
+        help=f"finite-difference step, at most {MAX_H:g} (default: 1e-5)",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -101,6 +104,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.h > MAX_H:  # before any data is loaded or module imported
+        raise CommandError(
+            f"--h must be at most {MAX_H:g}; got {args.h:g}: a gradient check compares slopes "
+            "at x, and a smooth loss that bends within x +- 2h looks kinked to it (1e-5 is usual)"
+        )
     console = console_for(args)
     f, params, label = _objective(args, console)
     mode = "all" if args.full else "directional" if args.directional else "sampled"
