@@ -19,9 +19,12 @@ The lecture's worked example: the loss is 1.25347; moving ``W[0, 0]`` by h = 0.0
 >>> round(float(grads["W"][0, 0]), 6), float(grads["W"][1, 2])
 (-2.5, 0.0)
 
-**Differences.** Centered ``n = (f(x + h) - f(x - h)) / 2h`` (error O(h^2), the default) or
-forward ``n = (f(x + h) - f(x)) / h`` (error O(h)). The denominator is the step actually taken,
-``fl(x + h) - x``, so the rounding of ``x + h`` does not leak into the quotient.
+**Differences.** ``numerical_gradient``: centered ``n = (f(x + h) - f(x - h)) / 2h`` (error
+O(h^2), the default) or forward ``n = (f(x + h) - f(x)) / h`` (error O(h)). The denominator is
+the step actually taken, ``fl(x + h) - x``, so the rounding of ``x + h`` does not leak into the
+quotient. ``check_gradient`` evaluates f at ``x +- h/2, x +- h, x +- 2h`` (for kinks, below) and
+compares with the Richardson extrapolation of the centered differences ``n(h/2)`` and ``n(h)``,
+``(4 n(h/2) - n(h)) / 3`` (error O(h^4): a softmax at h = 1e-3 is still within 1e-7).
 
 **Relative error** (the CS231n notes' formula): ``|a - n| / max(|a|, |n|)``, 0 when both are 0.
 
@@ -32,19 +35,28 @@ values, not of its result: a softmax normalizer is >= 1 and an SVM margin holds 
 a nearly fitted loss of 1e-8 still rounds like a loss of 1. A row with
 ``|a - n| <= 10 eps F / h`` (2.2e-10 at h = 1e-5 and F = 1) passes whatever its relative error:
 the two values agree to rounding (on the slopelab losses the measured error stays below one
-such unit). The notes call gradients this small worrying; the report warns about them.
+such unit). But only while that floor is at most 1e-4 of the largest slope the check compares:
+at a tiny h (or on a gradient buried in a large constant loss) the floor would pass a gradient
+50% off, so such a row fails as *unresolved* ("h too small").
 
-**Kinks** (``detect_kinks=True``). f is also evaluated at ``x + t`` for t = -2h, -h/2, h/2, 2h
-(six calls per row instead of two), and a row whose two stencils disagree beyond what a
-smooth f explains is a kink (how, and why this design: ``slopelab.kinks``).
+**The step h** must be at most 1e-3 for ``check_gradient``: the check compares slopes at x, and
+the stencil ``x +- 2h`` only sees them if f does not bend on a shorter scale. At a large h a
+smooth logsumexp looks like a max (a kink) and any value between its one-sided slopes passed.
+Within the bound, a row where f still bends too fast is *unresolved* and fails, asking for a
+smaller h: a flagged kink that is not one clean kink (``slopelab.kinks``), or a smooth row whose
+error ``|a - n|`` lies within 10 times the truncation error that the differences over
+``h/2, h, 2h`` leave (``|R(h/2, h) - R(h, 2h)| / 15``). ``numerical_gradient`` takes any h > 0:
+the web demo sweeps it from 1e-12 to 1 to show truncation and rounding.
 
-A kink row is judged by the subgradient interval check of BVLC/caffe#1334, not by relative
-error: the analytic value must lie between the one-sided slopes ``(f(x) - f(x - h)) / h`` and
-``(f(x + h) - f(x)) / h``, widened by the noise floor. On a convex f (every loss here) each
-subgradient at x lies there, so a correct gradient passes and a wrong one still fails; on a
-non-convex f a correct value can miss the interval by about ``h |f''|``.
+**Kinks** (``detect_kinks=True``). A row whose two stencils disagree beyond what a smooth f
+explains, and whose values are one kink between two pieces, is a kink (``slopelab.kinks``: how,
+and why this design). It is judged by the slopes of the pieces at x, not by relative error: x on
+one side of the kink (f differentiable at x) must have its side's slope; a kink at x itself
+allows any value between the two (the subgradient interval of BVLC/caffe#1334, from the fitted
+pieces rather than the one-sided differences, which smear in ``h f''/2``). Both are widened by the
+noise floor and the fit's uncertainty.
 
-Each row is judged by its own kind: a kink row by its interval, every other row by relative
+Each row is judged by its own kind: a kink row by its slopes, every other row by relative
 error against ``tol`` (1e-7). A kink in one coordinate says nothing about the others, so it never
 loosens their tolerance (the CS231n notes' "1e-4 is fine with kinks" is for checks that cannot
 tell which rows straddle one; see ``slopelab.gradcheck_report``).
@@ -56,11 +68,15 @@ perturbed point (that row fails, naming the point). A step lost in rounding (``x
 when h is below the spacing of floats near x) fails its row too. ``numerical_gradient`` raises
 ``InvalidValueError`` on a non-finite value instead of dividing it into a slope.
 
+**Errors.** A bad argument, or an ``f`` that raises or returns the wrong kind of thing, is a
+``SlopelabError`` naming it (``f``'s own exception is chained as its cause); no numpy warning
+comes from the checker's arithmetic (one raised inside ``f`` is ``f``'s).
+
 **Modes.** ``"sampled"``: ``num_checks`` random coordinates in every parameter array (never from
 a concatenated vector, which would miss the biases); ``"all"``: every coordinate;
 ``"directional"``: one random unit direction ``u`` over all arrays, comparing ``sum(grad * u)``
-with the centered difference of ``t -> f(x + t u)`` (as JAX ``check_grads`` and torch's fast
-mode; it can miss errors orthogonal to ``u``, so it complements the sampled mode).
+with the differences of ``t -> f(x + t u)`` (as JAX ``check_grads`` and torch's fast mode; it
+can miss errors orthogonal to ``u``, so it complements the sampled mode).
 Verdicts and their thresholds live in ``slopelab.gradcheck_report``.
 """
 
@@ -68,7 +84,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -79,8 +94,10 @@ from slopelab.gradcheck_inputs import (
     SINGLE,
     CountingLoss,
     analytic_gradient,
+    check_function,
     float64_copies,
 )
+from slopelab.gradcheck_measure import Sample, measure, point
 from slopelab.gradcheck_report import (
     GradCheckReport,
     GradCheckRow,
@@ -89,7 +106,6 @@ from slopelab.gradcheck_report import (
     make_report,
     precision_warnings,
 )
-from slopelab.kinks import KINK_STENCIL, is_kink
 from slopelab.validation import check_choice, check_positive
 
 __all__ = [
@@ -100,18 +116,12 @@ __all__ = [
     "relative_error",
 ]
 
-EPS = float(np.finfo(np.float64).eps)
-LOSS_UNIT = 1.0  # rounding scale of a loss whose value is tiny (see "Noise floor")
-NOISE_FLOOR_MULTIPLE = 10.0  # |a - n| below this many eps F / h is rounding noise
 TOL_SMOOTH = 1e-7  # every smooth row, whatever the other rows are (gradcheck_report)
+MAX_H = 1e-3  # check_gradient: the stencil x +- 2h must not outrun f's bends (see "The step h")
 SCHEMES = ("centered", "forward")
 MODES = ("sampled", "all", "directional")
 
-# Steps in units of h.
-CENTERED_STENCIL = (-1.0, 0.0, 1.0)
-
 Params = dict[str, np.ndarray]
-Sample = Callable[[tuple[float, ...]], tuple[np.ndarray, np.ndarray]]
 
 
 def numerical_gradient(
@@ -128,14 +138,17 @@ def numerical_gradient(
     Returns:
         float64 gradients shaped like ``params``: a dict, or an array if ``params`` is one.
         An entry where ``x + h`` rounds back to ``x`` (``h`` below the spacing of floats near
-        ``x``) has no measurable slope and is NaN (numpy warns about the 0/0).
+        ``x``) has no measurable slope and is NaN, without a warning.
 
     Raises:
-        InvalidValueError: ``f`` returned NaN or infinity at a point it was evaluated at; the
-            message names the coordinate and the step. A slope between non-finite values means
-            nothing, so it never becomes a gradient entry.
+        InvalidValueError: ``f`` returned NaN or infinity at a point it was evaluated at (the
+            message names the coordinate and the step: a slope between non-finite values means
+            nothing, so it never becomes a gradient entry), ``x + h`` overflows float64, the
+            slope itself overflows, or ``f`` raised (its exception is the cause).
+        InvalidTypeError: ``f`` is not callable, or params or ``f``'s loss are not numbers.
     """
-    check_positive(h, "h")
+    check_function(f, "f(params) -> loss (or (loss, grads))")
+    _check_step(h)
     check_choice(scheme, "scheme", SCHEMES)
     arrays, as_input = float64_copies(params)
     loss = CountingLoss(f, as_input)
@@ -147,12 +160,12 @@ def numerical_gradient(
     for name, array in arrays.items():
         grad = np.empty_like(array)
         for index in np.ndindex(array.shape):
+            label = coordinate_label(name, index)
             offsets, values = _values_along_coordinate(loss, array, index, steps)
-            _require_finite(offsets, values, coordinate_label(name, index))
-            if scheme == "centered":
-                grad[index] = (values[1] - values[0]) / (offsets[1] - offsets[0])
-            else:
-                grad[index] = (values[0] - loss_at_x) / offsets[0]
+            _require_finite(offsets, values, label)
+            if scheme == "forward":
+                offsets, values = np.insert(offsets, 0, 0.0), np.insert(values, 0, loss_at_x)
+            grad[index] = _slope(offsets, values, label)
         grads[name] = grad
     return grads if isinstance(params, Mapping) else grads[SINGLE]
 
@@ -168,19 +181,20 @@ def check_gradient(
     tol: float = TOL_SMOOTH,
     detect_kinks: bool = True,
 ) -> GradCheckReport:
-    """Compare the analytic gradient of ``f(params) -> (loss, grads)`` with centered differences.
+    """Compare the analytic gradient of ``f(params) -> (loss, grads)`` with finite differences.
 
     Args:
         f: returns the loss and gradients shaped like ``params``.
         params: dict of arrays or one array; never modified.
         num_checks: coordinates per parameter array in ``"sampled"`` mode.
-        h: finite-difference step.
+        h: finite-difference step, at most 1e-3 (see "The step h" in the module docstring).
         rng: picks coordinates or the direction; default ``np.random.default_rng(0)``.
         mode: ``"sampled"``, ``"all"`` or ``"directional"`` (see the module docstring).
-        tol: largest relative error that passes a smooth row. Kink rows are judged by their
-            subgradient interval instead, so a kink never loosens another row's tolerance.
-        detect_kinks: evaluate six points per row instead of two, flag kinks and judge them
-            by their subgradient interval instead of relative error.
+        tol: largest relative error that passes a smooth row, below 1. Kink rows are judged by
+            their slopes instead, so a kink never loosens another row's tolerance.
+        detect_kinks: evaluate six points per row instead of two: Richardson-extrapolated
+            differences, kinks judged by their slopes, rows where h is too large for f flagged.
+            Without it, plain centered differences at h and relative error everywhere.
 
     A NaN or infinite loss or gradient fails the check (verdict ``"non-finite"``): at x (then
     no row is evaluated), in any entry of the analytic gradient, or at any perturbed point.
@@ -189,7 +203,8 @@ def check_gradient(
     >>> report.verdict, report.passed, report.evaluations  # 1 + 3 rows * 6
     ('excellent', True, 19)
     """
-    _check_arguments(num_checks, h, mode, tol, rng)
+    check_function(f, "f(params) -> (loss, grads)")
+    _check_arguments(num_checks, h, mode, tol, rng, detect_kinks)
     rng = np.random.default_rng(0) if rng is None else rng
     arrays, as_input = float64_copies(params)
     loss = CountingLoss(f, as_input)
@@ -197,10 +212,12 @@ def check_gradient(
     problems = _problems_at_x(loss_at_x, grads, isinstance(params, Mapping))
     rows: tuple[GradCheckRow, ...] = ()
     if math.isfinite(loss_at_x):  # otherwise every stencil holds f(x): nothing to compare
-        rows = tuple(
-            _measure(name, index, analytic, sample, loss_at_x, h, detect_kinks).judge(tol)
+        measurements = [
+            measure(name, index, analytic, sample, loss_at_x, h, detect_kinks)
             for name, index, analytic, sample in _probes(mode, arrays, grads, loss, num_checks, rng)
-        )
+        ]
+        largest_slope = max(row.magnitude for row in measurements)
+        rows = tuple(row.judge(tol, largest_slope) for row in measurements)
     warnings = precision_warnings(dtypes) + magnitude_warnings(rows)
     return make_report(
         rows,
@@ -223,97 +240,19 @@ def relative_error(analytic: float, numeric: float) -> float:
     return 0.0 if scale == 0.0 else abs(analytic - numeric) / scale
 
 
-@dataclass(frozen=True)
-class _Measurement:
-    """What the stencil along one row showed, before a tolerance is applied."""
-
-    name: str
-    index: tuple[int, ...]
-    analytic: float
-    numeric: float
-    noise_floor: float
-    interval: tuple[float, float] | None  # one-sided slopes, for kink rows only
-    problem: str | None = None  # why the row could not be measured
-    non_finite: bool = False
-
-    @property
-    def kink(self) -> bool:
-        return self.interval is not None
-
-    def judge(self, tol: float) -> GradCheckRow:
-        with np.errstate(all="ignore"):  # an unmeasured row may hold inf - inf
-            abs_error = abs(self.analytic - self.numeric)
-            rel_error = relative_error(self.analytic, self.numeric)
-        measured = self.problem is None
-        at_noise_floor = (
-            measured and not self.kink and rel_error > tol and abs_error <= self.noise_floor
+def _slope(offsets: np.ndarray, values: np.ndarray, label: str) -> float:
+    """``(f(x + t1) - f(x + t0)) / (t1 - t0)``; NaN when rounding lost the step."""
+    (first, last), (at_first, at_last) = offsets, values
+    if last == first:
+        return math.nan
+    with np.errstate(all="ignore"):
+        slope = float((at_last - at_first) / (last - first))
+    if not math.isfinite(slope):
+        raise InvalidValueError(
+            f"the slope along {label} overflows float64: f goes from {at_first:.6g} at "
+            f"{point(first)} to {at_last:.6g} at {point(last)}; take a larger h or scale f down"
         )
-        if not measured:
-            passed = False
-        elif self.interval is not None:
-            low, high = self.interval
-            passed = low - self.noise_floor <= self.analytic <= high + self.noise_floor
-        else:
-            passed = rel_error <= tol or at_noise_floor
-        return GradCheckRow(
-            name=self.name,
-            index=self.index,
-            analytic=self.analytic,
-            numeric=self.numeric,
-            rel_error=rel_error,
-            abs_error=abs_error,
-            kink=self.kink,
-            passed=bool(passed),
-            interval=self.interval,
-            noise_floor=self.noise_floor,
-            at_noise_floor=bool(at_noise_floor),
-            problem=self.problem,
-            non_finite=self.non_finite,
-        )
-
-
-def _measure(
-    name: str,
-    index: tuple[int, ...],
-    analytic: float,
-    sample: Sample,
-    loss_at_x: float,
-    h: float,
-    detect_kinks: bool,
-) -> _Measurement:
-    """Evaluate the stencil along one row: centered difference, noise floor, kink interval."""
-    stencil = KINK_STENCIL if detect_kinks else CENTERED_STENCIL
-    center, minus, plus = stencil.index(0.0), stencil.index(-1.0), stencil.index(1.0)
-    offsets, values = sample(tuple(h * step for step in stencil if step != 0.0))
-    offsets, values = np.insert(offsets, center, 0.0), np.insert(values, center, loss_at_x)
-    with np.errstate(all="ignore"):  # a lost step divides by 0; it is reported, not used
-        numeric = float((values[plus] - values[minus]) / (offsets[plus] - offsets[minus]))
-    problem, non_finite = _stencil_problem(offsets, values, analytic)
-    if problem is not None:
-        return _Measurement(name, index, analytic, numeric, math.inf, None, problem, non_finite)
-    rounding = EPS * max(float(np.abs(values).max()), LOSS_UNIT)  # eps F
-    noise_floor = NOISE_FLOOR_MULTIPLE * rounding / h
-    interval = None
-    if detect_kinks and is_kink(offsets, values, h, rounding):
-        left = (values[center] - values[minus]) / (offsets[center] - offsets[minus])
-        right = (values[plus] - values[center]) / (offsets[plus] - offsets[center])
-        interval = (float(min(left, right)), float(max(left, right)))
-    return _Measurement(name, index, analytic, numeric, noise_floor, interval)
-
-
-def _stencil_problem(
-    offsets: np.ndarray, values: np.ndarray, analytic: float
-) -> tuple[str | None, bool]:
-    """Why a row cannot be measured, and whether that is a non-finite value; ``(None, False)``
-    when it can. Offsets are the steps actually taken, so a step lost in rounding repeats one."""
-    if not math.isfinite(analytic):
-        return f"the analytic value is {analytic}", True
-    for offset, value in zip(offsets, values, strict=True):
-        if not math.isfinite(value):
-            return f"f is {value} at {_point(offset)}", True
-    if not np.all(np.isfinite(offsets)) or not np.all(np.diff(offsets) > 0):
-        return "h is lost in rounding: x + t repeats a point for two steps t", False
-    return None, False
+    return slope
 
 
 def _problems_at_x(loss_at_x: float, grads: Params, named: bool) -> tuple[str, ...]:
@@ -333,18 +272,11 @@ def _problems_at_x(loss_at_x: float, grads: Params, named: bool) -> tuple[str, .
     return tuple(problems)
 
 
-def _point(offset: float) -> str:
-    """``x + 1e-05``, ``x - 2e-05``, or ``x`` itself."""
-    if offset == 0.0:
-        return "x"
-    return f"x {'-' if offset < 0 else '+'} {abs(offset):.3g}"
-
-
 def _require_finite(offsets: np.ndarray, values: np.ndarray, label: str) -> None:
     """Raise, naming the point, if f was NaN or infinite at one of ``x + offsets``."""
     for offset, value in zip(offsets, values, strict=True):
         if not math.isfinite(value):
-            raise _non_finite_loss(value, f"at {_point(offset)} along {label}")
+            raise _non_finite_loss(value, f"at {point(offset)} along {label}")
 
 
 def _non_finite_loss(value: float, where: str) -> InvalidValueError:
@@ -401,7 +333,13 @@ def _values_along_coordinate(
     offsets, values = [], []
     try:
         for step in steps:
-            array[index] = original + step
+            with np.errstate(over="ignore"):  # refused just below, before f sees it
+                array[index] = original + step
+            if not math.isfinite(array[index]):
+                raise InvalidValueError(
+                    f"x + {step:g} overflows float64 at an entry of {original:.6g}; take a "
+                    "smaller h"
+                )
             offsets.append(array[index] - original)
             values.append(loss())
     finally:
@@ -426,13 +364,56 @@ def _values_along_direction(
     return np.array(steps, dtype=np.float64), np.array(values)
 
 
-def _check_arguments(num_checks: Any, h: Any, mode: Any, tol: Any, rng: Any) -> None:
-    check_positive(num_checks, "num_checks", integer=True)
-    check_positive(h, "h")
+def _check_step(h: Any, largest: float | None = None) -> None:
+    """``h`` is a number > 0 that fits float64, and at most ``largest`` when given."""
+    if _huge_int(h) and h > 0:  # beyond what numpy's checks can convert
+        if largest is None:
+            raise InvalidValueError(f"h must fit float64; got {_shown(h)}")
+        h = math.inf
+    else:
+        check_positive(h, "h")
+    if largest is not None and h > largest:
+        raise InvalidValueError(
+            f"h must be at most {largest:g} for check_gradient; got {h:g}: the check compares "
+            "slopes at x, and a smooth f that bends within x +- 2h looks kinked to it "
+            "(1e-5 is usual)"
+        )
+
+
+def _huge_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**62
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, or ``an integer of 401 digits`` for a huge one."""
+    if isinstance(value, int) and abs(value) > 10**20:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return repr(value)
+
+
+def _check_arguments(
+    num_checks: Any, h: Any, mode: Any, tol: Any, rng: Any, detect_kinks: Any
+) -> None:
+    if _huge_int(num_checks):  # numpy cannot take it; a huge count means "all of them"
+        if num_checks < 0:
+            raise InvalidValueError(f"num_checks must be > 0; got {_shown(num_checks)}")
+    else:
+        check_positive(num_checks, "num_checks", integer=True)
+    _check_step(h, MAX_H)
     check_choice(mode, "mode", MODES)
+    if isinstance(tol, int | float | np.integer | np.floating) and tol >= 1:
+        raise InvalidValueError(
+            f"tol must be below 1; got {_shown(tol)}: a relative error of 1 means the two values "
+            "differ by their own size, so such a tol passes almost any gradient"
+        )
     check_positive(tol, "tol")
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise InvalidTypeError(
             "rng must be a numpy.random.Generator, e.g. np.random.default_rng(0); "
             f"got {rng!r} ({type(rng).__name__})"
+        )
+    if not isinstance(detect_kinks, bool | np.bool_):
+        raise InvalidTypeError(
+            f"detect_kinks must be True or False; got {detect_kinks!r} "
+            f"({type(detect_kinks).__name__})"
         )

@@ -4,7 +4,9 @@
 arrays are never touched) and calls ``f`` through :class:`CountingLoss`, which counts the
 calls. Anything ``f`` returns that is not a finite-or-not real loss with gradients shaped like
 ``params`` is an :class:`~slopelab.errors.InvalidValueError` or
-:class:`~slopelab.errors.InvalidTypeError` naming what was wrong.
+:class:`~slopelab.errors.InvalidTypeError` naming what was wrong. So is an exception raised by
+``f`` (chained as the cause, so its traceback is kept), unless it already is a
+:class:`~slopelab.errors.SlopelabError` with its own message.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from slopelab.errors import InvalidTypeError, InvalidValueError
+from slopelab.errors import InvalidTypeError, InvalidValueError, SlopelabError
 
 SINGLE = "x"  # the name of the parameter when params is one array
+MESSAGE_CHARS = 300  # f's exception message is cut here to keep the error to one line
 
 Params = dict[str, np.ndarray]
+
+
+def check_function(f: Any, expected: str) -> None:
+    """``f`` can be called, or an :class:`InvalidTypeError` saying what it should be."""
+    if not callable(f):
+        raise InvalidTypeError(f"f must be a function {expected}; got {describe_value(f)}")
 
 
 class CountingLoss:
@@ -28,9 +37,23 @@ class CountingLoss:
         self.f, self.as_input, self.calls = f, as_input, 0
 
     def full(self) -> Any:
-        """Whatever ``f`` returns."""
+        """Whatever ``f`` returns; an exception of ``f`` becomes an InvalidValueError."""
         self.calls += 1
-        return self.f(self.as_input)
+        try:
+            return self.f(self.as_input)
+        except SlopelabError:
+            raise
+        except Exception as error:
+            raise InvalidValueError(f"f raised {_describe_error(error)} {self._where()}") from error
+
+    def _where(self) -> str:
+        if self.calls > 1:
+            return f"at a point next to params (call {self.calls}: one entry moved by <= 2h)"
+        if isinstance(self.as_input, dict):
+            given = f"a dict of float64 arrays with keys {sorted(map(str, self.as_input))}"
+        else:
+            given = f"one float64 array of shape {self.as_input.shape}"
+        return f"when called with params, {given}: f receives params as you pass them"
 
     def __call__(self) -> float:
         """The loss alone: ``f``'s value, or element 0 when it returns a tuple."""
@@ -133,6 +156,16 @@ def _numeric_array(value: Any, label: str, expected: str) -> np.ndarray:
         got = f"an array of dtype {array.dtype}" if shown else describe_value(value)
         raise InvalidTypeError(f"{label} must be {expected}; got {got}")
     return array
+
+
+def _describe_error(error: BaseException) -> str:
+    """``IndexError: only integers ...``, cut to MESSAGE_CHARS characters."""
+    try:
+        text = f"{type(error).__name__}: {error}"
+    except Exception:  # an exception whose __str__ fails
+        text = type(error).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_CHARS else text[: MESSAGE_CHARS - 3] + "..."
 
 
 def describe_value(value: Any) -> str:

@@ -5,22 +5,27 @@ Each row is judged by its own kind:
 - a **smooth** row (no kink within its stencil) by relative error, against ``tol`` (1e-7);
 - a row **at the noise floor** (``|a - n|`` within the rounding noise of the difference, see
   ``slopelab.gradcheck``) passes: both values agree as well as floating point can tell;
-- a **kink** row by its subgradient interval: the analytic value must lie between the
-  one-sided slopes;
+- a **kink** row by the slopes of the pieces beside the kink: the slope of x's piece when x
+  lies on one side, any value between the two when the kink is at x;
 - a row that could not be **measured** fails: ``f`` was NaN or infinite at a point of its
-  stencil, the analytic value is not finite, or a step of the stencil was lost in rounding.
+  stencil, the analytic value is not finite, or a step of the stencil was lost in rounding;
+- an **unresolved** row fails: the step does not suit f there. ``"h too large"``: f bends
+  within ``x +- 2h`` more than a smooth curve or one kink explains, or the truncation error left
+  could account for the difference; ``"h too small"``: the rounding noise floor that would pass
+  the row is above 1e-4 of the largest slope checked (``slopelab.gradcheck``).
 
 The verdict follows the thresholds of the CS231n notes ("Gradient Checks", neural-networks-3)
 on the largest relative error ``r`` among the smooth rows:
 
 - ``"non-finite"``: the loss or the analytic gradient is NaN or infinite somewhere the check
   looked (at x, in any entry of the gradient, or at a perturbed point);
-- ``"wrong"``: ``r >= 1e-2``, or a kink row whose analytic value lies outside its interval;
+- ``"wrong"``: ``r >= 1e-2``, or a kink row whose analytic value is not its slope (or lies
+  outside the two slopes of a kink at x);
 - ``"excellent"``: ``r <= 1e-7``;
-- ``"suspicious"``: ``1e-7 < r < 1e-2``, or a row whose steps were lost in rounding, or nothing
-  left to judge but rows at the noise floor (the check says nothing until the loss is scaled up);
-- ``"acceptable"``: every row is a kink inside its interval or at the noise floor; the interval
-  check is weaker than a relative error of 1e-7, hence not "excellent".
+- ``"suspicious"``: ``1e-7 < r < 1e-2``, or a row not measured (steps lost in rounding) or
+  unresolved (an h that does not suit f), or nothing left to judge but rows at the noise floor;
+- ``"acceptable"``: every row is a kink that passed or at the noise floor; a kink's slopes are
+  known less precisely than a smooth row's relative error of 1e-7, hence not "excellent".
 
 The notes accept ``r < 1e-4`` "for objectives with kinks" because without locating the kinks
 one cannot tell which rows straddle one. Here each row's stencil is tested for a kink, so that
@@ -45,7 +50,17 @@ WRONG = 1e-2
 TINY_GRADIENT = 1e-10
 TABLE_ROWS = 30  # a longer table is summarized (counts and the rows closest to failing)
 WORST_ROWS = 10
-STATUSES = ("ok", "ok at noise floor", "kink ok", "FAIL", "kink FAIL", "non-finite", "not measured")
+STATUSES = (
+    "ok",
+    "ok at noise floor",
+    "kink ok",
+    "FAIL",
+    "kink FAIL",
+    "non-finite",
+    "not measured",
+    "unresolved",
+)
+TOO_LARGE, TOO_SMALL = "h too large", "h too small"  # why a row is unresolved
 
 
 def coordinate_label(name: str, index: tuple[int, ...]) -> str:
@@ -59,11 +74,15 @@ def coordinate_label(name: str, index: tuple[int, ...]) -> str:
 class GradCheckRow:
     """One checked coordinate ``params[name][index]``, or the direction in directional mode.
 
-    ``interval`` is the subgradient interval ``[min, max]`` of the one-sided slopes for a kink
-    row (``None`` otherwise); ``noise_floor`` is the absolute error below which the two values
-    are indistinguishable from rounding noise, and ``at_noise_floor`` marks a row that passed
-    only thanks to it (its relative error is above the tolerance). ``problem`` says why a row
-    could not be measured (``non_finite`` when ``f`` or the analytic value was NaN or infinite).
+    For a kink row, ``kink_at`` is the kink's offset from x along the row and ``interval``
+    what the analytic value may be: ``(s, s)`` with ``s`` the slope of x's piece (then
+    ``numeric`` is ``s``), or both slopes when the kink is at x (``numeric`` is then the
+    centered difference); both are ``None`` for other rows. ``noise_floor`` is the absolute
+    error below which the two values are indistinguishable from rounding noise, and
+    ``at_noise_floor`` marks a row that passed only thanks to it (its relative error is above
+    the tolerance). ``problem`` says why a row could not be judged: ``non_finite`` when ``f``
+    or the analytic value was NaN or infinite, ``unresolved`` (``"h too large"`` or
+    ``"h too small"``) when the step does not suit f there.
     """
 
     name: str
@@ -79,6 +98,8 @@ class GradCheckRow:
     at_noise_floor: bool = False
     problem: str | None = None
     non_finite: bool = False
+    kink_at: float | None = None
+    unresolved: str | None = None
 
     @property
     def label(self) -> str:
@@ -87,9 +108,10 @@ class GradCheckRow:
 
     @property
     def kind(self) -> str:
-        """How the row is judged: ``smooth``, ``noise floor``, ``kink`` or ``unmeasured``."""
+        """How the row is judged: ``smooth``, ``noise floor``, ``kink``, ``unmeasured`` or
+        ``unresolved``."""
         if self.problem is not None:
-            return "unmeasured"
+            return "unresolved" if self.unresolved else "unmeasured"
         if self.kink:
             return "kink"
         return "noise floor" if self.at_noise_floor else "smooth"
@@ -101,6 +123,8 @@ class GradCheckRow:
             return f"FAIL ({self.problem})"
         if self.kink and self.interval is not None:
             low, high = self.interval
+            if low == high:
+                return f"kink at x {self.kink_at or 0.0:+.1e}, slope of x's side {verdict}"
             return f"kink, slopes [{low:.3e}, {high:.3e}] {verdict}"
         if self.at_noise_floor:
             return "ok (at noise floor)"
@@ -202,7 +226,7 @@ def make_report(
 ) -> GradCheckReport:
     """Summarize judged rows into a report: max relative error, verdict, reason and hints."""
     smooth = [row for row in rows if row.kind == "smooth"]
-    unmeasured = bool(problems) or any(row.kind == "unmeasured" for row in rows)
+    unmeasured = bool(problems) or any(row.problem is not None for row in rows)
     max_rel_error = max((_nan_as_inf(row.rel_error) for row in smooth), default=0.0)
     if unmeasured:
         max_rel_error = math.inf
@@ -267,20 +291,16 @@ def _verdict(
         )
     outside = [row for row in rows if row.kink and not row.passed]
     if outside:
-        row = outside[0]
-        low, high = row.interval or (math.nan, math.nan)
-        return "wrong", (
-            f"{row.label} sits on a kink but its analytic value {row.analytic:.4g} lies outside "
-            f"the one-sided slopes [{low:.4g}, {high:.4g}]: the gradient is probably incorrect"
-        )
+        return "wrong", _kink_reason(outside[0])
     worst = max(smooth, key=lambda row: _nan_as_inf(row.rel_error), default=None)
     if worst is not None and _nan_as_inf(worst.rel_error) >= WRONG:
         error = f"max relative error {worst.rel_error:.1e} at {worst.label}"
         return "wrong", f"{error} >= {WRONG:.0e}: the gradient is probably incorrect"
-    lost = [row for row in rows if row.kind == "unmeasured"]
+    lost = sorted((row for row in rows if row.problem is not None), key=lambda r: r.kind)
     if lost:
+        judged = "not measured" if lost[0].kind == "unmeasured" else "unresolved"
         return "suspicious", (
-            f"{lost[0].label}: {lost[0].problem} ({len(lost)} of {len(rows)} rows not measured)"
+            f"{lost[0].label}: {lost[0].problem} ({len(lost)} of {len(rows)} rows {judged})"
         )
     if worst is None:
         return _nothing_smooth(rows)
@@ -295,13 +315,27 @@ def _verdict(
     )
 
 
+def _kink_reason(row: GradCheckRow) -> str:
+    low, high = row.interval or (math.nan, math.nan)
+    if low == high:
+        return (
+            f"{row.label} has a kink at x {row.kink_at or 0.0:+.2e}, so f is differentiable at "
+            f"x with the slope of x's side, {low:.6g}, but the analytic value is "
+            f"{row.analytic:.6g}: the gradient is probably incorrect (or takes the other side)"
+        )
+    return (
+        f"{row.label} sits on a kink but its analytic value {row.analytic:.4g} lies outside "
+        f"the one-sided slopes [{low:.4g}, {high:.4g}]: the gradient is probably incorrect"
+    )
+
+
 def _nothing_smooth(rows: tuple[GradCheckRow, ...]) -> tuple[str, str]:
     kinks = sum(row.kink for row in rows)
     if kinks:
         return "acceptable", (
-            f"no smooth row to hold to {EXCELLENT:.0e}: {kinks} of {len(rows)} rows sit on a "
-            "kink, each analytic value inside its subgradient interval, and the rest agree to "
-            "rounding noise"
+            f"no smooth row to hold to {EXCELLENT:.0e}: {kinks} of {len(rows)} rows sit on or "
+            "next to a kink, each analytic value matching the slopes beside it, and the rest "
+            "agree to rounding noise"
         )
     return "suspicious", (
         "every row agrees only to rounding noise: the gradients are too small to compare"
@@ -326,13 +360,15 @@ def _count(count: int, noun: str) -> str:
 
 def _closeness_to_failing(row: GradCheckRow) -> tuple[int, float]:
     if not row.passed:
-        rank = 0 if row.kind == "unmeasured" else 1
+        rank = 0 if row.problem is not None else 1
     else:
         rank = 2 if row.kind == "smooth" else 3
     return rank, -_nan_as_inf(row.rel_error)
 
 
 def _status_name(row: GradCheckRow) -> str:
+    if row.kind == "unresolved":
+        return "unresolved"
     if row.kind == "unmeasured":
         return "non-finite" if row.non_finite else "not measured"
     verdict = "ok" if row.passed else "FAIL"
@@ -351,7 +387,15 @@ def _hints(
             "softmax scores by their max), division by 0, or NaN in the data",
         )
     hints = []
-    if any(row.kind == "unmeasured" for row in rows):
+    if any(row.unresolved == TOO_LARGE for row in rows):
+        hints.append(
+            "use a smaller h (1e-5 is usual): f bends faster than the stencil x +- 2h resolves"
+        )
+    if any(row.unresolved == TOO_SMALL for row in rows):
+        hints.append(
+            "use a larger h (1e-5 is usual), or scale the loss up: rounding noise hides errors"
+        )
+    if any(row.kind == "unmeasured" and not row.non_finite for row in rows):
         hints.append("use a larger h: x + h must differ from x in floating point")
     if any("float32" in warning or "float16" in warning for warning in warnings):
         hints.append("use float64 for params, data and loss")

@@ -12,7 +12,15 @@ An :class:`Optimizer` bundles two pure functions over dicts of arrays keyed like
 the updates done before it) uses ``learning_rate(k)``. Arrays keep the dtype of the params.
 
 Rules (each builder's docstring gives the CS231n form next to ours): ``sgd``, ``momentum``,
-``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``. They follow PyTorch's
+``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``.
+
+``update`` checks what it is given, per call and never per element (it is the hot path of
+training): ``grads`` (and ``params``, when given) must have exactly the keys and shapes of the
+arrays the state keeps, the state must be of the rule's kind (momentum and nesterov share
+theirs, as adam and adamw do), and the schedule must return a finite rate >= 0. Anything else
+is an :class:`~slopelab.errors.InvalidValueError` or :class:`~slopelab.errors.InvalidTypeError`
+naming the parameter and both shapes, never a broadcast (a (3, 1) gradient is not spread over a
+(3, 2) weight). ``apply_updates`` checks its keys and shapes the same way. They follow PyTorch's
 ``torch.optim``, which the tests use as the oracle: momentum keeps the learning rate outside the
 velocity (CS231n's lr-inside form gives the same iterates only while the rate is constant, with
 ``v = -lr * b``), and epsilon sits outside the square root, ``sqrt(v) + eps``, as in the CS231n
@@ -28,6 +36,7 @@ notes. Only ``adamw`` reads ``params`` in ``update``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -105,7 +114,13 @@ OPTIMIZERS: tuple[str, ...] = tuple(DEFAULTS)
 
 
 def apply_updates(params: Mapping[str, np.ndarray], updates: Mapping[str, np.ndarray]) -> Params:
-    """Return ``params + updates`` key by key, in the dtype of the params."""
+    """Return ``params + updates`` key by key, in the dtype of the params.
+
+    Raises:
+        InvalidValueError: ``updates`` lacks a key of ``params``, has one more, or an update's
+            shape differs from its parameter's (it would broadcast).
+    """
+    _check_like(updates, "updates", params, "params")
     return {key: (p + updates[key]).astype(p.dtype, copy=False) for key, p in params.items()}
 
 
@@ -138,7 +153,7 @@ def get_optimizer(
     resolved = _check_hyperparams(name, {**rule_defaults, **hyperparams})
     schedule = as_schedule(defaults["learning_rate"] if learning_rate is None else learning_rate)
     init, update = _RULES[name](schedule, **resolved)
-    return Optimizer(name, resolved, schedule, init, update)
+    return Optimizer(name, resolved, schedule, init, _checked(name, update))
 
 
 def _sgd(learning_rate: Callable[[int], float]) -> Rule:
@@ -306,6 +321,16 @@ def _init_adam(params):
     return AdamState(_zero_count(), _zeros_like(params), _zeros_like(params))
 
 
+_STATE_TYPES: dict[str, type] = {
+    "sgd": SgdState,
+    "momentum": MomentumState,
+    "nesterov": MomentumState,
+    "adagrad": AdagradState,
+    "rmsprop": RmspropState,
+    "adam": AdamState,
+    "adamw": AdamState,
+}
+
 _RULES: dict[str, Callable[..., Rule]] = {
     "sgd": _sgd,
     "momentum": _momentum,
@@ -369,9 +394,111 @@ def state_from_arrays(
     return type(template)(**fields)
 
 
+def _checked(name: str, update: UpdateFn) -> UpdateFn:
+    """``update`` behind the checks of the module docstring: a few key and shape comparisons."""
+    kind = _STATE_TYPES[name]
+
+    def checked_update(grads, state, params=None):
+        if type(state) is not kind:
+            raise InvalidTypeError(
+                f"state is {_a(type(state).__name__)} but optimizer {name!r} keeps "
+                f"{_a(kind.__name__)}; pass the state that this optimizer's init(params) returned "
+                "(or state_from_arrays(optimizer, params, arrays) for a saved one)"
+            )
+        kept = next((field for field in state[1:] if isinstance(field, Mapping)), None)
+        if params is not None:
+            if not isinstance(params, Mapping):
+                raise InvalidTypeError(
+                    f"params must be a dict of arrays, as given to init; got {_kind_of(params)}"
+                )
+            if kept is not None:
+                _check_like(kept, "the optimizer state", params, "params")
+        reference = params if params is not None else kept
+        _check_like(grads, "grads", reference, "params" if params is not None else None)
+        return update(grads, state, params)
+
+    return checked_update
+
+
+def _check_like(
+    arrays: Any, label: str, reference: Mapping[str, Any] | None, reference_label: str | None
+) -> None:
+    """``arrays`` has exactly the keys of ``reference`` and the same shapes (no broadcasting);
+    ``reference_label`` is ``None`` when the reference is the optimizer state's arrays."""
+    if not isinstance(arrays, Mapping):
+        raise InvalidTypeError(
+            f"{label} must be a dict of arrays keyed like params; got {_kind_of(arrays)}"
+        )
+    if reference is None:  # sgd called without params: nothing to compare with
+        for key, value in arrays.items():
+            _check_real_array(value, f"{label}[{key!r}]")
+        return
+    where = reference_label or "the optimizer state"
+    if arrays.keys() != reference.keys():
+        _raise_key_mismatch(arrays, label, reference, where)
+    for key, like in reference.items():
+        value = arrays[key]
+        _check_real_array(value, f"{label}[{key!r}]")
+        if value.shape != like.shape:
+            subject = "a gradient" if label == "grads" else "each array"
+            raise InvalidValueError(
+                f"{label}[{key!r}] has shape {value.shape} but {where}[{key!r}] has shape "
+                f"{like.shape}; {subject} must have the shape of its parameter"
+            )
+
+
+def _raise_key_mismatch(
+    arrays: Mapping[str, Any], label: str, reference: Mapping[str, Any], where: str
+) -> None:
+    expected = sorted(map(str, reference))
+    missing = [key for key in reference if key not in arrays]
+    if missing and label != "the optimizer state":
+        raise InvalidValueError(
+            f"{label} is missing {missing[0]!r} ({where} has keys {expected}); give one array "
+            "per parameter"
+        )
+    extra = sorted(map(str, (key for key in arrays if key not in reference)))
+    if label == "the optimizer state":
+        raise InvalidValueError(
+            f"the optimizer state has keys {sorted(map(str, arrays))} but params has keys "
+            f"{expected}; build the state with init(params) for these params"
+        )
+    raise InvalidValueError(
+        f"{label} has keys {extra} that {where} does not have ({where} has keys {expected})"
+    )
+
+
+def _check_real_array(value: Any, label: str) -> None:
+    if not isinstance(value, np.ndarray | np.generic):
+        raise InvalidTypeError(f"{label} must be a numpy array; got {_kind_of(value)}")
+    if value.dtype.kind not in "biuf":
+        raise InvalidTypeError(f"{label} must hold real numbers; got dtype {value.dtype}")
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'AEIOU' else 'a'} {noun}"
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    return type(value).__name__
+
+
 def _rate(learning_rate: Callable[[int], float], state: State) -> float:
     # float() so a schedule returning a numpy float64 cannot upcast float32 updates
-    return float(learning_rate(int(state.count)))
+    step = int(state.count)
+    rate = learning_rate(step)
+    try:
+        value = float(rate)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(rate, bool) or not math.isfinite(value) or value < 0:
+        raise InvalidValueError(
+            f"the learning_rate schedule returned {rate!r} at step {step}; a learning rate must "
+            "be a finite number >= 0"
+        )
+    return value
 
 
 def _zero_count() -> np.ndarray:

@@ -419,3 +419,120 @@ def test_the_reason_names_the_rows_left_out_of_the_max(workdir, module, capsys):
         "1 row at the noise floor (equal to rounding)"
     )
     assert result["counts"] == {"ok": 4, "ok at noise floor": 1, "kink ok": 1}
+
+
+# ---------------------------------------------------------------- your function's own output
+
+
+PRINTS = {
+    "when imported": """
+        import numpy as np
+
+        print("chatter from the module")
+
+        def f(params):
+            W = params["W"]
+            return float(np.sum(W ** 2)), {"W": 2 * W}
+        """,
+    "when called": """
+        import numpy as np
+
+        def f(params):
+            W = params["W"]
+            print("chatter from f: loss", float(np.sum(W ** 2)))
+            return float(np.sum(W ** 2)), {"W": 2 * W}
+        """,
+    "through sys.stdout": """
+        import sys
+        import numpy as np
+
+        def f(params):
+            sys.stdout.write("chatter from f\\n")
+            return float(np.sum(params["W"] ** 2)), {"W": 2 * params["W"]}
+        """,
+}
+
+
+@pytest.mark.parametrize("when", list(PRINTS))
+def test_what_your_function_prints_goes_to_stderr_and_the_json_stays_valid(
+    workdir, module, capsys, when
+):
+    # The function's print output landed on stdout before the JSON document: invalid JSON.
+    name = module(PRINTS[when])
+    args = ["gradcheck", "--function", f"{name}:f", "--params", point(workdir), "--json"]
+
+    code = main(args)
+    out, err = capsys.readouterr()
+
+    assert code == 0
+    assert json.loads(out)["passed"] is True  # the whole of stdout is one document
+    assert "chatter from" in err
+
+
+@pytest.mark.parametrize("when", list(PRINTS))
+def test_what_your_function_prints_stays_out_of_the_text_report(workdir, module, capsys, when):
+    name = module(PRINTS[when])
+    code = main(["gradcheck", "--function", f"{name}:f", "--params", point(workdir)])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert out.startswith("gradient check of ") and "excellent: " in out
+    assert "chatter from" not in out and "chatter from" in err
+
+
+def test_stdout_is_restored_after_your_function_raises(workdir, module, capsys):
+    name = module("def f(params):\n    print('about to fail')\n    return 1 / 0\n")
+    stdout = sys.stdout
+    code = main(["gradcheck", "--json", "--function", f"{name}:f", "--params", point(workdir)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and sys.stdout is stdout
+    assert err.splitlines()[0] == "about to fail"
+
+
+@pytest.mark.slow
+def test_a_printing_function_gives_valid_json_in_a_real_process(workdir):
+    (workdir / "chatty.py").write_text(textwrap.dedent(PRINTS["when called"]))
+    np.savez(workdir / "point.npz", W=np.ones((2, 3)))
+    done = subprocess.run(
+        [sys.executable, "-m", "slopelab", "gradcheck", "--function", "chatty:f",
+         "--params", "point.npz", "--json"],
+        capture_output=True, text=True, cwd=workdir, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["verdict"] == "excellent"
+    assert "chatter from f: loss 6.0" in done.stderr
+
+
+# ---------------------------------------------------------------- the step h
+
+
+@pytest.mark.parametrize("h", ["2", "3", "5", "10", "100", "0.002"])
+def test_a_large_h_is_refused_before_anything_runs(workdir, module, capsys, h):
+    # The tester's command: slopelab gradcheck --function mq:sm_wrong --params pt.npz --h 2
+    # exited 0, "acceptable: ... 10 of 10 rows sit on a kink", for a 1.5x softmax gradient.
+    name = module(
+        """
+        import numpy as np
+
+        def sm_wrong(params):
+            W = params["W"]
+            shift = W.max()
+            exps = np.exp(W - shift)
+            return float(shift + np.log(exps.sum())), {"W": 1.5 * exps / exps.sum()}
+        """
+    )
+    np.savez(workdir / "pt.npz", W=np.random.default_rng(0).standard_normal(10))
+    args = ["gradcheck", "--function", f"{name}:sm_wrong", "--params", "pt.npz", "--h", h]
+
+    code, _, out, err = run_cli([*args, "--json"], capsys)
+
+    assert_one_line_error(code, err, rf"--h must be at most 0\.001; got {h}: a gradient check")
+    assert out == "" and name not in sys.modules  # refused before the module was imported
+    code, result, _, _ = run_cli([*args[:-2], "--h", "1e-3", "--json"], capsys)
+    assert code == 1 and result["passed"] is False  # at the largest h accepted, it fails
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm", "svm-ova", "svm-structured"])
+@pytest.mark.parametrize("h", ["1e-3", "1e-5", "1e-7"])
+def test_every_built_in_loss_passes_at_the_accepted_steps(workdir, capsys, loss, h):
+    code, result, _, _ = run_cli(["gradcheck", "--loss", loss, "--h", h, "--json"], capsys)
+    assert code == 0 and result["passed"] is True, result["reason"]

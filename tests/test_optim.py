@@ -7,12 +7,14 @@
 4. Purity, dtypes, how schedules are consumed, checkpoints, validation messages.
 """
 
+import math
 import re
 
 import numpy as np
 import pytest
 import torch
 
+from slopelab.errors import InvalidTypeError, InvalidValueError, SlopelabError
 from slopelab.losses import get_loss
 from slopelab.optim import (
     DEFAULTS,
@@ -621,3 +623,173 @@ VALIDATION_CASES = [
 def test_validation_messages(build, error, message):
     with pytest.raises(error, match=re.escape(message)):
         build()
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. update() and apply_updates() refuse gradients, states and rates that do not fit
+# ---------------------------------------------------------------------------------------------
+
+STATE_TYPES = {
+    "sgd": "SgdState",
+    "momentum": "MomentumState",
+    "nesterov": "MomentumState",
+    "adagrad": "AdagradState",
+    "rmsprop": "RmspropState",
+    "adam": "AdamState",
+    "adamw": "AdamState",
+}
+
+
+def with_grad(key, value):
+    grads = linear_params(seed=4)
+    grads[key] = value
+    return grads
+
+
+def without_key(key):
+    return {k: v for k, v in linear_params(seed=4).items() if k != key}
+
+
+# (what is wrong, grads, message): each is refused by every rule, with or without params
+# (without params the rules that keep per-parameter arrays compare with their state).
+BAD_GRADS = [
+    ("a (2,) gradient for W (3, 2)", with_grad("W", np.ones(2)),
+     "grads['W'] has shape (2,) but {ref}['W'] has shape (3, 2)"),
+    ("a transposed W", with_grad("W", np.ones((2, 3))),
+     "grads['W'] has shape (2, 3) but {ref}['W'] has shape (3, 2)"),
+    ("a (3, 1) W that would broadcast", with_grad("W", np.ones((3, 1))),
+     "grads['W'] has shape (3, 1) but {ref}['W'] has shape (3, 2)"),
+    ("a 0-d b", with_grad("b", np.float64(1.0)),
+     "grads['b'] has shape () but {ref}['b'] has shape (2,)"),
+    ("b missing", without_key("b"), "grads is missing 'b'"),
+    ("an extra key", {**linear_params(seed=4), "V": np.ones(2)}, "grads has keys ['V'] that"),
+    ("a renamed key", {"W": np.ones((3, 2)), "B": np.ones(2)}, "grads is missing 'b'"),
+    ("a list", with_grad("W", [[1.0, 2.0]] * 3), "grads['W'] must be a numpy array"),
+    ("strings", with_grad("W", np.full((3, 2), "a")), "grads['W'] must hold real numbers"),
+]  # fmt: skip
+STATEFUL = [name for name in OPTIMIZERS if name != "sgd"]
+
+
+@pytest.mark.parametrize(("case", "grads", "message"), BAD_GRADS, ids=[c[0] for c in BAD_GRADS])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_update_refuses_gradients_that_do_not_fit_the_params(name, case, grads, message):
+    # The old update gave numpy's "operands could not be broadcast" (or silently broadcast a
+    # (3, 1) gradient over W, and sgd returned updates of the gradient's shape).
+    optimizer = get_optimizer(name)
+    params = linear_params()
+    state = optimizer.init(params)
+    with pytest.raises(SlopelabError, match=re.escape(message.format(ref="params"))):
+        optimizer.update(grads, state, params)
+    if name in STATEFUL:  # without params: compared with the arrays the state keeps
+        expected = message.format(ref="the optimizer state")
+        with pytest.raises(SlopelabError, match=re.escape(expected)):
+            optimizer.update(grads, state)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_the_shape_error_names_the_parameter_and_both_shapes(name):
+    optimizer = get_optimizer(name)
+    params = linear_params()
+    with pytest.raises(InvalidValueError) as caught:
+        optimizer.update(with_grad("W", np.ones(2)), optimizer.init(params), params)
+    assert str(caught.value) == (
+        "grads['W'] has shape (2,) but params['W'] has shape (3, 2); a gradient must have the "
+        "shape of its parameter"
+    )
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_update_refuses_grads_and_params_that_are_not_dicts(name):
+    optimizer = get_optimizer(name)
+    params = linear_params()
+    state = optimizer.init(params)
+    with pytest.raises(InvalidTypeError, match=r"^grads must be a dict of arrays keyed like"):
+        optimizer.update(np.ones((3, 2)), state, params)
+    with pytest.raises(InvalidTypeError, match=r"^params must be a dict of arrays"):
+        optimizer.update(linear_params(seed=4), state, np.ones((3, 2)))
+
+
+STATE_OF = {name: get_optimizer(name).init(linear_params()) for name in OPTIMIZERS}
+
+
+@pytest.mark.parametrize("other", OPTIMIZERS)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_update_refuses_a_state_from_another_kind_of_optimizer(name, other):
+    optimizer = get_optimizer(name)
+    params = linear_params()
+    state = STATE_OF[other]
+    if STATE_TYPES[name] == STATE_TYPES[other]:  # the same memory: momentum/nesterov, adam(w)
+        optimizer.update(linear_params(seed=4), state, params)
+        return
+
+    def a(noun):
+        return f"{'an' if noun in ('AdagradState', 'AdamState') else 'a'} {noun}"
+
+    expected = (
+        f"state is {a(STATE_TYPES[other])} but optimizer {name!r} keeps {a(STATE_TYPES[name])}; "
+        "pass the state that this optimizer's init(params) returned"
+    )
+    with pytest.raises(InvalidTypeError, match=re.escape(expected)):
+        optimizer.update(linear_params(seed=4), state, params)
+
+
+@pytest.mark.parametrize("state", [None, (), {"count": 0}, "state"])
+def test_update_refuses_a_state_that_is_no_optimizer_state(state):
+    optimizer = get_optimizer("adam")
+    with pytest.raises(
+        InvalidTypeError, match=r"^state is an? \w+ but optimizer 'adam' keeps an AdamState"
+    ):
+        optimizer.update(linear_params(seed=4), state, linear_params())
+
+
+@pytest.mark.parametrize("name", STATEFUL)
+def test_update_refuses_a_state_built_for_other_params(name):
+    optimizer = get_optimizer(name)
+    state = optimizer.init({"W": np.zeros((5, 2)), "b": np.zeros(2)})
+    params = linear_params()
+    with pytest.raises(InvalidValueError, match=re.escape("has shape (5, 2) but params['W']")):
+        optimizer.update(linear_params(seed=4), state, params)
+    renamed = optimizer.init({"V": np.zeros((3, 2)), "b": np.zeros(2)})
+    with pytest.raises(InvalidValueError, match=r"the optimizer state has keys \['V', 'b'\]"):
+        optimizer.update(linear_params(seed=4), renamed, params)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, -0.1, "fast", None])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_schedule_returning_no_usable_rate_is_named_with_its_step(name, bad):
+    # The old update multiplied by NaN and returned NaN updates: the params became NaN silently.
+    def schedule(step):
+        return 0.01 if step < 2 else bad
+
+    optimizer = get_optimizer(name, learning_rate=schedule)
+    params = linear_params()
+    state = warm_state(optimizer, params, steps=2)
+    expected = f"the learning_rate schedule returned {bad!r} at step 2; a learning rate must be"
+    with pytest.raises(SlopelabError, match=re.escape(expected)):
+        optimizer.update(linear_params(seed=4), state, params)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_a_schedule_that_reaches_zero_is_fine(name):
+    # cosine decay with alpha = 0 ends at exactly 0: no step, but nothing wrong either
+    optimizer = get_optimizer(name, learning_rate=lambda step: 0.0)
+    params = linear_params()
+    updates, _ = optimizer.update(linear_params(seed=4), optimizer.init(params), params)
+    assert all(not np.any(update) for update in updates.values())
+
+
+@pytest.mark.parametrize(
+    ("updates", "message"),
+    [
+        (with_grad("W", np.ones((3, 1))),
+         "updates['W'] has shape (3, 1) but params['W'] has shape (3, 2)"),
+        (with_grad("b", np.ones((1, 2))),
+         "updates['b'] has shape (1, 2) but params['b'] has shape (2,)"),
+        (without_key("W"), "updates is missing 'W'"),
+        ({**linear_params(), "V": np.ones(1)}, "updates has keys ['V'] that params does not"),
+    ],
+)  # fmt: skip
+def test_apply_updates_refuses_updates_that_would_broadcast_or_are_missing(updates, message):
+    # The old apply_updates broadcast a (3, 1) update over W (or grew b to (1, 2)) silently.
+    with pytest.raises(InvalidValueError, match=re.escape(message)):
+        apply_updates(linear_params(), updates)

@@ -3,11 +3,15 @@
 Exit code 1 when the check fails (a NaN or infinite loss or gradient included), so it can guard
 a CI job; exit code 2 when ``--function`` cannot be imported, raises, or returns the wrong kind
 of thing, or ``--params`` does not fit: those are for the user to fix, not a failed check.
+
+Whatever ``--function``'s module prints (while imported or called) goes to stderr: stdout holds
+the report, or with ``--json`` exactly one JSON document.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
 import time
@@ -27,7 +31,7 @@ from slopelab.commands.arguments import (
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.runfolder import data_config_of, load_prepared
 from slopelab.errors import CommandError, SlopelabError
-from slopelab.gradcheck import check_gradient
+from slopelab.gradcheck import MAX_H, check_gradient
 from slopelab.gradcheck_report import TABLE_ROWS
 from slopelab.linear import init_params
 from slopelab.losses import get_loss
@@ -65,7 +69,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="random coordinates per parameter array (default: 10)",
     )
     parser.add_argument(
-        "--h", type=positive_float, default=1e-5, help="finite-difference step (default: 1e-5)"
+        "--h",
+        type=positive_float,
+        default=1e-5,
+        help=f"finite-difference step, at most {MAX_H:g} (default: 1e-5)",
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
@@ -97,6 +104,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.h > MAX_H:  # before any data is loaded or module imported
+        raise CommandError(
+            f"--h must be at most {MAX_H:g}; got {args.h:g}: a gradient check compares slopes "
+            "at x, and a smooth loss that bends within x +- 2h looks kinked to it (1e-5 is usual)"
+        )
     console = console_for(args)
     f, params, label = _objective(args, console)
     mode = "all" if args.full else "directional" if args.directional else "sampled"
@@ -155,7 +167,8 @@ def _import_function(spec: str) -> Callable:
     folder = str(Path.cwd())
     sys.path.insert(0, folder)
     try:
-        module = importlib.import_module(module_name)
+        with _output_to_stderr():
+            module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if not _names_itself(module_name, error.name):  # the module imports something missing
             raise CommandError(
@@ -178,6 +191,11 @@ def _import_function(spec: str) -> Callable:
     return function
 
 
+def _output_to_stderr() -> contextlib.AbstractContextManager:
+    """Send the user's ``print`` to stderr, so stdout carries only slopelab's report."""
+    return contextlib.redirect_stdout(sys.stderr)
+
+
 def _names_itself(module_name: str, missing: str | None) -> bool:
     """Whether the missing module is ``module_name`` or a package it sits in."""
     return missing is not None and (module_name + ".").startswith(missing + ".")
@@ -192,7 +210,8 @@ class _UserFunction:
 
     def __call__(self, params: dict[str, np.ndarray]) -> object:
         try:
-            return self.function(params)
+            with _output_to_stderr():
+                return self.function(params)
         except (Exception, SystemExit) as error:
             raise CommandError(
                 f"--function {self.spec}: your function raised {_describe(error)}"
