@@ -239,9 +239,11 @@ def check_positive(
         expected = "an integer" if integer else "a number"
         raise InvalidTypeError(f"{name} must be {expected}; got {_describe(value)}")
     bound_ok = value >= 0 if allow_zero else value > 0
-    if not np.isfinite(value) or not bound_ok:
+    # A Python int beyond float64 (10**400) is finite, but np.isfinite cannot take it.
+    finite = isinstance(value, int | np.integer) or bool(np.isfinite(value))
+    if not finite or not bound_ok:
         expected = ">= 0" if allow_zero else "> 0"
-        raise InvalidValueError(f"{name} must be {expected}; got {value!r}")
+        raise InvalidValueError(f"{name} must be {expected}; got {_describe(value)}")
     return value
 
 

@@ -125,6 +125,7 @@ def test_bad_params(params, kwargs, message):
         ("0.1", {}, TypeError, r"learning_rate must be a number; got '0.1' \(str\)"),
         (True, {}, TypeError, r"learning_rate must be a number; got True"),
         (2.5, {"integer": True}, TypeError, r"learning_rate must be an integer; got 2.5"),
+        (-(10**400), {"integer": True}, ValueError, r"learning_rate must be > 0; got -1000"),
     ],
 )
 def test_bad_positive_numbers(value, kwargs, error, message):

@@ -259,7 +259,9 @@ class LandscapePointIn(Strict):
 class GradcheckIn(ProblemIn):
     """Numerical vs analytic gradient with step ``h``; ``sweep`` adds the error against h."""
 
-    h: float = Field(1e-5, ge=1e-12, le=1.0, allow_inf_nan=False)
+    h: float = Field(
+        1e-5, ge=1e-12, le=1e-3, allow_inf_nan=False
+    )  # a check is local: see gradcheck
     scheme: Literal["centered", "forward"] = "centered"
     sweep: bool = True
 
