@@ -180,7 +180,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(workdir):
         (["train", "--opt", "momentum=0.9"], "--opt momentum is not a hyperparameter of sgd"),
         (["train", "--schedule", "zigzag"], "unknown schedule 'zigzag'"),
         (["train", "--loss", "hinge"], "invalid choice: 'hinge'"),
-        (["train", "--resume", "runs/nothing"], "runs/nothing is not a run folder"),
+        (["train", "--resume", "runs/nothing"], "runs/nothing does not exist"),
         (["evaluate", "nowhere"], "no model file"),
         (["compare", "--strategies", "sgd,magic"], "unknown strategy 'magic'"),
         (["sweep", "--lr-range", "1:0.1"], "0 < LOW < HIGH"),

@@ -148,7 +148,7 @@ def test_a_config_edit_the_flags_would_refuse_is_one_line_before_anything_runs(
 @pytest.mark.parametrize(
     ("section", "key", "value", "message"),
     [
-        ("data", "num_train", 1000, r"num_train=1000 but .* has only 60 examples"),
+        ("data", "num_train", 1000, r"num_train=1000 in Python\) but .* has only 60 examples"),
         ("data", "data", "/no/such/file.npz", r"/no/such/file.npz"),
         ("training", "full_batch", True, r"runs/done/config.json: training.batch_size is 16 but"),
         (
@@ -457,7 +457,7 @@ def test_a_taken_name_suggests_resume_only_where_it_exists(done, capsys):
         ),
         (
             ["predict", "runs/done", "--input", "rows.npz", "--output", "runs"],
-            "Is a directory: runs; give a file, not a folder",
+            "--output runs is a folder; give the path of a .csv file",
         ),
         (["evaluate", "runs/nowhere"], "no model file (model.npz) at runs/nowhere; check the path"),
         (["evaluate", "runs"], "runs holds no model.npz and no readable config.json; give the"),

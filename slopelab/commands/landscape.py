@@ -118,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     if model is None:
         objective, data_args = Objective(args.loss, args.penalty, args.reg), args
     else:
-        objective, data_args = model_objective(args, model), with_model_data(args, model)
+        data_args, data_notes = with_model_data(args, model)
+        objective = model_objective(args, model)
+        objective.notes.extend(data_notes)
 
     def resolve(prepared: Prepared) -> dict[str, Any]:
         if model is not None:  # the model must fit this data before a run folder exists

@@ -44,10 +44,13 @@ class Objective:
         return {"loss": self.loss, "penalty": self.penalty, "reg": self.reg}
 
 
-def with_model_data(args: argparse.Namespace, model: SavedModel) -> argparse.Namespace:
+def with_model_data(
+    args: argparse.Namespace, model: SavedModel
+) -> tuple[argparse.Namespace, tuple[str, ...]]:
     """A copy of ``args`` whose data options are the ones ``model`` was trained with
-    (``slopelab evaluate``'s rules); ``args.seed`` stays the seed of the command's own random
-    choices, and the split uses the model's seed unless ``--data`` names other data."""
+    (``slopelab evaluate``'s rules), and that choice's notes; ``args.seed`` stays the seed of
+    the command's own random choices, and the split uses the model's seed unless ``--data``
+    names other data."""
     from slopelab.commands.evaluate import evaluation_data
 
     given = set(getattr(args, "given", set())) - {"seed", "preprocess"}
@@ -55,11 +58,12 @@ def with_model_data(args: argparse.Namespace, model: SavedModel) -> argparse.Nam
         **{**vars(args), "data": args.data if "data" in given else None, "given": given}
     )
     view.model = args.at
-    options = evaluation_data(view, model)
+    options, notes = evaluation_data(view, model)
     saved = model.meta.get("data") or {}
     same_data = options["data"] == saved.get("data")
     options["preprocess"] = saved.get("preprocess", "auto") if same_data else "auto"
-    return argparse.Namespace(**{**vars(args), **{key: options[key] for key in DATA_OPTIONS}})
+    chosen = {key: options[key] for key in DATA_OPTIONS}
+    return argparse.Namespace(**{**vars(args), **chosen}), notes
 
 
 def model_objective(args: argparse.Namespace, model: SavedModel) -> Objective:

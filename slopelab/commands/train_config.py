@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ def entry_rules(flags: Mapping[str, argparse.Action]) -> dict[str, dict[str, Rul
         return _flag_rule(flags[dest])
 
     return {
-        "data": {key: flag(key) for key in DATA_OPTIONS},
+        "data": {key: flag(key) for key in DATA_OPTIONS} | {"sha256": _fingerprint},
         "loss": {key: flag(key) for key in ("loss", "penalty", "reg")},
         "optimizer": {
             "optimizer": flag("optimizer"),
@@ -229,6 +230,13 @@ def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise argparse.ArgumentTypeError(f"must be true or false; got {_shown(value)}")
     return value
+
+
+def _fingerprint(value: Any) -> str | None:
+    """The SHA-256 of the data file the run was trained on (None for a named dataset)."""
+    if value is None or (isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value)):
+        return value
+    raise argparse.ArgumentTypeError(f"must be a SHA-256 in hex (64 digits); got {_shown(value)}")
 
 
 def _hyperparams(value: Any) -> dict[str, float]:
