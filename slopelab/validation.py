@@ -243,7 +243,9 @@ def check_positive(
     finite = isinstance(value, int | np.integer) or bool(np.isfinite(value))
     if not finite or not bound_ok:
         expected = ">= 0" if allow_zero else "> 0"
-        raise InvalidValueError(f"{name} must be {expected}; got {_describe(value)}")
+        huge = isinstance(value, int | np.integer) and abs(int(value)) > 10**15
+        shown = _describe(value) if huge else repr(value)  # a 400-digit integer, shortened
+        raise InvalidValueError(f"{name} must be {expected}; got {shown}")
     return value
 
 
