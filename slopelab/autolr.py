@@ -119,31 +119,52 @@ def auto_learning_rate(
 # reports as an error; numpy's warnings on the way would only repeat it.
 @np.errstate(over="ignore", invalid="ignore")
 def gradient_lipschitz_constant(
-    X: np.ndarray, reg: float = 0.0, max_rows: int = MAX_ROWS, iterations: int = 30
+    X: np.ndarray,
+    reg: float = 0.0,
+    max_rows: int = MAX_ROWS,
+    iterations: int = 30,
+    tolerance: float = 1e-6,
 ) -> float:
     """``L = lambda_max([X, 1]^T [X, 1] / N) / 2 + 2 reg`` by power iteration (deterministic).
 
     The iteration starts near the all-ones vector, which is close to the top eigenvector of
     most data (the mean direction), plus a small random part (fixed seed), because the
     all-ones vector alone is orthogonal to the top eigenvector of some data, e.g. a
-    standardized one-hot pair whose columns are exactly ``z`` and ``-z``.
+    standardized one-hot pair whose columns are exactly ``z`` and ``-z``. It stops after
+    ``iterations``, or once an iteration raises the estimate by less than ``tolerance``
+    (relative): the estimate ``||M v||`` only grows towards ``lambda_max``.
+
+    ``[X, 1]`` is never built: ``A v = X v_x + v_1`` and ``A^T u = [X^T u, sum(u)]``, so the
+    products read the sampled rows in their own dtype (float32 data stays float32; its
+    rounding can put the estimate a few float32 epsilons above ``lambda_max``).
 
     >>> X = np.diag([3.0, 1.0])  # A^T A / N has largest eigenvalue 5.06
     >>> round(gradient_lipschitz_constant(X), 2)
     2.53
     """
-    rows = sample_rows(X, max_rows).astype(np.float64)
-    A = np.hstack([rows, np.ones((rows.shape[0], 1))])  # (n, D + 1)
-    vector = 1.0 + 0.1 * np.random.default_rng(0).standard_normal(A.shape[1])
+    rows = sample_rows(X, max_rows)
+    if rows.dtype.kind != "f":
+        rows = rows.astype(np.float64)
+    num_rows, num_features = rows.shape
+    vector = 1.0 + 0.1 * np.random.default_rng(0).standard_normal(num_features + 1)
     vector /= np.linalg.norm(vector)
     eigenvalue = 0.0
     for _ in range(iterations):
-        product = A.T @ (A @ vector) / A.shape[0]  # (D + 1,)
-        eigenvalue = float(np.linalg.norm(product))
+        product = _gram_product(rows, vector) / num_rows  # (D + 1,), float64
+        previous, eigenvalue = eigenvalue, float(np.linalg.norm(product))
         if not (eigenvalue > 0 and math.isfinite(eigenvalue)):
             break
         vector = product / eigenvalue
+        if eigenvalue - previous <= tolerance * eigenvalue:
+            break
     return 0.5 * eigenvalue + 2.0 * reg
+
+
+def _gram_product(rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``A^T (A v)`` for ``A = [rows, 1]`` without building ``A``, in float64."""
+    weights = vector[:-1].astype(rows.dtype)
+    projected = rows @ weights + rows.dtype.type(vector[-1])  # (n,) = A v
+    return np.append((projected @ rows).astype(np.float64), float(projected.sum(dtype=np.float64)))
 
 
 @np.errstate(over="ignore", invalid="ignore")
@@ -154,8 +175,8 @@ def feature_rms(X: np.ndarray, max_rows: int = MAX_ROWS) -> float:
     >>> feature_rms(np.full((3, 2), 60.0))
     60.0
     """
-    sample = sample_rows(X, max_rows).astype(np.float64)
-    rms = float(np.sqrt(np.mean(sample * sample)))
+    sample = sample_rows(X, max_rows)
+    rms = math.sqrt(sum(float(np.vdot(row, row)) for row in sample) / sample.size)
     return rms if rms > 0 else 1.0
 
 

@@ -30,6 +30,7 @@ from slopelab.train import DescentState
 PLAN = ("optimizer", "batch_size", "sampling", "seed")  # the settings a saved state depends on
 Plan = dict[str, Any]
 COUNTERS = ("step", "batch_in_epoch", "epochs_done", "evaluations", "examples", "stale_epochs")
+RUNNING_COUNTERS = ("epoch_correct", "epoch_scored")  # absent from older checkpoints: 0
 FLOATS = ("seconds", "start_loss", "best_val_accuracy")
 STATUSES = ("running", "completed", "early_stopped", "diverged", "interrupted")
 
@@ -62,7 +63,7 @@ def save_checkpoint(
         arrays.update({f"best/{key}": value for key, value in state.best_params.items()})
     if state.order is not None:
         arrays["order"] = state.order
-    for name in COUNTERS:
+    for name in COUNTERS + RUNNING_COUNTERS:
         arrays[name] = np.array(getattr(state, name), dtype=np.int64)
     for name in FLOATS:
         value = getattr(state, name)
@@ -99,6 +100,9 @@ def load_checkpoint(
         state = DescentState(params, opt_state, best_params=best, order=_order(arrays, problem))
         for name in COUNTERS:
             setattr(state, name, _counter(arrays, name))
+        for name in RUNNING_COUNTERS:
+            if name in arrays:
+                setattr(state, name, _counter(arrays, name))
         for name in FLOATS:
             setattr(state, name, _float(arrays, name))
         if math.isnan(state.start_loss):

@@ -9,7 +9,12 @@ processed or seconds).
   ratio ``||dW_update|| / ||W||`` (the CS231n notes: about 1e-3 is healthy), the wall time, and the
   cumulative loss evaluations and examples processed (a full-batch evaluation counts N);
 * an **epoch** is one pass over the training set's worth of examples; it records train and
-  validation accuracy.
+  validation accuracy. For gradient descent and SGD the training accuracy is the *running*
+  accuracy of the epoch's batches, each scored by the weights it was about to update (the loss
+  computed those scores already, so it costs no extra pass over the training set; early in
+  training it lags the accuracy of the epoch's final weights). The searches record the exact
+  accuracy of their best weights. Validation accuracy is always that of the weights at the end
+  of the epoch, on the whole validation split.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slopelab.linear import class_scores
-from slopelab.regularization import PENALTIES, Penalty
+from slopelab.regularization import PENALTIES, Penalty, add_penalty_gradient
 from slopelab.softmax import softmax_cross_entropy, softmax_cross_entropy_losses
 from slopelab.svm import (
     svm_ova,
@@ -114,12 +114,12 @@ class Loss:
         num_examples = X.shape[0]
         scores = class_scores(params, X)  # (N, C)
         example_losses, dscores = self.example_loss(scores, y)
-        dscores /= num_examples  # (N, C), now the gradient of the mean
-        penalty_value, dpenalty = self.penalty(W)
+        dscores *= 1.0 / num_examples  # (N, C), now the gradient of the mean
         dW = X.T @ dscores  # (D, C)
-        dW += reg * dpenalty
+        penalty_value = add_penalty_gradient(self.penalty_name, W, reg, dW)
         grads = {"W": dW, "b": dscores.sum(axis=0)}
-        return LossParts(example_losses.mean(), reg * penalty_value, grads, scores)
+        data_loss = example_losses.sum() / num_examples
+        return LossParts(data_loss, reg * penalty_value, grads, scores)
 
     def evaluate(
         self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float = 0.0

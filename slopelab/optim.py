@@ -89,6 +89,9 @@ class Optimizer(NamedTuple):
     learning_rate: Callable[[int], float]
     init: InitFn
     update: UpdateFn
+    # ``update`` without its per-call checks, for loops that build grads and state themselves
+    # (slopelab's training loop checks the first step with ``update`` and then uses this).
+    unchecked_update: UpdateFn | None = None
 
 
 # Rule -> hyperparameter -> default. Learning rates are those of CS231n's optim.py; the rest
@@ -153,7 +156,7 @@ def get_optimizer(
     resolved = _check_hyperparams(name, {**rule_defaults, **hyperparams})
     schedule = as_schedule(defaults["learning_rate"] if learning_rate is None else learning_rate)
     init, update = _RULES[name](schedule, **resolved)
-    return Optimizer(name, resolved, schedule, init, _checked(name, update))
+    return Optimizer(name, resolved, schedule, init, _checked(name, update), update)
 
 
 def _sgd(learning_rate: Callable[[int], float]) -> Rule:
@@ -506,7 +509,7 @@ def _zero_count() -> np.ndarray:
 
 
 def _next_count(count: np.ndarray) -> np.ndarray:
-    return np.array(count + 1, dtype=np.int64)
+    return np.asarray(count + 1, dtype=np.int64)
 
 
 def _zeros_like(params: Mapping[str, np.ndarray]) -> Params:

@@ -107,7 +107,9 @@ def loss_curve(history: History, path: Path, title: str = "Training loss") -> Pa
 
 
 def accuracy_curves(history: History, path: Path, title: str = "Accuracy") -> Path:
-    """Train and validation accuracy against epochs."""
+    """Train and validation accuracy against epochs. The training accuracy is the running one
+    the loop records (each batch scored by the weights it was about to update, no extra pass);
+    the validation accuracy is that of the weights at the end of the epoch."""
     figure, axes = plt.subplots(figsize=(7, 4))
     epochs = history.column("epoch")
     axes.plot(
@@ -116,7 +118,7 @@ def accuracy_curves(history: History, path: Path, title: str = "Accuracy") -> Pa
         color=PALETTE[0],
         marker="o",
         markersize=3,
-        label="train",
+        label="train (running, over each epoch's batches)",
     )
     val = history.column("val_accuracy")
     if np.any(np.isfinite(val)):
@@ -211,6 +213,7 @@ def compare_figure(histories: Mapping[str, History], x_column: str, title: str) 
         if not np.any(np.isfinite(accuracy)):
             accuracy = history.column("train_accuracy")
             accuracy_title = "accuracy (training accuracy where there is no validation split)"
+            # descent records a running training accuracy; the searches an exact one
         color = PALETTE[index % len(PALETTE)]
         accuracy_axes.plot(epoch_x, accuracy, color=color, marker="o", markersize=3, label=name)
     label = {

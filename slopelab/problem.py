@@ -37,8 +37,11 @@ class Problem:
 
     def accuracies(self, params: dict[str, np.ndarray]) -> tuple[float, float]:
         """Train and validation accuracy of ``params`` (validation NaN without a split)."""
-        val = math.nan if self.X_val is None else accuracy(params, self.X_val, self.y_val)
-        return accuracy(params, self.X, self.y), val
+        return accuracy(params, self.X, self.y), self.val_accuracy(params)
+
+    def val_accuracy(self, params: dict[str, np.ndarray]) -> float:
+        """Validation accuracy of ``params``; NaN without a validation split."""
+        return math.nan if self.X_val is None else accuracy(params, self.X_val, self.y_val)
 
 
 def make_problem(

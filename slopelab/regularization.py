@@ -31,3 +31,17 @@ def no_penalty(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 PENALTIES: dict[str, Penalty] = {"l2": l2_penalty, "l1": l1_penalty, "none": no_penalty}
+
+
+def add_penalty_gradient(name: str, W: np.ndarray, reg: float, dW: np.ndarray) -> np.floating:
+    """Add ``reg * dR/dW`` into ``dW`` in place and return ``R(W)`` (a scalar of W's dtype, as
+    :data:`PENALTIES` return it): the training loop's form of the penalty, with no temporary
+    ``dR/dW`` array (``reg = 0`` adds nothing)."""
+    if name == "l2":
+        if reg:
+            dW += (2.0 * reg) * W
+        return np.vdot(W, W)
+    value, gradient = PENALTIES[name](W)
+    if reg:
+        dW += reg * gradient
+    return value

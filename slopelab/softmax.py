@@ -54,9 +54,11 @@ def softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     """
     rows = np.arange(scores.shape[0])
     shifted = scores - scores.max(axis=1, keepdims=True)  # (N, C)
-    exp_shifted = np.exp(shifted)  # (N, C), all in (0, 1]
+    correct_shifted = shifted[rows, y]  # (N,)
+    exp_shifted = np.exp(shifted, out=shifted)  # (N, C), all in (0, 1]
     normalizer = exp_shifted.sum(axis=1)  # (N,), >= 1 because the max term is exp(0)
-    losses = np.log(normalizer) - shifted[rows, y]
+    losses = np.log(normalizer)
+    losses -= correct_shifted
     dscores = np.divide(exp_shifted, normalizer[:, None], out=exp_shifted)
     dscores[rows, y] -= 1.0
     return losses, dscores

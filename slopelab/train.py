@@ -28,7 +28,7 @@ from slopelab.errors import InvalidValueError
 from slopelab.history import Budget, EpochRecord, History, StepRecord
 from slopelab.linear import as_generator, init_params
 from slopelab.losses import Loss
-from slopelab.optim import Optimizer, apply_updates, get_optimizer
+from slopelab.optim import Optimizer, get_optimizer
 from slopelab.problem import Problem, make_problem
 from slopelab.validation import check_choice, check_params, check_positive
 
@@ -53,6 +53,8 @@ class DescentState:
     best_val_accuracy: float = -math.inf
     best_params: Params | None = None
     stale_epochs: int = 0
+    epoch_correct: int = 0  # training examples classified right so far this epoch (running)
+    epoch_scored: int = 0  # training examples scored so far this epoch
     status: str = "running"  # or how the run ended: completed, early_stopped, diverged, ...
     message: str = ""
 
@@ -228,6 +230,10 @@ def descend(
     if state.status == "early_stopped":  # a resumed run that already ended: nothing to add
         _finish(history, state, state.status, state.message)
         return history
+    # The first update goes through the rule's checks; later ones have the same keys and
+    # shapes by construction, so they skip them (the loop's per-step cost is what we sell).
+    update = optimizer.update
+    first_step = state.step
 
     while not _spent(budget, state, num_examples):
         if stop_requested is not None and stop_requested():
@@ -237,6 +243,7 @@ def descend(
         X_batch, y_batch = _next_batch(problem, state, config, rng, batch_size)
         parts = problem.loss.parts(state.params, X_batch, y_batch, config.reg)
         loss_value = float(parts.total)
+        _count_correct(state, parts.scores, y_batch)
         grad_norm = gradient_norm(parts.grads)
         if _diverged(loss_value, grad_norm, state, config):
             _stop_diverged(history, state, optimizer, parts, grad_norm, config.reg)
@@ -244,8 +251,10 @@ def descend(
             return history
         last_good_params = state.params
         learning_rate = float(optimizer.learning_rate(state.step))
-        updates, opt_state = optimizer.update(parts.grads, state.opt_state, state.params)
-        new_params = apply_updates(state.params, updates)
+        updates, opt_state = update(parts.grads, state.opt_state, state.params)
+        if state.step == first_step and optimizer.unchecked_update is not None:
+            update = optimizer.unchecked_update
+        new_params = _add_updates(state.params, updates)
         state.seconds += time.perf_counter() - started
 
         history.steps.append(
@@ -334,6 +343,25 @@ def gradient_norm(grads: Params) -> float:
     return math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
 
 
+def _norm(array: np.ndarray) -> float:
+    return math.sqrt(float(np.vdot(array, array)))
+
+
+def _count_correct(state: DescentState, scores: np.ndarray, y_batch: np.ndarray) -> None:
+    """Add the batch to the epoch's running training accuracy, from the scores the loss already
+    computed (no extra pass over the training set)."""
+    state.epoch_correct += int(np.count_nonzero(scores.argmax(axis=1) == y_batch))
+    state.epoch_scored += len(y_batch)
+
+
+def _add_updates(params: Params, updates: Params) -> Params:
+    """``params + updates``: :func:`~slopelab.optim.apply_updates` without its checks, for
+    updates the loop's own rule made (same keys, shapes and dtype)."""
+    return {
+        key: (value + updates[key]).astype(value.dtype, copy=False) for key, value in params.items()
+    }
+
+
 def _stop_diverged(
     history: History,
     state: DescentState,
@@ -387,8 +415,8 @@ def _step_record(
     updates: Params,
     batch_examples: int,
 ) -> StepRecord:
-    weight_norm = float(np.linalg.norm(state.params["W"]))
-    update_norm = float(np.linalg.norm(updates["W"]))
+    weight_norm = _norm(state.params["W"])
+    update_norm = _norm(updates["W"])
     ratio = update_norm / weight_norm if weight_norm > 0 else math.inf
     return StepRecord(
         step=state.step,
@@ -432,7 +460,13 @@ def _epoch_end(
 
 
 def _epoch_record(problem: Problem, state: DescentState) -> EpochRecord:
-    train, val = problem.accuracies(state.params)
+    """Accuracies at the end of an epoch (or of the run): the running training accuracy of the
+    epoch's batches, each scored by the parameters it was about to update (free: the loss had
+    the scores already), and the accuracy of the current parameters on the whole validation
+    split. Starts the next epoch's running count."""
+    train = state.epoch_correct / state.epoch_scored if state.epoch_scored else math.nan
+    state.epoch_correct = state.epoch_scored = 0
+    val = problem.val_accuracy(state.params)
     return EpochRecord(
         epoch=state.examples / problem.num_examples,
         step=state.step,

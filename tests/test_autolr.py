@@ -77,7 +77,7 @@ def test_power_iteration_finds_an_eigenvector_orthogonal_to_the_ones_vector():
     half its value and the step twice too large."""
     X = one_hot_pair()
     assert exact_lipschitz(X) == pytest.approx(1.0)
-    assert gradient_lipschitz_constant(X) == pytest.approx(1.0, rel=1e-9)
+    assert gradient_lipschitz_constant(X) == pytest.approx(1.0, rel=1e-5)
 
 
 @given(

@@ -213,16 +213,25 @@ def test_divergence_names_the_term_to_blame(workdir, capsys, flags, wording):
     assert wording in one_line(capsys.readouterr().err)
 
 
-def test_features_too_large_for_float32_gradients_stop_instead_of_training_nothing(workdir, capsys):
+@pytest.mark.parametrize(
+    ("flags", "wording"),
+    [
+        ([], "learning_rate='auto' found no usable step"),  # the curvature overflows first
+        (["--lr", "0.01"], "at the first step, before any update"),
+    ],
+)
+def test_features_too_large_for_float32_gradients_stop_instead_of_training_nothing(
+    workdir, capsys, flags, wording
+):
     """Found by a tester: features near 1e38 overflowed every gradient to infinity and the run
     "trained" with no update at all, exit 0, 0% accuracy."""
     rng = np.random.default_rng(0)
     rows = [f"{1e38 * rng.choice([-1, 1]) * rng.uniform(0.5, 1):.6g},{i % 2}" for i in range(60)]
     (workdir / "near.csv").write_text("a,label\n" + "\n".join(rows) + "\n")
-    code = exit_code(["train", "--data", "near.csv", "--preprocess", "none", "--epochs", "3"])
-    assert code == 2
+    train = ["train", "--data", "near.csv", "--preprocess", "none", "--epochs", "3", *flags]
+    assert exit_code(train) == 2
     line = one_line(capsys.readouterr().err)
-    assert "at the first step, before any update" in line and "scale the features" in line
+    assert wording in line and "scale" in line and "too large" in line
 
 
 HEAVY = ("sklearn", "matplotlib", "scipy", "tqdm", "fastapi", "pandas")

@@ -132,7 +132,7 @@ def test_every_format_round_trips_pixels_and_labels_exactly(tmp_path, kind):
     np.testing.assert_array_equal(dataset.y_test, test[1])
     assert dataset.class_names == CLASS_NAMES
     assert dataset.image_shape == (32, 32, 3)
-    assert dataset.default_preprocess == "center"
+    assert dataset.default_preprocess == "standardize"
     assert dataset.summary() == (
         "cifar10: 90 train / 10 val / 20 test, 3072 features (32x32x3), 10 classes"
     )

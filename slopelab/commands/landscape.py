@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
         check_training(args, len(prepared.y_train))
         return {"landscape": {"at": args.at, **objective.as_dict(), "seed": args.seed}}
 
-    prepared, run_dir, _ = start_run(data_args, "landscape", console, resolve)
+    # keep_raw: a saved model applies its own preprocessing to the raw rows
+    prepared, run_dir, _ = start_run(data_args, "landscape", console, resolve, keep_raw=True)
     for note in objective.notes:
         console.say(f"note: {note}")
     with keep_partial_results(run_dir) as progress:

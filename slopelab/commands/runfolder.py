@@ -80,6 +80,7 @@ def start_run(
     console: Console,
     resolve: Callable[[Prepared], dict[str, Any]] | None = None,
     resume: str | None = None,
+    keep_raw: bool = False,
 ) -> tuple[Prepared, Path, dict[str, Any]]:
     """Load and preprocess the data, resolve the command's options with ``resolve`` (values
     decided from the data; it raises on bad input), then create the run folder and write its
@@ -89,10 +90,11 @@ def start_run(
     ``resume`` is the command that continues such a run (``slopelab train --resume``): its
     config.json is read back, so ``resolve`` must record every knob, and the flags are not
     recorded a second time (an edit of a copy nobody reads would be silently ignored).
+    ``keep_raw``: see :func:`slopelab.data.prepare.prepare_data`.
     """
     check_run_name(args.out, args.name, resume)
     data = data_config_of(args)
-    prepared = prepare_data(data)
+    prepared = prepare_data(data, keep_raw=keep_raw)
     data["sha256"] = prepared.dataset.sha256  # a resumed run refuses a changed file
     resolved = resolve(prepared) if resolve else {}
     say_loaded(prepared, console)

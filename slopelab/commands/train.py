@@ -249,7 +249,7 @@ def _epoch_line(console: Console, history: History, epochs: int, bar: Any) -> No
     mean_loss = float(np.mean([step.loss for step in history.steps[previous:]]))
     line = (
         f"epoch {record.epoch:5.1f}/{epochs}  loss {mean_loss:.4f}  "
-        f"train {record.train_accuracy:6.1%}  val {record.val_accuracy:6.1%}  "
+        f"train (running) {record.train_accuracy:6.1%}  val {record.val_accuracy:6.1%}  "
         f"lr {history.steps[-1].learning_rate:.3g}  {record.seconds:6.1f} s"
     )
     if console.progress_enabled:

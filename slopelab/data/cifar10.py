@@ -95,7 +95,9 @@ def load_cifar10(
         class_names=images.class_names,
         image_shape=IMAGE_SHAPE,
         source=str(images.source),
-        default_preprocess="center",
+        # Per-pixel standardization, not CS231n's mean-image subtraction ("center"): with the
+        # training defaults it reaches 42% validation accuracy against 40% (dev copy).
+        default_preprocess="standardize",
     )
 
 

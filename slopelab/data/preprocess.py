@@ -23,7 +23,7 @@ import numpy as np
 
 from slopelab.data.dataset import PREPROCESS_KINDS
 from slopelab.data.errors import DataError, reported_as
-from slopelab.validation import check_features
+from slopelab.validation import check_feature_rows
 
 
 class Preprocessor:
@@ -56,17 +56,17 @@ class Preprocessor:
     def fit(self, X: Any) -> Preprocessor:
         """Learn ``mean_`` and ``scale_`` from the training rows ``X (N, D)``; returns self."""
         with reported_as("Preprocessor.fit"):
-            X = check_features(X)
+            X = check_feature_rows(X)  # in its own dtype: no float64 copy of uint8 images
         num_features = X.shape[1]
         mean = np.zeros(num_features)
         scale = np.ones(num_features)
         if self.kind in ("center", "standardize"):
             mean = X.mean(axis=0, dtype=np.float64)
         if self.kind == "standardize":
-            variance = X.var(axis=0, dtype=np.float64)
+            variance = _column_variance(X, mean)
             scale = np.where(_is_constant(variance, mean, len(X)), 1.0, np.sqrt(variance))
         if self.kind == "scale":
-            largest = float(np.abs(X).max())
+            largest = max(abs(float(X.max())), abs(float(X.min())))
             scale = np.full(num_features, largest if largest > 0 else 1.0)
         self.mean_, self.scale_ = mean, scale
         return self
@@ -90,6 +90,22 @@ class Preprocessor:
         out = np.subtract(X, self.mean_.astype(dtype), dtype=dtype)
         out /= self.scale_.astype(dtype)
         return out
+
+    def transform_in_place(self, X: np.ndarray) -> np.ndarray:
+        """``X <- (X - mean_) / scale_`` in place, for a writable float32 ``X`` the caller owns
+        (no second copy of the data); any other ``X`` gets :meth:`transform`'s new array."""
+        if (
+            not (isinstance(X, np.ndarray) and X.dtype == np.float32 and X.flags.writeable)
+            or self.mean_ is None
+        ):
+            return self.transform(X)
+        if X.ndim != 2 or X.shape[1] != len(self.mean_):
+            return self.transform(X)  # which raises, naming the shapes
+        if self.kind in ("center", "standardize"):
+            X -= self.mean_.astype(np.float32)
+        if self.kind in ("standardize", "scale"):
+            X /= self.scale_.astype(np.float32)
+        return X
 
     def fit_transform(self, X: Any, dtype: Any = np.float32) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
@@ -129,6 +145,16 @@ class Preprocessor:
             )
         preprocessor.mean_, preprocessor.scale_ = mean, scale
         return preprocessor
+
+
+def _column_variance(X: np.ndarray, mean: np.ndarray, rows_per_chunk: int = 1024) -> np.ndarray:
+    """``mean((X - mean)^2, axis=0)`` in float64, a chunk of rows at a time, so the temporary is
+    a chunk's size rather than a float64 copy of the whole training set."""
+    total = np.zeros(len(mean))
+    for start in range(0, X.shape[0], rows_per_chunk):
+        deviations = X[start : start + rows_per_chunk] - mean  # (chunk, D), float64
+        total += np.einsum("ij,ij->j", deviations, deviations)
+    return total / X.shape[0]
 
 
 def _is_constant(variance: np.ndarray, mean: np.ndarray, count: int) -> np.ndarray:
