@@ -235,6 +235,10 @@ def test_resuming_from_a_state_matches_an_uninterrupted_run(optimizer, sampling)
     for key in ("W", "b"):
         np.testing.assert_array_equal(resumed.params[key], straight.params[key])
     np.testing.assert_array_equal(resumed.column("loss"), straight.column("loss"))
+    # the running training accuracy of the interrupted epoch carries over too
+    np.testing.assert_array_equal(
+        resumed.column("train_accuracy"), straight.column("train_accuracy")
+    )
 
 
 def test_on_step_sees_every_step():
