@@ -234,13 +234,14 @@ def descend(
     # shapes by construction, so they skip them (the loop's per-step cost is what we sell).
     update = optimizer.update
     first_step = state.step
+    batch_rows = _batch_buffer(problem, config, batch_size)
 
     while not _spent(budget, state, num_examples):
         if stop_requested is not None and stop_requested():
             _finish(history, state, "interrupted", f"interrupted at step {state.step}")
             return history
         started = time.perf_counter()
-        X_batch, y_batch = _next_batch(problem, state, config, rng, batch_size)
+        X_batch, y_batch = _next_batch(problem, state, config, rng, batch_size, batch_rows)
         parts = problem.loss.parts(state.params, X_batch, y_batch, config.reg)
         loss_value = float(parts.total)
         _count_correct(state, parts.scores, y_batch)
@@ -303,12 +304,32 @@ def _spent(budget: Budget, state: DescentState, num_examples: int) -> bool:
     )
 
 
+def _batch_buffer(problem: Problem, config: DescentConfig, batch_size: int) -> np.ndarray | None:
+    """One ``(batch_size, D)`` array that every minibatch is gathered into: no allocation, and
+    no page faults on fresh memory, per step. None when a batch is the whole training set (a
+    buffer would be a second copy of it)."""
+    if config.batch_size is None or batch_size >= problem.num_examples:
+        return None
+    return np.empty((batch_size, problem.X.shape[1]), dtype=problem.X.dtype)
+
+
+def _gather(X: np.ndarray, indices: np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
+    """``X[indices]``, written into ``buffer`` when there is one. ``mode="clip"`` because the
+    indices are in range by construction, and numpy buffers ``out`` for ``mode="raise"``."""
+    if buffer is None:
+        return X[indices]
+    rows = buffer[: len(indices)]
+    np.take(X, indices, axis=0, out=rows, mode="clip")
+    return rows
+
+
 def _next_batch(
     problem: Problem,
     state: DescentState,
     config: DescentConfig,
     rng: np.random.Generator,
     batch_size: int,
+    buffer: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     num_examples = problem.num_examples
     if batch_size == num_examples and config.batch_size is None:
@@ -325,7 +346,7 @@ def _next_batch(
         state.examples += num_examples
         return problem.X, problem.y
     state.examples += len(indices)
-    return problem.X[indices], problem.y[indices]
+    return _gather(problem.X, indices, buffer), problem.y[indices]
 
 
 def _diverged(
