@@ -19,7 +19,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from slopelab.commands import COMMANDS
 
@@ -144,6 +144,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+@contextlib.contextmanager
+def blas_threads(threads: int | None) -> Iterator[None]:
+    """``--threads N``: the BLAS thread pools limited to N for the command (threadpoolctl), and
+    the thread variables set for a BLAS library loaded later (scipy's), then restored; without
+    it, the BLAS library's own choice."""
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: str(threads) for name in names})
+    try:
+        with threadpool_limits(limits=threads, user_api="blas"):
+            yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _report(prog: str, message: str, code: int) -> int:
     print(f"{prog}: {message}", file=sys.stderr, flush=True)
     return code
@@ -162,7 +186,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
     code = EXIT_INTERNAL_ERROR
     try:
         # Overflow in a diverging run is reported as divergence; numpy's own warning is noise.
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), blas_threads(getattr(args, "threads", None)):
             code = int(args.handler(args))
         return code
     except InterruptedRun as stop:

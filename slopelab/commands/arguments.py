@@ -51,6 +51,14 @@ def seed_value(text: str) -> int:
     return value
 
 
+def thread_count(text: str) -> int:
+    """BLAS threads: a whole number from 1 to 1024 (more than any machine here has cores)."""
+    value = _number(text, int)
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1024; got {text}")
+    return value
+
+
 def port_number(text: str) -> int:
     value = _number(text, int)
     if not 1 <= value <= 65535:
@@ -237,3 +245,11 @@ def add_common_arguments(
         help="print one JSON document on stdout (human output goes to stderr)",
     )
     group.add_argument("--no-progress", action="store_true", help="no progress bars")
+    if runs or seed:  # the commands that compute
+        group.add_argument(
+            "--threads",
+            type=thread_count,
+            metavar="N",
+            help="BLAS threads for the matrix products (default: the BLAS library's own, "
+            "usually one per core); 1 is often faster on a machine other work keeps busy",
+        )

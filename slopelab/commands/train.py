@@ -60,7 +60,7 @@ arguments it trains softmax on scikit-learn's digits in about a second. Ctrl-C s
 checkpoint; continue with --resume RUN (add --epochs N to train a finished run longer)."""
 
 # With --resume the run's own config.json decides everything except these.
-RESUME_OPTIONS = {"resume", "epochs", "json", "no_progress"}
+RESUME_OPTIONS = {"resume", "epochs", "json", "no_progress", "threads"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -79,7 +79,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--resume",
         metavar="RUN",
         help="continue the interrupted run in folder RUN with the settings in its config.json "
-        "(only --epochs may be given with it, to train longer)",
+        "(only --epochs may be given with it, to train longer; and --threads, --json, "
+        "--no-progress)",
     )
     add_common_arguments(parser)
     parser.set_defaults(handler=run)
