@@ -117,7 +117,8 @@ class Loss:
         dscores *= 1.0 / num_examples  # (N, C), now the gradient of the mean
         dW = X.T @ dscores  # (D, C)
         penalty_value = add_penalty_gradient(self.penalty_name, W, reg, dW)
-        grads = {"W": dW, "b": dscores.sum(axis=0)}
+        db = np.ones(num_examples, dtype=dscores.dtype) @ dscores  # (C,) = dscores.sum(axis=0)
+        grads = {"W": dW, "b": db}
         data_loss = example_losses.sum() / num_examples
         return LossParts(data_loss, reg * penalty_value, grads, scores)
 

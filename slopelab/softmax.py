@@ -33,16 +33,33 @@ def softmax_probabilities(scores: np.ndarray) -> np.ndarray:
     return probs
 
 
+def _exp_shifted(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``rows``, ``e = exp(s - max_k s_k)`` (N, C), its row sums ``Z`` (N,) and ``s_y - max``
+    (N,), shared by the two softmax functions so their losses agree to the last bit.
+
+    The row maximum comes from argmax and a gather, and the row sums from a product with ones:
+    the same numbers as ``.max(axis=1)`` and ``.sum(axis=1)``, several times faster on (N, 10)
+    rows (the training loop's per-step cost)."""
+    num_examples, num_classes = scores.shape
+    rows = np.arange(num_examples)
+    row_max = scores[rows, scores.argmax(axis=1)]  # (N,)
+    shifted = scores - row_max[:, None]  # (N, C)
+    correct_shifted = shifted[rows, y]  # (N,)
+    exp_shifted = np.exp(shifted, out=shifted)  # (N, C), all in (0, 1]
+    normalizer = exp_shifted @ np.ones(num_classes, dtype=exp_shifted.dtype)  # (N,), >= 1
+    return rows, exp_shifted, normalizer, correct_shifted
+
+
 def softmax_cross_entropy_losses(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Cross-entropy of the softmax alone: ``L_i = log sum_k exp(s_ik) - s_{i,y_i}``, shape (N,).
 
     >>> round(float(softmax_cross_entropy_losses(np.zeros((1, 10)), np.array([3]))[0]), 4)
     2.3026
     """
-    rows = np.arange(scores.shape[0])
-    shifted = scores - scores.max(axis=1, keepdims=True)  # (N, C)
-    normalizer = np.exp(shifted).sum(axis=1)  # (N,), >= 1 because the max term is exp(0)
-    return np.log(normalizer) - shifted[rows, y]
+    _, _, normalizer, correct_shifted = _exp_shifted(scores, y)
+    losses = np.log(normalizer)
+    losses -= correct_shifted
+    return losses
 
 
 def softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,11 +69,7 @@ def softmax_cross_entropy(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     >>> round(float(losses[0]), 4)  # the CIFAR-10 sanity check: -log(1/10)
     2.3026
     """
-    rows = np.arange(scores.shape[0])
-    shifted = scores - scores.max(axis=1, keepdims=True)  # (N, C)
-    correct_shifted = shifted[rows, y]  # (N,)
-    exp_shifted = np.exp(shifted, out=shifted)  # (N, C), all in (0, 1]
-    normalizer = exp_shifted.sum(axis=1)  # (N,), >= 1 because the max term is exp(0)
+    rows, exp_shifted, normalizer, correct_shifted = _exp_shifted(scores, y)
     losses = np.log(normalizer)
     losses -= correct_shifted
     dscores = np.divide(exp_shifted, normalizer[:, None], out=exp_shifted)
