@@ -8,6 +8,13 @@ Batches: ``sampling="shuffle"`` (default) visits a fresh permutation every epoch
 of an epoch holding the remainder; ``"replacement"`` draws every batch independently with
 replacement, as the CS231n assignment does (an "epoch" is then ``ceil(N / batch_size)`` steps).
 
+Cost: a step is one gather of the batch into a preallocated buffer, the two matrix products
+``X_b W`` and ``X_b^T dS`` and a few operations on (B, C) and (D, C) arrays; per epoch it adds
+one pass over the validation split (when accuracy is due). The training accuracy recorded per
+epoch is the running accuracy of the epoch's batches, from the scores the loss computed anyway,
+so no step ever scores the whole training set again. ``benchmarks/bench_speed.py`` measures an
+epoch against the two products alone.
+
 The loop's whole position lives in a :class:`DescentState` (parameters, optimizer state, counters,
 the current epoch's permutation), so a run can be checkpointed and resumed exactly: the RNG is the
 only other state, and it is passed in.

@@ -84,6 +84,7 @@ BAD_VALUES = {
     "learning_rate_value": ["fast", "", "nan", "inf", "-0.1", "0"],
     "batch_size_value": ["half", "", "0", "-5", "2.5", "nan"],
     "port_number": ["http", "0", "-1", "65536"],
+    "thread_count": ["two", "", "0", "-1", "1.5", "1025", "nan"],
     "float": ["1e-3", "abc"],  # sweep --reg: refused whatever its value (it sweeps reg)
     "log_range": ["1:0.1", "a:b", "0:1", "1e-3:inf", "5", "-1:1", "1:1"],
 }
