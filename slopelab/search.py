@@ -142,7 +142,8 @@ def fixed_sample(
     problem: Problem, sample_size: int | None, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(X, y)`` of ``sample_size`` training examples drawn without replacement (in their
-    original order), or all of them for None; nothing is drawn from ``rng`` for None."""
+    original order), or all of them for None or N, drawing nothing from ``rng`` then (so a run
+    on all examples is the same whichever way it was asked for)."""
     if sample_size is None:
         return problem.X, problem.y
     check_positive(sample_size, "sample_size", integer=True)
@@ -151,6 +152,8 @@ def fixed_sample(
             f"sample_size {sample_size} is more than the {problem.num_examples} training "
             f"examples; use at most {problem.num_examples}, or None for all of them"
         )
+    if sample_size == problem.num_examples:
+        return problem.X, problem.y
     rows = np.sort(rng.choice(problem.num_examples, size=sample_size, replace=False))
     return problem.X[rows], problem.y[rows]
 
