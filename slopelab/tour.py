@@ -7,8 +7,8 @@ cost against the analytic one, and a gradient check; 4. gradient descent and the
 Each step measures (:mod:`slopelab.tour_measure`, :mod:`slopelab.tour_gradient`: a frozen
 dataclass of numbers), draws its figures and words its finding and report section from that
 result (:mod:`slopelab.tour_report`), and returns a :class:`TourStep`. Budgets are per dataset
-(:func:`tour_defaults`): the tour on digits takes about 6 s of CPU time, on CIFAR-10 well under
-three minutes on two cores (README).
+(:func:`tour_defaults`): the tour takes about 6 s of CPU time on digits, about two minutes on
+CIFAR-10 (README).
 
 Models are compared and chosen on the validation split only; the test split is used once, at the
 end, for the one model the tour selected (see :mod:`slopelab.selection`). Matplotlib is imported

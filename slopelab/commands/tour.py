@@ -32,12 +32,12 @@ from slopelab.train import steps_per_epoch
 REPORT = "report.html"
 
 DESCRIPTION = """Walk the CS231n optimization lecture on one dataset (default: digits, about
-6 s of CPU time; --data cifar10 for the lecture's own setting, about a minute and a half on two
-cores): random search, random local search, numerical vs analytic gradients and a gradient check,
+6 s of CPU time; --data cifar10 for the lecture's own setting, about two minutes of CPU time):
+random search, random local search, numerical vs analytic gradients and a gradient check,
 gradient descent with a step-size sweep, minibatch SGD at several batch sizes, and the update
-rules. The searches evaluate the loss on a fixed random sample of at most 2,000
-training examples. Runs are compared on the validation split; the test split is used once, for the
-model selected. Each step prints its finding in one line; the run folder gets a self-contained
+rules. The searches evaluate the loss on a fixed random sample of at most 2,000 training
+examples. Runs are compared on the validation split; the test split is used once, for the model
+selected. Each step prints its finding in one line; the run folder gets a self-contained
 report.html with the figures (and results.json). Ctrl-C keeps the steps done: their report,
 titled incomplete."""
 
