@@ -5,10 +5,10 @@ cost against the analytic one, and a gradient check; 4. gradient descent and the
 5. minibatch SGD and the batch size; 6. update rules; 7. the model it all produces.
 
 Each step measures (:mod:`slopelab.tour_measure`, :mod:`slopelab.tour_gradient`: a frozen
-dataclass of numbers), draws its figures and words its finding and report section from that
-result (:mod:`slopelab.tour_report`), and returns a :class:`TourStep`. Budgets are per dataset
-(:func:`tour_defaults`): the tour takes about 6 s of CPU time on digits, about two minutes on
-CIFAR-10 (README).
+dataclass of numbers), draws its figures (:mod:`slopelab.tour_figures`) and words its finding
+and report section (:mod:`slopelab.tour_report`) from that result alone, and returns a
+:class:`TourStep`. Budgets are per dataset (:func:`tour_defaults`): the tour takes about 6 s of
+CPU time on digits, about two minutes on CIFAR-10 (README).
 
 Models are compared and chosen on the validation split only; the test split is used once, at the
 end, for the one model the tour selected (see :mod:`slopelab.selection`). Matplotlib is imported
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from slopelab import tour_figures as figures
 from slopelab import tour_report as report
 from slopelab.data.prepare import Prepared
 from slopelab.tour_gradient import measure_gradient
@@ -91,7 +92,7 @@ def random_search_step(
     prepared: Prepared, settings: TourSettings, run_dir: Path
 ) -> tuple[SearchResult, TourStep]:
     result = measure_search(prepared, settings, local=False)
-    figure = report.search_figure(result, run_dir)
+    figure = figures.search_figure(result, run_dir)
     return result, report.random_search_step(result, figure, prepared.chance)
 
 
@@ -99,23 +100,23 @@ def local_search_step(
     prepared: Prepared, settings: TourSettings, run_dir: Path, searched: SearchResult
 ) -> TourStep:
     result = measure_search(prepared, settings, local=True)
-    figure = report.local_search_figure(result, searched, run_dir)
+    figure = figures.local_search_figure(result, searched, run_dir)
     return report.local_search_step(result, searched, figure)
 
 
 def gradient_step(prepared: Prepared, settings: TourSettings, run_dir: Path) -> TourStep:
     result = measure_gradient(prepared, settings)
-    return report.gradient_step(result, report.gradient_figure(result, run_dir))
+    return report.gradient_step(result, figures.gradient_figure(result, run_dir))
 
 
 def step_size_step(prepared: Prepared, settings: TourSettings, run_dir: Path) -> TourStep:
     result = measure_step_size(prepared, settings)
-    return report.step_size_step(result, report.step_size_figure(result, run_dir))
+    return report.step_size_step(result, figures.step_size_figure(result, run_dir))
 
 
 def batch_size_step(prepared: Prepared, settings: TourSettings, run_dir: Path) -> TourStep:
     result = measure_batch_sizes(prepared, settings)
-    return report.batch_size_step(result, report.batch_size_figure(result, run_dir))
+    return report.batch_size_step(result, figures.batch_size_figure(result, run_dir))
 
 
 def update_rules_step(
@@ -123,12 +124,12 @@ def update_rules_step(
 ) -> tuple[Contest, TourStep]:
     result = measure_update_rules(prepared, settings)
     return result.runs, report.update_rules_step(
-        result, report.update_rules_figure(result, run_dir)
+        result, figures.update_rules_figure(result, run_dir)
     )
 
 
 def final_step(prepared: Prepared, run_dir: Path, rules: Contest) -> TourStep:
     """The one use of the test split: the model chosen on the validation split, measured."""
     result = measure_model(prepared, rules)
-    figures = report.model_figures(result, prepared.dataset, run_dir)
-    return report.model_step(result, figures, prepared.chance)
+    drawn = figures.model_figures(result, prepared.dataset, run_dir)
+    return report.model_step(result, drawn, prepared.chance)
