@@ -230,17 +230,17 @@ def run_strategies(
     X, y = prepared.X_train, prepared.y_train
     runners: dict[str, Callable[[], History]] = {
         "random-search": lambda: random_search(
-            loss, X, y, eval_every=eval_every(budget, num_examples, plan.search_sample), **search
+            loss, X, y, eval_every=eval_every(budget, plan.search_sample), **search
         ),
         "random-local-search": lambda: random_local_search(
-            loss, X, y, eval_every=eval_every(budget, num_examples, plan.search_sample), **search
+            loss, X, y, eval_every=eval_every(budget, plan.search_sample), **search
         ),
         "gradient-descent": lambda: gradient_descent(
             loss,
             X,
             y,
             learning_rate="auto",
-            eval_every=eval_every(budget, num_examples, num_examples),
+            eval_every=eval_every(budget, num_examples),
             **common,
         ),
     }
@@ -253,7 +253,7 @@ def run_strategies(
             optimizer=rule,
             learning_rate="auto",
             batch_size=args.batch_size,
-            eval_every=eval_every(budget, num_examples, num_examples, batch),
+            eval_every=eval_every(budget, num_examples, batch),
             **common,
         )
     histories = {}
@@ -266,12 +266,12 @@ def run_strategies(
     return histories
 
 
-def eval_every(budget: Budget, num_examples: int, per_unit: int, batch: int | None = None) -> int:
-    """How often a run measures accuracy so that it does about ``CHECKPOINTS`` times: in the
-    unit ``eval_every`` counts (steps of ``per_unit`` examples for the searches and gradient
-    descent, epochs of N for minibatch SGD, whose steps are ``batch`` examples).
+def eval_every(budget: Budget, per_unit: int, batch: int | None = None) -> int:
+    """How often a run measures accuracy so that it does about ``CHECKPOINTS`` times, in the
+    unit its ``eval_every`` counts: steps of ``per_unit`` examples (searches, gradient descent),
+    or epochs of ``per_unit = N`` examples made of steps of ``batch`` (minibatch SGD).
 
-    >>> eval_every(Budget(examples=2_000_000), 49000, 2000), eval_every(Budget(epochs=3), 100, 100)
+    >>> eval_every(Budget(examples=2_000_000), 2000), eval_every(Budget(evaluations=30), 90, 10)
     (100, 1)
     """
     if budget.examples is not None:
