@@ -22,6 +22,7 @@ from sklearn.metrics import log_loss
 
 from slopelab.cli import build_parser, main
 from slopelab.commands import compare, landscape, lr_find, sweep
+from slopelab.commands.compare_budget import compare_budget
 from slopelab.commands.limits import MAX_RECORDED_STEPS
 from slopelab.data.prepare import data_config, prepare_data
 from slopelab.errors import CommandError
@@ -431,10 +432,10 @@ def test_absurd_sizes_are_refused_in_one_line_and_leave_no_folder(workdir, capsy
 
 
 def test_a_budget_in_seconds_is_capped_in_steps_and_says_so():
-    args = argparse.Namespace(evaluations=None, seconds=1e9, epochs=200.0, batch_size=200)
-    budget, text = compare._budget(args, 1293)
-    assert budget.steps == MAX_RECORDED_STEPS and budget.seconds == 1e9
-    assert f"at most {MAX_RECORDED_STEPS:,} steps" in text
+    args = argparse.Namespace(evaluations=None, seconds=1e9, epochs=None, batch_size=200)
+    plan = compare_budget(args, "digits", 1293, list(compare.STRATEGIES))
+    assert plan.budget.steps == MAX_RECORDED_STEPS and plan.budget.seconds == 1e9
+    assert f"at most {MAX_RECORDED_STEPS:,} steps" in plan.text
 
 
 # --- help and JSON names -----------------------------------------------------------------------

@@ -92,7 +92,7 @@ def test_an_interrupted_tour_keeps_the_report_of_the_steps_done(
 
 
 def test_a_tour_interrupted_before_its_first_step_leaves_no_folder(workdir, capsys, monkeypatch):
-    monkeypatch.setattr(tour, "random_search", ctrl_c_at_call(1))
+    monkeypatch.setattr(tour, "random_search_step", ctrl_c_at_call(1))
     line, _ = interrupted(QUICK_TOUR, capsys)
     assert line == "slopelab tour: interrupted before anything finished; removed runs/u"
     assert not (workdir / "runs/u").exists()

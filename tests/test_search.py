@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from slopelab.errors import InvalidTypeError, InvalidValueError
 from slopelab.history import Budget
 from slopelab.linear import accuracy
 from slopelab.losses import get_loss
-from slopelab.search import random_local_search, random_search
+from slopelab.problem import make_problem
+from slopelab.search import fixed_sample, random_local_search, random_search
 from slopelab.train import sgd
 from tests.helpers import blobs, digits_split
 
@@ -96,3 +98,59 @@ def test_bad_arguments():
             budget=Budget(evaluations=3),
             params={"W": np.ones((3, 3)), "b": np.zeros(3)},
         )
+
+
+# --- a fixed sample for the loss evaluations ------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", [random_search, random_local_search])
+def test_a_search_on_a_sample_is_the_search_on_those_rows(strategy):
+    """The sample is drawn once, first, from the generator; every try evaluates it."""
+    X, y = blobs(num_features=4, per_class=30)
+    sampled = strategy("svm", X, y, budget=Budget(evaluations=30), sample_size=25, rng=5)
+    generator = np.random.default_rng(5)
+    X_sample, y_sample = fixed_sample(make_problem("svm", X, y), 25, generator)
+    alone = strategy("svm", X_sample, y_sample, budget=Budget(evaluations=30), rng=generator)
+    np.testing.assert_array_equal(sampled.column("loss"), alone.column("loss"))
+    np.testing.assert_array_equal(sampled.params["W"], alone.params["W"])
+    rows = {tuple(row) for row in X_sample}
+    assert len(rows) == 25 and rows <= {tuple(row) for row in X}  # 25 distinct training rows
+
+
+@pytest.mark.parametrize("strategy", [random_search, random_local_search])
+def test_a_sampled_search_counts_the_sample_and_measures_accuracy_on_all(strategy):
+    X, y = blobs(num_features=4, per_class=30)
+    history = strategy(
+        "svm", X, y, X_val=X, y_val=y, budget=Budget(examples=500), sample_size=20, rng=0,
+        eval_every=10,
+    )  # fmt: skip
+    assert history.evaluations == 25 and history.examples == 500  # ceil(500 / 20) tries
+    assert [record.examples for record in history.epochs] == [200, 400, 500]
+    assert [record.epoch for record in history.epochs] == [200 / 90, 400 / 90, 500 / 90]
+    assert history.epochs[-1].train_accuracy == accuracy(history.params, X, y)
+    assert "on a fixed sample of 20 examples" in history.message
+
+
+@pytest.mark.parametrize("strategy", [random_search, random_local_search])
+def test_a_sample_of_every_example_is_no_sample_at_all(strategy):
+    X, y = blobs(num_features=4)
+    every = strategy("svm", X, y, budget=Budget(evaluations=15), sample_size=len(y), rng=2)
+    unsampled = strategy("svm", X, y, budget=Budget(evaluations=15), rng=2)
+    np.testing.assert_array_equal(every.column("loss"), unsampled.column("loss"))
+    assert "sample" not in every.message
+
+
+@pytest.mark.parametrize(
+    ("size", "error", "message"),
+    [
+        (121, InvalidValueError, r"^sample_size 121 is more than the 120 training examples; use "
+         r"at most 120, or None for all of them$"),
+        (0, InvalidValueError, r"^sample_size must be > 0; got 0"),
+        (2.5, InvalidTypeError, r"^sample_size must be an integer; got"),
+        (True, InvalidTypeError, r"^sample_size must be an integer; got"),
+    ],
+)  # fmt: skip
+def test_a_bad_sample_size_is_refused_by_name(size, error, message):
+    X, y = blobs()
+    with pytest.raises(error, match=message):
+        random_search("svm", X, y, budget=Budget(evaluations=3), sample_size=size)

@@ -135,14 +135,19 @@ def add_data_arguments(
     )
 
 
-def add_loss_arguments(parser: argparse.ArgumentParser, reg: float | None = 1e-4) -> None:
-    """``--loss --penalty --reg``; ``reg=None`` means the default depends on the dataset."""
+def add_loss_arguments(
+    parser: argparse.ArgumentParser, reg: float | None = 1e-4, loss: str | None = "softmax"
+) -> None:
+    """``--loss --penalty --reg``; ``reg=None`` or ``loss=None`` means the default depends on
+    the dataset (the command resolves it and says which in its help)."""
     group = parser.add_argument_group("loss")
     group.add_argument(
         "--loss",
         choices=tuple(EXAMPLE_LOSSES),
-        default="softmax",
-        help="svm (Weston–Watkins), svm-ova, svm-structured or softmax (default: softmax)",
+        default=loss,
+        help="svm (Weston–Watkins), svm-ova, svm-structured or softmax (default: "
+        + ("the dataset's" if loss is None else loss)
+        + ")",
     )
     group.add_argument(
         "--penalty",

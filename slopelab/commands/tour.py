@@ -23,27 +23,23 @@ from slopelab.data.prepare import Prepared
 from slopelab.environment import describe_blas
 from slopelab.losses import EXAMPLE_LOSSES
 from slopelab.runs import atomic_write_text, dumps
-from slopelab.tour import (
-    BATCH_SIZES,
-    DATASET_REG,
-    REG,
-    TOUR_STEPS,
-    TourSettings,
-    TourStep,
-    default_reg,
-    run_steps,
-)
+from slopelab.search import COMMAND_SAMPLE_SIZE, command_sample_size
+from slopelab.tour import DATASET_DEFAULTS, DEFAULTS, TOUR_STEPS, run_steps, tour_defaults
+from slopelab.tour_measure import BATCH_SIZES, TourSettings
+from slopelab.tour_report import TourStep
 from slopelab.train import steps_per_epoch
 
 REPORT = "report.html"
 
 DESCRIPTION = """Walk the CS231n optimization lecture on one dataset (default: digits, about
-6 s of CPU time; --data cifar10 for the lecture's own setting): random search, random local search,
-numerical vs analytic gradients and a gradient check, gradient descent with a step-size sweep,
-minibatch SGD at several batch sizes, and the update rules. Runs are compared on the validation
-split; the test split is used once, for the model selected. Each step prints its finding in one
-line; the run folder gets a self-contained report.html with the figures (and results.json).
-Ctrl-C keeps the steps done: their report, titled incomplete."""
+6 s of CPU time; --data cifar10 for the lecture's own setting, about two minutes of CPU time):
+random search, random local search, numerical vs analytic gradients and a gradient check,
+gradient descent with a step-size sweep, minibatch SGD at several batch sizes, and the update
+rules. The searches evaluate the loss on a fixed random sample of at most 2,000 training
+examples. Runs are compared on the validation split; the test split is used once, for the model
+selected. Each step prints its finding in one line; the run folder gets a self-contained
+report.html with the figures (and results.json). Ctrl-C keeps the steps done: their report,
+titled incomplete."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -59,33 +55,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--reg",
         type=non_negative_float,
         default=None,
-        help="regularization strength (default: the dataset's: "
-        + ", ".join(f"{reg:g} on {name}" for name, reg in DATASET_REG.items())
-        + f", else {REG:g})",
+        help=f"regularization strength (default: {_per_dataset('reg')})",
     )
     parser.add_argument(
         "--tries",
         type=positive_int,
-        default=1000,
-        help=f"loss evaluations for the two search strategies (default: 1000; at most "
-        f"{MAX_RECORDED_STEPS:,})",
+        default=None,
+        help=f"loss evaluations for the two search strategies (default: {_per_dataset('tries')}; "
+        f"at most {MAX_RECORDED_STEPS:,}), each on a fixed random sample of at most "
+        f"{COMMAND_SAMPLE_SIZE:,} training examples",
     )
     parser.add_argument(
         "--gd-steps",
         type=positive_int,
-        default=100,
-        help=f"full-batch gradient descent steps per learning rate (default: 100; at most "
-        f"{MAX_RECORDED_STEPS:,})",
+        default=None,
+        help=f"full-batch gradient descent steps per learning rate (default: "
+        f"{_per_dataset('gd_steps')}; at most {MAX_RECORDED_STEPS:,})",
     )
     parser.add_argument(
         "--epochs",
         type=positive_int,
-        default=10,
-        help="epochs for the minibatch and update-rule steps (default: 10; at most "
-        f"{MAX_RECORDED_STEPS:,} updates at the smallest batch)",
+        default=None,
+        help=f"epochs for the minibatch and update-rule steps (default: {_per_dataset('epochs')}; "
+        f"at most {MAX_RECORDED_STEPS:,} updates at the smallest batch)",
     )
     add_common_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+def _per_dataset(knob: str) -> str:
+    """A knob's default as help text, e.g. ``5000 on cifar10, else 0.0001``."""
+    special = [
+        f"{values[knob]:g} on {name}" for name, values in DATASET_DEFAULTS.items() if knob in values
+    ]
+    return ", ".join([*special, f"else {DEFAULTS[knob]:g}" if special else f"{DEFAULTS[knob]:g}"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -172,22 +175,24 @@ def write_tour(
 
 
 def resolve(args: argparse.Namespace, prepared: Prepared) -> TourSettings:
-    """The tour's settings for this data: the dataset's regularization unless --reg is given,
-    and budgets checked against what a run can record."""
-    reg = default_reg(prepared.dataset.name) if args.reg is None else args.reg
-    check_recorded_steps(args.tries, f"--tries {args.tries}", "use fewer --tries")
-    check_recorded_steps(args.gd_steps, f"--gd-steps {args.gd_steps}", "use fewer --gd-steps")
-    per_epoch = steps_per_epoch(len(prepared.y_train), min(BATCH_SIZES))
+    """The tour's settings for this data: the dataset's defaults (:func:`tour_defaults`) for
+    every flag not given, the searches' sample, and budgets checked against what a run can
+    record."""
+    num_examples = len(prepared.y_train)
+    given = {knob: getattr(args, knob) for knob in DEFAULTS if getattr(args, knob) is not None}
+    knobs = {**tour_defaults(prepared.dataset.name), **given}
+    tries, gd_steps, epochs = knobs["tries"], knobs["gd_steps"], knobs["epochs"]
+    check_recorded_steps(tries, f"--tries {tries}", "use fewer --tries")
+    check_recorded_steps(gd_steps, f"--gd-steps {gd_steps}", "use fewer --gd-steps")
+    per_epoch = steps_per_epoch(num_examples, min(BATCH_SIZES))
     check_recorded_steps(
-        args.epochs * per_epoch,
-        f"--epochs {args.epochs} at batch {min(BATCH_SIZES)}",
+        epochs * per_epoch,
+        f"--epochs {epochs} at batch {min(BATCH_SIZES)}",
         f"use at most --epochs {MAX_RECORDED_STEPS // per_epoch} on this dataset",
     )
     return TourSettings(
         loss=args.loss,
-        reg=reg,
-        tries=args.tries,
-        gd_steps=args.gd_steps,
-        epochs=args.epochs,
         seed=args.seed,
+        search_sample=command_sample_size(num_examples),
+        **knobs,
     )
