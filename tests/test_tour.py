@@ -69,8 +69,8 @@ def named(prepared, name: str, num_train: int | None = None):
 
 # Written out by hand: a per-dataset table that is never read fails here (issue 7's bug).
 EXPECTED = {
-    ("cifar10", 49000): {"reg": 5e3, "tries": 1000, "gd_steps": 25, "epochs": 10, "sample": 2000},
-    ("cifar10", 1293): {"reg": 5e3, "tries": 1000, "gd_steps": 25, "epochs": 10, "sample": 1293},
+    ("cifar10", 49000): {"reg": 1.0, "tries": 1000, "gd_steps": 25, "epochs": 10, "sample": 2000},
+    ("cifar10", 1293): {"reg": 1.0, "tries": 1000, "gd_steps": 25, "epochs": 10, "sample": 1293},
     ("digits", 1293): {"reg": 1e-4, "tries": 1000, "gd_steps": 100, "epochs": 10, "sample": 1293},
     ("mnist", 59000): {"reg": 1e-4, "tries": 1000, "gd_steps": 100, "epochs": 10, "sample": 2000},
 }
@@ -100,20 +100,20 @@ def test_tour_on_cifar10_uses_and_records_the_cifar10_defaults(workdir, capsys, 
     args = ["tour", "--data", "cifar10", "--data-dir", str(fake_cifar10), "--num-val", "10"]
     assert main([*args, "--tries", "5", "--epochs", "1", "--name", "c"]) == 0
     out = capsys.readouterr().out
-    assert "(svm loss, reg 5000)" in out
+    assert "(svm loss, reg 1)" in out
     settings = json.loads((workdir / "runs/c/config.json").read_text())["settings"]
-    assert settings["reg"] == 5e3 and settings["gd_steps"] == 25 and settings["tries"] == 5
+    assert settings["reg"] == 1.0 and settings["gd_steps"] == 25 and settings["tries"] == 5
     assert settings["search_sample"] == 90  # all of a training set smaller than 2,000
     report = (workdir / "runs/c/report.html").read_text()
-    assert "reg 5000" in report and "; 25 steps at the auto rate" in out
+    assert "reg 1" in report and "; 25 steps at the auto rate" in out
 
 
 def test_the_help_states_each_default_as_resolved(digits):
     text = " ".join(tour_command_help().split())
-    assert "(default: 5000 on cifar10, else 0.0001)" in text
+    assert "(default: 1 on cifar10, else 0.0001)" in text
     assert "(default: 25 on cifar10, else 100;" in text
     cifar = tour_command.resolve(tour_arguments(), named(digits, "cifar10"))
-    assert (cifar.reg, cifar.gd_steps) == (5e3, 25)
+    assert (cifar.reg, cifar.gd_steps) == (1.0, 25)
 
 
 def tour_command_help() -> str:

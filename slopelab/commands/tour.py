@@ -84,7 +84,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _per_dataset(knob: str) -> str:
-    """A knob's default as help text, e.g. ``5000 on cifar10, else 0.0001``."""
+    """A knob's default as help text, e.g. ``1 on cifar10, else 0.0001``."""
     special = [
         f"{values[knob]:g} on {name}" for name, values in DATASET_DEFAULTS.items() if knob in values
     ]
