@@ -3,6 +3,7 @@ beside every benchmark timing (timings mean little without the BLAS kernel and t
 
 from __future__ import annotations
 
+import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -51,3 +52,31 @@ def describe_environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "blas": blas_pools(),
     }
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def busy_machine_note(load: float | None = None, cores: int | None = None) -> str | None:
+    """A hint when other work keeps the cores busy and BLAS runs more than one thread: OpenBLAS
+    threads that wait on each other can then make small matrix products many times slower
+    than one thread (measured: 5-18x for the tour's minibatch runs on a busy 2-core machine).
+    None on a quiet machine, with one BLAS thread, or where the load is unknown."""
+    try:
+        load = os.getloadavg()[0] if load is None else load
+    except (AttributeError, OSError):
+        return None
+    cores = usable_cores() if cores is None else cores
+    threads = max((pool["threads"] or 1 for pool in blas_pools()), default=1)
+    if threads <= 1 or load < cores:
+        return None
+    return (
+        f"this machine is busy (load average {load:.1f} on {cores} cores) and BLAS runs "
+        f"{threads} threads, which can then be many times slower than one; if this run is "
+        "slow, try --threads 1"
+    )

@@ -70,3 +70,23 @@ def test_bad_thread_counts_exit_2_naming_the_flag(workdir, capsys, value):
     err = capsys.readouterr().err
     assert "argument --threads:" in err and "whole number" in err
     assert not (workdir / "runs").exists()
+
+
+def test_a_busy_machine_with_threaded_blas_gets_a_hint():
+    from slopelab.environment import busy_machine_note
+
+    with blas_threads(2):
+        note = busy_machine_note(load=3.1, cores=2)
+        assert note is not None and "load average 3.1 on 2 cores" in note
+        assert "--threads 1" in note
+        assert busy_machine_note(load=0.5, cores=2) is None  # quiet
+    with blas_threads(1):
+        assert busy_machine_note(load=9.0, cores=2) is None  # one thread: nothing to wait on
+
+
+def test_train_says_the_hint_on_a_busy_machine(workdir, capsys, monkeypatch):
+    monkeypatch.setattr("os.getloadavg", lambda: (64.0, 64.0, 64.0))
+    assert exit_code(["train", "--epochs", "1", "--no-progress", "--threads", "2"]) == 0
+    assert "note: this machine is busy" in capsys.readouterr().out
+    assert exit_code(["train", "--epochs", "1", "--no-progress", "--threads", "1"]) == 0
+    assert "busy" not in capsys.readouterr().out

@@ -19,7 +19,7 @@ from typing import Any
 from slopelab.commands.console import Console
 from slopelab.data.prepare import DATA_OPTIONS, Prepared, data_config, prepare_data
 from slopelab.data.registry import is_file_name
-from slopelab.environment import describe_environment
+from slopelab.environment import busy_machine_note, describe_environment
 from slopelab.runs import (
     CONFIG,
     atomic_write_text,
@@ -98,6 +98,9 @@ def start_run(
     data["sha256"] = prepared.dataset.sha256  # a resumed run refuses a changed file
     resolved = resolve(prepared) if resolve else {}
     say_loaded(prepared, console)
+    busy = busy_machine_note()
+    if busy:
+        console.say(f"note: {busy}")
     knobs = {
         key: value
         for key, value in vars(args).items()
