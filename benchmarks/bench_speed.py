@@ -1,0 +1,129 @@
+"""Benchmark every speed target of slopelab in one table: epoch vs floor, time to accuracy,
+memory, and the core comparisons, headed by the machine they were measured on.
+
+Not a test: figures are medians of interleaved repeats (or single runs where a section says
+so), and ratios are taken between figures of the same run, never across runs or machines.
+
+    python benchmarks/bench_speed.py               # every section, a few minutes
+    python benchmarks/bench_speed.py --quick       # a smoke run at small sizes, in seconds
+    python benchmarks/bench_speed.py --cifar DIR   # real CIFAR-10 for a and b (slower)
+
+Sections (details in each module's docstring):
+
+a. one SGD epoch on CIFAR-10-shaped data (synthetic, or CIFAR-10 from ``--cifar``) against
+   the matrix-product floor and against ``SGDClassifier``, through ``slopelab.train.sgd``,
+   ``LinearClassifier`` and ``slopelab train`` (``speed_epoch.py``);
+b. seconds of training until a test accuracy: Fashion-MNIST 83% (and CIFAR-10 38% with
+   ``--cifar``), slopelab vs ``SGDClassifier`` vs ``LogisticRegression`` (``speed_accuracy.py``);
+c. peak memory of ``slopelab train`` against the size of its data (``speed_epoch.py``);
+d. the core: vectorized vs naive losses, loss + gradient vs floor, training against PyTorch
+   and scikit-learn (``bench_core.py``).
+
+The table is markdown: paste it as is. Every row says what its figure depends on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench_core import core_rows
+from bench_data import Splits, cifar_shaped, digits, named_dataset
+from speed_accuracy import accuracy_rows
+from speed_epoch import epoch_rows, memory_rows
+from timing import Row, add_threads_option, limit_all_threads, machine_lines, render_table
+
+from slopelab.data import DataError, find_dataset
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and repeats of one run."""
+
+    epoch_examples: int
+    repeats: int
+    max_epochs: int
+    logistic_max_iter: int
+    quick: bool
+
+
+FULL = Plan(epoch_examples=49_000, repeats=5, max_epochs=50, logistic_max_iter=1000, quick=False)
+QUICK = Plan(epoch_examples=2_560, repeats=1, max_epochs=10, logistic_max_iter=200, quick=True)
+FEATURES, CLASSES = 3072, 10
+TARGETS = {"Fashion-MNIST": 0.83, "CIFAR-10": 0.38, "digits": 0.90}
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def fashion_mnist() -> Splits | None:
+    try:
+        if find_dataset("fashion-mnist"):
+            return named_dataset("fashion-mnist")
+    except DataError:
+        pass
+    return None
+
+
+def accuracy_datasets(plan: Plan, cifar: Splits | None) -> list[Splits]:
+    if plan.quick:
+        return [digits()]
+    found = [data for data in (fashion_mnist(), cifar) if data is not None]
+    return found or [digits()]
+
+
+def run(plan: Plan, cifar_dir: str | None) -> list[Row]:
+    cifar = named_dataset("cifar10", cifar_dir) if cifar_dir else None
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="slopelab-bench-") as folder:
+        workdir = Path(folder)
+        epoch_data = cifar or cifar_shaped(plan.epoch_examples, FEATURES, CLASSES)
+        say(f"a. one epoch on {epoch_data.description} ...")
+        epoch, cli_runs = epoch_rows(epoch_data, plan.repeats, workdir)
+        say("c. peak memory of slopelab train ...")
+        memory = memory_rows(epoch_data, workdir, cli_runs)
+        del epoch_data
+        datasets = accuracy_datasets(plan, cifar)
+        accuracy = []
+        for data in datasets:
+            say(f"b. time to accuracy on {data.description} ...")
+            target = TARGETS[data.name]
+            accuracy += accuracy_rows(data, target, plan.max_epochs, plan.logistic_max_iter)
+        if not plan.quick and datasets[0].name != "Fashion-MNIST":
+            accuracy.append(Row("Fashion-MNIST: skipped, not installed (dataset-fashion-mnist)"))
+        say("d. the core sections ...")
+        core_data = datasets[0] if datasets[0].name != "CIFAR-10" else digits()
+        rows = epoch + accuracy + memory + core_rows(plan.quick, core_data)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    parser.add_argument(
+        "--cifar", metavar="DIR", help="CIFAR-10 folder: real data for sections a and b"
+    )
+    add_threads_option(parser)
+    args = parser.parse_args()
+    plan = QUICK if args.quick else FULL
+    try:
+        with limit_all_threads(args.threads):
+            rows = run(plan, args.cifar)
+            header = machine_lines(args.threads)
+    except DataError as error:
+        raise SystemExit(f"bench_speed: {error}") from None
+    title = "slopelab speed benchmark" + (
+        " (--quick: smoke sizes, not figures)" if plan.quick else ""
+    )
+    print(f"## {title}\n")
+    print("\n".join(f"- {line}" for line in header))
+    print()
+    print(render_table(rows))
+
+
+if __name__ == "__main__":
+    main()
