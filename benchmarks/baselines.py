@@ -15,6 +15,7 @@ slopelab minimizes ``(1/N) sum_i L_i + reg * sum(W**2)`` (bias not penalized).
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -64,6 +65,32 @@ def fit_logistic(X, y, reg: float, max_iter: int) -> LogisticFit:
                 warning.message, warning.category, warning.filename, warning.lineno
             )
     return LogisticFit(model, int(np.max(model.n_iter_)), max_iter, tuple(messages))
+
+
+@dataclass(frozen=True)
+class LogisticRun:
+    """One timed LogisticRegression fit on a dataset's training split, scored on its test
+    split; ``data_name`` says which dataset, so a later section can reuse it."""
+
+    data_name: str
+    reg: float
+    seconds: float
+    fit: LogisticFit
+    accuracy: float
+
+    def same_as(self, data_name: str, reg: float, max_iter: int) -> bool:
+        """Whether a run on ``data_name`` with ``reg`` and ``max_iter`` would give this one."""
+        converged_sooner = self.fit.converged and self.fit.iterations < max_iter
+        same_budget = converged_sooner or self.fit.max_iter == max_iter
+        return (self.data_name, self.reg) == (data_name, reg) and same_budget
+
+
+def run_logistic(data, reg: float, max_iter: int) -> LogisticRun:
+    """Fit LogisticRegression on ``data`` (float64, as it works) and time it; score untimed."""
+    started = time.perf_counter()
+    fit = fit_logistic(data.X_train64, data.y_train, reg, max_iter)
+    seconds = time.perf_counter() - started
+    return LogisticRun(data.name, reg, seconds, fit, fit.model.score(data.X_test64, data.y_test))
 
 
 def sgd_classifier(loss: str, reg: float, **options):

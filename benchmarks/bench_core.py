@@ -2,7 +2,8 @@
 
 Not a test: it prints figures and ratios measured side by side in one run, in one table headed
 by the machine (``timing.py``). Repeats of the candidate and its baselines are interleaved
-(A B C, A B C, ...) because timings on shared machines drift; the median is reported.
+(every candidate once per round, in a fresh order each round) because timings on shared
+machines drift; the median is reported.
 ``bench_speed.py`` prints these sections too, as its section d.
 
     python benchmarks/bench_core.py             # everything (Fashion-MNIST if installed)
@@ -29,7 +30,7 @@ import argparse
 import sys
 
 import numpy as np
-from baselines import fit_logistic, matched_c, sgd_classifier, torch_available
+from baselines import LogisticRun, matched_c, run_logistic, sgd_classifier, torch_available
 from baselines import torch_softmax_trainer as torch_trainer
 from bench_data import Splits, digits, named_dataset
 from timing import (
@@ -158,8 +159,13 @@ def training_splits(quick: bool) -> Splits:
     return digits()
 
 
-def training_rows(data: Splits, quick: bool) -> list[Row]:
-    """Section 3: softmax for the same epochs and batch size, against the baselines."""
+def training_rows(data: Splits, quick: bool, logistic: LogisticRun | None = None) -> list[Row]:
+    """Section 3: softmax for the same epochs and batch size, against the baselines.
+
+    LogisticRegression runs once, after the interleaved repeats (to convergence it takes
+    minutes on Fashion-MNIST, and it is far from the others); ``logistic``, when given, is
+    that same fit already made by another section on the same data.
+    """
     from slopelab import LinearClassifier
 
     epochs, batch, reg = TRAINING_EPOCHS, TRAINING_BATCH, REG
@@ -178,11 +184,6 @@ def training_rows(data: Splits, quick: bool) -> list[Row]:
         model = sgd_classifier("log_loss", reg, max_iter=epochs, tol=None)
         model.fit(data.X_train64, y_train)
         outcomes["sgd"] = f"test accuracy {model.score(data.X_test64, y_test):.3f}"
-
-    def logistic_run():
-        fit = fit_logistic(data.X_train64, y_train, reg, LOGISTIC_MAX_ITER)
-        accuracy = fit.model.score(data.X_test64, y_test)
-        outcomes["logistic"] = f"test accuracy {accuracy:.3f}, {fit.describe()}"
 
     candidates = {"slopelab": slopelab_run}
     if torch_available():
@@ -211,19 +212,24 @@ def training_rows(data: Splits, quick: bool) -> list[Row]:
         with threads(1):
             slopelab_run("slopelab 1")
 
-    candidates |= {"slopelab 1": slopelab_one_thread, "sgd": sgd_run, "logistic": logistic_run}
+    candidates |= {"slopelab 1": slopelab_one_thread, "sgd": sgd_run}
     repeats = 1 if quick else 3
     times = interleaved(candidates, repeats=repeats)
+    reused = logistic is not None and logistic.same_as(data.name, reg, LOGISTIC_MAX_ITER)
+    if not reused:
+        logistic = run_logistic(data, reg, LOGISTIC_MAX_ITER)
+    times["logistic"] = logistic.seconds
+    outcomes["logistic"] = f"test accuracy {logistic.accuracy:.3f}, {logistic.fit.describe()}"
     torch_threads = torch.get_num_threads() if "pytorch" in candidates else 0
     labels = {
-        "slopelab": f"slopelab LinearClassifier ({blas_threads()} BLAS threads, the default)",
+        "slopelab": f"slopelab LinearClassifier, as run: {plural(blas_threads(), 'BLAS thread')}",
         "slopelab 1": "slopelab LinearClassifier, 1 BLAS thread",
-        "pytorch": f"PyTorch loop ({torch_threads} threads, the default)",
+        "pytorch": f"PyTorch loop, as run: {plural(torch_threads, 'thread')}",
         "pytorch 1": "PyTorch loop, 1 thread",
         "sgd": f"SGDClassifier(log_loss, alpha={2 * reg:g}, max_iter={epochs}, n_jobs=2)",
         "logistic": (
             f"LogisticRegression(lbfgs, C=1/(2 reg N)={matched_c(reg, len(y_train)):.3g}), "
-            "to convergence"
+            "to convergence, one run" + (" (section b's)" if reused else "")
         ),
     }
     rows = [
@@ -242,10 +248,25 @@ def training_rows(data: Splits, quick: bool) -> list[Row]:
     return rows
 
 
-def core_rows(quick: bool, data: Splits | None = None) -> list[Row]:
-    """All three sections, in order."""
+def core_rows(
+    quick: bool, data: Splits | None = None, logistic: LogisticRun | None = None
+) -> list[Row]:
+    """All three sections, in order (progress on stderr)."""
     data = data if data is not None else training_splits(quick)
-    return naive_rows(quick) + floor_rows(quick) + training_rows(data, quick)
+    say("d1. naive vs vectorized losses ...")
+    rows = naive_rows(quick)
+    say("d2. loss + gradient vs floor ...")
+    rows += floor_rows(quick)
+    say(f"d3. training on {data.description} ...")
+    return rows + training_rows(data, quick, logistic)
+
+
+def plural(count: int | None, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from baselines import LogisticRun
 from bench_core import core_rows
 from bench_data import Splits, cifar_shaped, digits, named_dataset
 from speed_accuracy import accuracy_rows
@@ -54,6 +55,7 @@ FULL = Plan(epoch_examples=49_000, repeats=5, max_epochs=50, logistic_max_iter=1
 QUICK = Plan(epoch_examples=2_560, repeats=1, max_epochs=10, logistic_max_iter=200, quick=True)
 FEATURES, CLASSES = 3072, 10
 TARGETS = {"Fashion-MNIST": 0.83, "CIFAR-10": 0.38, "digits": 0.90}
+SECTIONS = "abcd"
 
 
 def say(text: str) -> None:
@@ -76,29 +78,48 @@ def accuracy_datasets(plan: Plan, cifar: Splits | None) -> list[Splits]:
     return found or [digits()]
 
 
-def run(plan: Plan, cifar_dir: str | None) -> list[Row]:
+def run(plan: Plan, cifar_dir: str | None, sections: str = SECTIONS) -> list[Row]:
+    """The rows of the chosen sections, in the order a, b, c, d."""
     cifar = named_dataset("cifar10", cifar_dir) if cifar_dir else None
-    rows: list[Row] = []
+    found: dict[str, list[Row]] = {}
     with tempfile.TemporaryDirectory(prefix="slopelab-bench-") as folder:
-        workdir = Path(folder)
-        epoch_data = cifar or cifar_shaped(plan.epoch_examples, FEATURES, CLASSES)
-        say(f"a. one epoch on {epoch_data.description} ...")
-        epoch, cli_runs = epoch_rows(epoch_data, plan.repeats, workdir)
-        say("c. peak memory of slopelab train ...")
-        memory = memory_rows(epoch_data, workdir, cli_runs)
-        del epoch_data
-        datasets = accuracy_datasets(plan, cifar)
-        accuracy = []
+        if "a" in sections or "c" in sections:
+            found |= epoch_and_memory(plan, cifar, Path(folder), sections)
+    logistic_runs: list[LogisticRun] = []
+    datasets = accuracy_datasets(plan, cifar) if "b" in sections or "d" in sections else []
+    if "b" in sections:
+        found["b"] = []
         for data in datasets:
             say(f"b. time to accuracy on {data.description} ...")
             target = TARGETS[data.name]
-            accuracy += accuracy_rows(data, target, plan.max_epochs, plan.logistic_max_iter)
+            rows, logistic = accuracy_rows(data, target, plan.max_epochs, plan.logistic_max_iter)
+            found["b"] += rows
+            logistic_runs.append(logistic)
         if not plan.quick and datasets[0].name != "Fashion-MNIST":
-            accuracy.append(Row("Fashion-MNIST: skipped, not installed (dataset-fashion-mnist)"))
-        say("d. the core sections ...")
+            found["b"].append(Row("Fashion-MNIST: skipped, not installed (dataset-fashion-mnist)"))
+    if "d" in sections:
         core_data = datasets[0] if datasets[0].name != "CIFAR-10" else digits()
-        rows = epoch + accuracy + memory + core_rows(plan.quick, core_data)
-    return rows
+        found["d"] = core_rows(plan.quick, core_data, next(iter(logistic_runs), None))
+    return [row for section in sorted(found) for row in found[section]]
+
+
+def epoch_and_memory(plan: Plan, cifar: Splits | None, workdir: Path, sections: str):
+    """Sections a and c: they share the data and its .npz (c also reports a's CLI runs)."""
+    data = cifar or cifar_shaped(plan.epoch_examples, FEATURES, CLASSES)
+    say(f"a. one epoch on {data.description} ...")
+    epoch, cli_runs = epoch_rows(data, plan.repeats, workdir)
+    found = {"a": epoch} if "a" in sections else {}
+    if "c" in sections:
+        say("c. peak memory of slopelab train ...")
+        found["c"] = memory_rows(data, workdir, cli_runs)
+    return found
+
+
+def sections_option(text: str) -> str:
+    letters = text.replace(",", "").strip().lower()
+    if not letters or set(letters) - set(SECTIONS):
+        raise argparse.ArgumentTypeError(f"sections are letters among {SECTIONS!r}; got {text!r}")
+    return letters
 
 
 def main() -> None:
@@ -107,12 +128,18 @@ def main() -> None:
     parser.add_argument(
         "--cifar", metavar="DIR", help="CIFAR-10 folder: real data for sections a and b"
     )
+    parser.add_argument(
+        "--sections",
+        type=sections_option,
+        default=SECTIONS,
+        help="which sections to run, e.g. ac (default: abcd; c needs a's runs, so c runs a)",
+    )
     add_threads_option(parser)
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     try:
         with limit_all_threads(args.threads):
-            rows = run(plan, args.cifar)
+            rows = run(plan, args.cifar, args.sections)
             header = machine_lines(args.threads)
     except DataError as error:
         raise SystemExit(f"bench_speed: {error}") from None

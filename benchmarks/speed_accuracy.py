@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from baselines import LogisticFit, fit_logistic, matched_c, sgd_classifier
+from baselines import LogisticRun, matched_c, run_logistic, sgd_classifier
 from bench_data import Splits
 from timing import TRAINING, Row, heading, seconds_text
 
@@ -77,39 +77,35 @@ def epoch_by_epoch(data: Splits, target: float, max_epochs: int):
     return progress, float(ours.learning_rate_)
 
 
-def logistic_fit(data: Splits, max_iter: int) -> tuple[float, LogisticFit, float]:
-    started = time.perf_counter()
-    fit = fit_logistic(data.X_train64, data.y_train, REG, max_iter)
-    seconds = time.perf_counter() - started
-    return seconds, fit, fit.model.score(data.X_test64, data.y_test)
-
-
-def logistic_to_target(data: Splits, target: float, converged: LogisticFit, converged_at):
+def logistic_to_target(data: Splits, target: float, converged: LogisticRun):
     """``(seconds, max_iter, accuracy)`` of the smallest ``max_iter`` reaching the target."""
-    found, below, max_iter = None, 0, 1
-    while max_iter < converged.iterations:
-        seconds, _, accuracy = logistic_fit(data, max_iter)
-        if accuracy >= target:
-            found = (seconds, max_iter, accuracy)
+    found = None
+    below, max_iter = 0, 1
+    while max_iter < converged.fit.iterations:
+        run = run_logistic(data, REG, max_iter)
+        if run.accuracy >= target:
+            found = (run.seconds, max_iter, run.accuracy)
             break
         below, max_iter = max_iter, 2 * max_iter
-    found = found or converged_at
+    found = found or (converged.seconds, converged.fit.iterations, converged.accuracy)
     while found[1] - below > max(1, found[1] // 8):
         middle = (below + found[1]) // 2
-        seconds, _, accuracy = logistic_fit(data, middle)
-        if accuracy >= target:
-            found = (seconds, middle, accuracy)
+        run = run_logistic(data, REG, middle)
+        if run.accuracy >= target:
+            found = (run.seconds, middle, run.accuracy)
         else:
             below = middle
     return found
 
 
-def accuracy_rows(data: Splits, target: float, max_epochs: int, max_iter: int) -> list[Row]:
+def accuracy_rows(
+    data: Splits, target: float, max_epochs: int, max_iter: int
+) -> tuple[list[Row], LogisticRun]:
+    """The rows of section b, and the converged LogisticRegression run (d3 reuses it)."""
     progress, learning_rate = epoch_by_epoch(data, target, max_epochs)
-    seconds, fit, accuracy = logistic_fit(data, max_iter)
-    reached = None
-    if accuracy >= target:
-        reached = logistic_to_target(data, target, fit, (seconds, fit.iterations, accuracy))
+    converged = run_logistic(data, REG, max_iter)
+    seconds, fit, accuracy = converged.seconds, converged.fit, converged.accuracy
+    reached = logistic_to_target(data, target, converged) if accuracy >= target else None
     ours = progress["slopelab"].reached
 
     def ratio(value: float | None) -> float | None:
@@ -123,7 +119,7 @@ def accuracy_rows(data: Splits, target: float, max_epochs: int, max_iter: int) -
         if reached
         else f"not reached (converged fit: {accuracy:.1%})"
     )
-    return [
+    rows = [
         heading(
             f"b. time to {target:.0%} test accuracy on {data.description}: training seconds "
             "only, one run each; ratio = seconds / slopelab's"
@@ -154,3 +150,4 @@ def accuracy_rows(data: Splits, target: float, max_epochs: int, max_iter: int) -
             depends=TRAINING,
         ),
     ]
+    return rows, converged

@@ -14,6 +14,7 @@ import contextlib
 import math
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -65,16 +66,21 @@ OPENBLAS_VARIABLES = (
 def interleaved(
     candidates: dict[str, Callable[[], object]], repeats: int, warm_up: bool = False
 ) -> dict[str, float]:
-    """Median seconds of each callable, running them in turn ``repeats`` times (A B C, A B C):
-    machines here are shared and drift, so candidates and baselines must share each moment."""
+    """Median seconds of each callable, running each once per round for ``repeats`` rounds:
+    machines here are shared and drift, so candidates and baselines must share each moment.
+    Each round runs them in a fresh order (seeded, so runs are alike): a candidate that always
+    followed the same one would inherit its after-effects (BLAS threads still spinning, caches
+    evicted) in every repeat."""
     if warm_up:
         for run in candidates.values():
             run()  # imports, caches, a first connection
-    times: dict[str, list[float]] = {name: [] for name in candidates}
+    names = list(candidates)
+    order = random.Random(0)
+    times: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(repeats):
-        for name, run in candidates.items():
+        for name in order.sample(names, len(names)):
             started = time.perf_counter()
-            run()
+            candidates[name]()
             times[name].append(time.perf_counter() - started)
     return {name: statistics.median(values) for name, values in times.items()}
 
@@ -136,7 +142,8 @@ def _blas_pools() -> str:
         return describe_blas()
     return "; ".join(
         f"{pool.get('internal_api')} {pool.get('version')} ({pool.get('architecture')} kernel, "
-        f"{pool.get('num_threads')} threads) from {Path(pool['filepath']).parent.name}"
+        f"{pool.get('num_threads')} thread{'s' if pool.get('num_threads') != 1 else ''}) "
+        f"from {Path(pool['filepath']).parent.name}"
         for pool in pools
     )
 
@@ -154,7 +161,13 @@ def machine_lines(threads_option: int | None = None) -> list[str]:
         f"BLAS: {_blas_pools()}",
         "BLAS settings from the environment: "
         + (", ".join(settings) if settings else f"none ({', '.join(OPENBLAS_VARIABLES)} unset)"),
-        "timings: medians of interleaved repeats (A B C, A B C), as many as each section says; "
+        (
+            f"threads: every candidate limited to {threads_option} by --threads"
+            if threads_option
+            else "threads: each library's default (--threads N limits them)"
+        ),
+        "timings: medians of interleaved repeats (every candidate once per round, in a fresh "
+        "order each round), as many as each section says; "
         "'depends on' says what a figure changes with",
     ]
 
@@ -247,9 +260,9 @@ def verdict(ratio: float, *, at_most: float | None = None, at_least: float | Non
 
 
 def seconds_text(seconds: float) -> str:
-    if seconds < 1e-3:
+    if seconds * 1e6 < 999.5:
         return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1.0:
+    if seconds * 1e3 < 999.95:
         return f"{seconds * 1e3:.1f} ms"
     return f"{seconds:.2f} s"
 

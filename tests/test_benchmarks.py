@@ -29,7 +29,16 @@ from speed_epoch import (  # noqa: E402
     library_epoch,
     write_npz,
 )
-from timing import COLUMNS, Row, heading, render_table, run_measured, verdict  # noqa: E402
+from timing import (  # noqa: E402
+    COLUMNS,
+    Row,
+    heading,
+    interleaved,
+    render_table,
+    run_measured,
+    seconds_text,
+    verdict,
+)
 
 from slopelab.data import load_dataset  # noqa: E402
 from slopelab.estimator import DivergedError  # noqa: E402
@@ -70,9 +79,9 @@ EXPECTED_ROWS = {
     "N=2000 D=3072 C=10 float32: floor": 1,
     "N=2000 D=3072 C=10 float32: svm loss + gradient": 1,
     "N=2000 D=3072 C=10 float32: softmax loss + gradient": 1,
-    "slopelab LinearClassifier (": 1,
+    "slopelab LinearClassifier, as run: ": 1,
     "slopelab LinearClassifier, 1 BLAS thread": 1,
-    "PyTorch loop (": 1,
+    "PyTorch loop, as run: ": 1,
     "PyTorch loop, 1 thread": 1,
     "SGDClassifier(log_loss, alpha=0.0002, max_iter=5, n_jobs=2)": 1,
 }
@@ -107,7 +116,8 @@ def test_quick_run_prints_every_row_with_numbers_that_parse(tmp_path):
     for label in ("- machine: ", "- software: ", "- BLAS: ", "- BLAS settings from the env"):
         assert label in done.stdout
     assert re.search(r"numpy \d+\.\d+", done.stdout)
-    assert re.search(r"\d+ threads\)", done.stdout)  # the BLAS thread count
+    assert re.search(r"\d+ threads?\) from numpy", done.stdout)  # the BLAS thread count
+    assert "- threads: each library's default" in done.stdout
     headings, rows = parse_table(done.stdout)
     assert [next(h for h in headings if h.startswith(prefix)) for prefix in HEADINGS] == [
         h for h in headings if h.startswith(tuple(HEADINGS))
@@ -154,6 +164,31 @@ def test_table_cells_escape_the_column_separator():
 )
 def test_verdict(ratio, limits, expected):
     assert verdict(ratio, **limits) == expected
+
+
+def test_interleaved_runs_every_candidate_once_a_round_in_changing_orders():
+    calls: list[str] = []
+    candidates = {name: (lambda name=name: calls.append(name)) for name in "ABCD"}
+    times = interleaved(candidates, repeats=6)
+    assert sorted(times) == list("ABCD") and all(t >= 0 for t in times.values())
+    rounds = [calls[start : start + 4] for start in range(0, 24, 4)]
+    assert all(sorted(one) == list("ABCD") for one in rounds)
+    followers_of_a = {one[one.index("A") + 1] for one in rounds if one[-1] != "A"}
+    assert len({tuple(one) for one in rounds}) > 1 and len(followers_of_a) > 1
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0.00099949, "999 µs"),
+        (0.0009996, "1.0 ms"),
+        (0.9999, "999.9 ms"),
+        (0.99996, "1.00 s"),
+        (12.345, "12.35 s"),
+    ],
+)
+def test_seconds_text_never_prints_a_thousand_of_a_unit(seconds, text):
+    assert seconds_text(seconds) == text
 
 
 def test_peak_memory_is_the_childs_own_not_the_parents(tmp_path):
