@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from baselines import LogisticRun
@@ -106,6 +106,8 @@ def run(plan: Plan, cifar_dir: str | None, sections: str = SECTIONS) -> list[Row
 def epoch_and_memory(plan: Plan, cifar: Splits | None, workdir: Path, sections: str):
     """Sections a and c: they share the data and its .npz (c also reports a's CLI runs)."""
     data = cifar or cifar_shaped(plan.epoch_examples, FEATURES, CLASSES)
+    if plan.quick:
+        data = first_rows(data, plan.epoch_examples)
     say(f"a. one epoch on {data.description} ...")
     epoch, cli_runs = epoch_rows(data, plan.repeats, workdir)
     found = {"a": epoch} if "a" in sections else {}
@@ -113,6 +115,17 @@ def epoch_and_memory(plan: Plan, cifar: Splits | None, workdir: Path, sections: 
         say("c. peak memory of slopelab train ...")
         found["c"] = memory_rows(data, workdir, cli_runs)
     return found
+
+
+def first_rows(data: Splits, count: int) -> Splits:
+    """The first ``count`` training rows (and a tenth as many test rows) of ``data``."""
+    return replace(
+        data,
+        X_train=data.X_train[:count],
+        y_train=data.y_train[:count],
+        X_test=data.X_test[: count // 10],
+        y_test=data.y_test[: count // 10],
+    )
 
 
 def sections_option(text: str) -> str:

@@ -183,9 +183,6 @@ def epoch_rows(data: Splits, repeats: int, workdir: Path) -> tuple[list[Row], di
         candidates[f"{loss} sklearn"] = sklearn_epoch(loss, data)
     data.X_train64  # noqa: B018 (converted once, before the clock starts)
     times = interleaved(candidates, repeats)
-    best_count = min(counts, key=lambda count: times[f"floor {count}"])
-    best = times[f"floor {best_count}"]
-    library_floor = times["floor default"]
     steps = math.ceil(len(data.y_train) / BATCH)
     rows = [
         heading(
@@ -193,23 +190,39 @@ def epoch_rows(data: Splits, repeats: int, workdir: Path) -> tuple[list[Row], di
             f"learning rate {RATE:g}; medians of {repeats}; ratio = seconds / best floor; "
             f"targets: an epoch <= {FLOOR_TARGET}x the floor and >= {SPEEDUP_TARGET:g}x "
             "faster than SGDClassifier"
-        ),
-        Row(
-            f"floor: X_b @ W and X_b.T @ dS over the {steps} batches, the library's BLAS "
-            f"threads ({default_threads})",
-            seconds_text(library_floor),
-            library_floor / best,
-            depends=SPEED,
-        ),
+        )
     ]
-    for count in counts:
-        label = f"floor at {count} BLAS thread{'s' if count > 1 else ''}"
-        label += " (best)" if count == best_count else ""
-        seconds = times[f"floor {count}"]
-        rows.append(Row(label, seconds_text(seconds), seconds / best, depends=SPEED))
+    floors, best = floor_rows(times, default_threads, steps)
+    rows += floors
+    library_floor = times["floor default"]
     for loss, sklearn_loss in LOSSES.items():
         rows += loss_rows(loss, sklearn_loss, times, cli_runs[loss], best, library_floor)
     return rows, cli_runs
+
+
+def floor_rows(times: dict[str, float], default_threads: int, steps: int):
+    """The floor at the library's thread count and at each count (``times["floor default"]``,
+    ``times["floor 1"]``, ...), and the best of them all, which every ratio is taken against."""
+    labels = {
+        "floor default": f"floor: X_b @ W and X_b.T @ dS over the {steps} batches, the "
+        f"library's BLAS threads ({default_threads})"
+    }
+    for key in times:
+        if key.startswith("floor ") and key != "floor default":
+            count = int(key.split()[1])
+            labels[key] = f"floor at {count} BLAS thread{'s' if count > 1 else ''}"
+    best_key = min(labels, key=lambda key: times[key])
+    best = times[best_key]
+    rows = [
+        Row(
+            label + (" (best)" if key == best_key else ""),
+            seconds_text(times[key]),
+            times[key] / best,
+            depends=SPEED,
+        )
+        for key, label in labels.items()
+    ]
+    return rows, best
 
 
 def loss_rows(loss, sklearn_loss, times, cli: CliRuns, best: float, library_floor: float):

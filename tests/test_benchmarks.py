@@ -26,6 +26,7 @@ from speed_epoch import (  # noqa: E402
     IncompleteRun,
     cli_train,
     estimator_epoch,
+    floor_rows,
     library_epoch,
     write_npz,
 )
@@ -253,6 +254,23 @@ def test_the_npz_holds_the_rows_the_in_process_candidates_train_on(tmp_path):
     assert len(loaded.y_val) == len(loaded.y_test) == len(data.y_test) // 2
     held_out = 2 * (len(data.y_test) // 2)  # val and test rows
     assert size == data.X_train.nbytes + data.y_train.nbytes + held_out * (12 * 4 + 8)
+
+
+@pytest.mark.parametrize(
+    ("times", "best_label"),
+    [
+        ({"floor default": 1.0, "floor 1": 1.5, "floor 2": 2.0}, "the library's BLAS threads"),
+        ({"floor default": 2.0, "floor 1": 1.5, "floor 2": 2.0}, "floor at 1 BLAS thread"),
+        ({"floor default": 2.0, "floor 1": 3.0, "floor 2": 1.0}, "floor at 2 BLAS threads"),
+    ],
+)
+def test_the_best_floor_is_the_fastest_of_every_floor_measured(times, best_label):
+    """Ratios are taken against the best floor: none can be below 1, whichever was fastest."""
+    rows, best = floor_rows({**times, "softmax library": 0.1}, default_threads=2, steps=10)
+    assert best == min(times.values())
+    assert len(rows) == 3 and all(row.ratio >= 1.0 for row in rows)
+    marked = [row.figure for row in rows if row.figure.endswith(" (best)")]
+    assert len(marked) == 1 and best_label in marked[0]
 
 
 def diverging_data() -> Splits:
