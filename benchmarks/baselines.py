@@ -10,7 +10,8 @@ slopelab minimizes ``(1/N) sum_i L_i + reg * sum(W**2)`` (bias not penalized).
   problem, so ``alpha = 2 reg`` gives the same penalty (its losses are one-vs-all, not
   multinomial, so the objectives still differ).
 - The PyTorch loop is ``nn.Linear`` + cross-entropy + ``reg * sum(W**2)`` + plain SGD with the
-  learning rate it is given (the caller passes the very number slopelab trains with).
+  learning rate it is given (the caller passes the very number slopelab trains with), started
+  like slopelab (``W ~ 1e-3 N(0, 1)``, ``b = 0``) from a seeded generator.
 """
 
 from __future__ import annotations
@@ -119,6 +120,9 @@ def torch_softmax_trainer(X_train, y_train, X_test, *, epochs, batch_size, learn
         X = torch.from_numpy(X_train)
         y = torch.from_numpy(y_train).long()
         model = torch.nn.Linear(X.shape[1], int(y.max()) + 1)
+        with torch.no_grad():  # slopelab's start, W ~ 1e-3 N(0, 1) and b = 0, from the seed
+            model.weight.copy_(1e-3 * torch.randn(model.weight.shape, generator=generator))
+            model.bias.zero_()
         optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
         loss_fn = torch.nn.CrossEntropyLoss()
         for _ in range(epochs):

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from baselines import fit_logistic, matched_c  # noqa: E402
+from baselines import fit_logistic, matched_c, torch_softmax_trainer  # noqa: E402
 from bench_data import Splits, cifar_shaped  # noqa: E402
 from speed_epoch import (  # noqa: E402
     CliRuns,
@@ -243,6 +243,20 @@ def test_logistic_fits_report_convergence_instead_of_hiding_it():
     assert stopped.describe().startswith("NOT converged after 2 iterations: lbfgs failed")
     assert finished.converged and finished.iterations < 1000
     assert finished.describe() == f"converged in {finished.iterations} iterations"
+
+
+def test_the_pytorch_loop_starts_from_a_seed():
+    """With a learning rate of 0 the predictions are the start's: alike in every run, so its
+    accuracy is a figure, not the luck of an unseeded initialization."""
+    data = cifar_shaped(400, 6, 3)
+    train = torch_softmax_trainer(
+        data.X_train, data.y_train, data.X_test, epochs=1, batch_size=50, learning_rate=0.0,
+        reg=1e-4,
+    )  # fmt: skip
+    runs = [train() for _ in range(4)]
+    for run in runs[1:]:
+        np.testing.assert_array_equal(run, runs[0])
+    assert runs[0].shape == data.y_test.shape
 
 
 def test_the_npz_holds_the_rows_the_in_process_candidates_train_on(tmp_path):
