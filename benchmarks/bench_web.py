@@ -1,9 +1,10 @@
 """Benchmark the web demo against its budget: a step on 100 points under 20 ms, a 60x60 loss
 landscape under 200 ms.
 
-Not a test: it prints the median of interleaved repeats (A B C, A B C, ...; timings on shared
-machines drift), once for the computation alone and once for the whole HTTP round trip through
-uvicorn (JSON in, validation, computation, JSON out), with the BLAS kernel and thread count.
+Not a test: it prints the median of interleaved repeats (every candidate once per round, in a
+fresh order each round; timings on shared machines drift), once for the computation alone and
+once for the whole HTTP round trip through uvicorn (JSON in, validation, computation, JSON out),
+with the BLAS kernel and thread count.
 
     python benchmarks/bench_web.py              # 30 repeats
     python benchmarks/bench_web.py --repeats 5  # a quick look
