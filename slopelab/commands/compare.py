@@ -14,6 +14,7 @@ Ctrl-C keeps the rows of the strategies that finished, with nothing selected (se
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -158,6 +159,16 @@ def run(args: argparse.Namespace) -> int:
         return finish_run(console, run_dir, document)
 
 
+def percent_or_dash(value: float) -> str:
+    """A table cell: ``"37.6%"``, or ``"-"`` for a run with no accuracy to show (NaN: a run
+    that diverged before any finite weights) rather than ``"nan%"``.
+
+    >>> percent_or_dash(0.376), percent_or_dash(float("nan"))
+    ('37.6%', '-')
+    """
+    return f"{value:.1%}" if math.isfinite(value) else "-"
+
+
 def _report(
     console: Console, rows: list[dict[str, Any]], selected: dict[str, Any], chance: float
 ) -> None:
@@ -166,7 +177,7 @@ def _report(
         [
             [
                 r["name"],
-                f"{r['val_accuracy']:.1%}",
+                percent_or_dash(r["val_accuracy"]),
                 f"{r['final_loss']:.4g}",
                 r["examples_processed"],
                 r["evaluations"],
