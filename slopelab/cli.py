@@ -19,7 +19,7 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from slopelab.commands import COMMANDS
 
@@ -144,30 +144,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-@contextlib.contextmanager
-def blas_threads(threads: int | None) -> Iterator[None]:
-    """``--threads N``: the BLAS thread pools limited to N for the command (threadpoolctl), and
-    the thread variables set for a BLAS library loaded later (scipy's), then restored; without
-    it, the BLAS library's own choice."""
-    if threads is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: str(threads) for name in names})
-    try:
-        with threadpool_limits(limits=threads, user_api="blas"):
-            yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _report(prog: str, message: str, code: int) -> int:
     print(f"{prog}: {message}", file=sys.stderr, flush=True)
     return code
@@ -179,6 +155,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
 
     from slopelab.commands import interrupts
     from slopelab.commands.runfolder import discard_unused_run_folders, forget_run_folders
+    from slopelab.environment import blas_threads
     from slopelab.errors import InterruptedRun, SlopelabError
 
     forget_run_folders()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from slopelab.cli import blas_threads, main
+from slopelab.cli import main
+from slopelab.environment import blas_threads
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -59,9 +61,47 @@ def test_train_records_the_limit_in_its_config(workdir):
     assert {pool["threads"] for pool in config["environment"]["blas"]} == {1}
 
 
-def test_a_resumed_run_may_change_its_threads(workdir):
+def recorded_threads(run: Path) -> tuple[int | None, set[int]]:
+    config = json.loads((run / "config.json").read_text())
+    pools = {pool["threads"] for pool in config["environment"]["blas"]}
+    return config["training"].get("threads"), pools
+
+
+def test_a_resumed_run_may_change_its_threads_and_records_them(workdir):
     assert exit_code(["train", "--epochs", "1", "--no-progress", "--name", "r"]) == 0
     assert exit_code(["train", "--resume", "runs/r", "--epochs", "2", "--threads", "1"]) == 0
+    assert recorded_threads(workdir / "runs" / "r") == (1, {1})
+
+
+def test_a_resumed_run_continues_with_its_own_threads(workdir, monkeypatch):
+    """Found by a tester: a run started with --threads 1 and resumed without the flag ran at
+    the BLAS default, so its weights differed in the last bits from the uninterrupted run."""
+    import slopelab.commands.train as train_command
+
+    seen = []
+    real = train_command.train_run
+
+    def spy(*args, **kwargs):
+        seen.append(blas_threads_now())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_command, "train_run", spy)
+    # 2 threads, not the test run's ambient 1 (CI pins BLAS to one thread)
+    started = ["train", "--epochs", "1", "--no-progress", "--threads", "2", "--name", "t"]
+    assert exit_code(started) == 0
+    with blas_threads(1):
+        assert exit_code(["train", "--resume", "runs/t", "--epochs", "2"]) == 0
+    assert seen[-1] == {2}
+    assert recorded_threads(workdir / "runs" / "t") == (2, {2})
+
+
+def test_predict_takes_threads_too(workdir, tmp_path):
+    assert exit_code(["train", "--epochs", "1", "--no-progress", "--name", "p"]) == 0
+    rows = tmp_path / "rows.csv"
+    rows.write_text(",".join(f"f{i}" for i in range(64)) + "\n" + ",".join(["0"] * 64) + "\n")
+    out = tmp_path / "out.csv"
+    args = ["predict", "runs/p", "--input", str(rows), "--output", str(out), "--threads", "1"]
+    assert exit_code(args) == 0 and out.exists()
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", "1025"])
@@ -77,7 +117,7 @@ def test_a_busy_machine_with_threaded_blas_gets_a_hint():
 
     with blas_threads(2):
         note = busy_machine_note(load=3.1, cores=2)
-        assert note is not None and "load average 3.1 on 2 cores" in note
+        assert note is not None and "load average 3.1 on 2 cores" in note and "busy" in note
         assert "--threads 1" in note
         assert busy_machine_note(load=0.5, cores=2) is None  # quiet
     with blas_threads(1):
@@ -87,6 +127,6 @@ def test_a_busy_machine_with_threaded_blas_gets_a_hint():
 def test_train_says_the_hint_on_a_busy_machine(workdir, capsys, monkeypatch):
     monkeypatch.setattr("os.getloadavg", lambda: (64.0, 64.0, 64.0))
     assert exit_code(["train", "--epochs", "1", "--no-progress", "--threads", "2"]) == 0
-    assert "note: this machine is busy" in capsys.readouterr().out
+    assert "note: other work keeps this machine busy" in capsys.readouterr().out
     assert exit_code(["train", "--epochs", "1", "--no-progress", "--threads", "1"]) == 0
     assert "busy" not in capsys.readouterr().out

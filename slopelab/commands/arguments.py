@@ -229,7 +229,7 @@ def add_batch_size_argument(
 
 
 def add_common_arguments(
-    parser: argparse.ArgumentParser, runs: bool = True, seed: bool = True
+    parser: argparse.ArgumentParser, runs: bool = True, seed: bool = True, threads: bool = True
 ) -> None:
     group = parser.add_argument_group("output")
     if seed:
@@ -250,7 +250,7 @@ def add_common_arguments(
         help="print one JSON document on stdout (human output goes to stderr)",
     )
     group.add_argument("--no-progress", action="store_true", help="no progress bars")
-    if runs or seed:  # the commands that compute
+    if threads:  # every command that computes
         group.add_argument(
             "--threads",
             type=thread_count,

@@ -23,13 +23,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     listing = actions.add_parser("list", help="known datasets and whether they are on disk")
     listing.add_argument("--data-dir", metavar="DIR")
-    add_common_arguments(listing, runs=False, seed=False)
+    add_common_arguments(listing, runs=False, seed=False, threads=False)
     listing.set_defaults(handler=run_list)
 
     info = actions.add_parser("info", help="load a dataset and describe its splits")
     info.add_argument("name", metavar="NAME|FILE")
     info.add_argument("--data-dir", metavar="DIR")
-    add_common_arguments(info, runs=False, seed=False)
+    add_common_arguments(info, runs=False, seed=False, threads=False)
     info.set_defaults(handler=run_info)
 
     fetch = actions.add_parser(
@@ -37,7 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     fetch.add_argument("name", choices=[n for n, d in DATASETS.items() if d.urls])
     fetch.add_argument("--data-dir", metavar="DIR")
-    add_common_arguments(fetch, runs=False, seed=False)
+    add_common_arguments(fetch, runs=False, seed=False, threads=False)
     fetch.set_defaults(handler=run_download)
 
 

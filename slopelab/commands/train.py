@@ -33,6 +33,7 @@ from slopelab.commands.train_config import (
     what_resuming_does,
 )
 from slopelab.data.prepare import Prepared
+from slopelab.environment import blas_threads, describe_environment
 from slopelab.errors import CommandError, InterruptedRun
 from slopelab.history import Budget, History
 from slopelab.linear import accuracy, predict_classes
@@ -137,8 +138,29 @@ def _resume(args: argparse.Namespace, console: Console) -> int:
             check_run_length(config["training"], len(prepared.y_train), request, EPOCHS_FLAG_FIX)
         check_against_data(config, run_dir, len(prepared.y_train))
         extended = config["training"]["epochs"] != planned
-        result = train_run(config, prepared, run_dir, console, resume=True, save_config=extended)
+        config, threads, rethreaded = _resumed_threads(config, args)
+        with blas_threads(threads):
+            result = train_run(
+                config, prepared, run_dir, console, resume=True, save_config=extended or rethreaded
+            )
         return finish_run(console, run_dir, result)
+
+
+def _resumed_threads(
+    config: dict[str, Any], args: argparse.Namespace
+) -> tuple[dict[str, Any], int | None, bool]:
+    """The BLAS threads a resumed run continues with: the run's own (``training.threads`` in its
+    config.json), or a new ``--threads`` given with ``--resume``, then recorded in the config
+    with the environment it runs in. Returns the config, the threads to apply here (None when
+    the command line's ``--threads`` already applies, or none was ever given) and whether the
+    config changed."""
+    training = config["training"]
+    if "threads" not in args.given:
+        return config, training.get("threads"), False
+    if training.get("threads") == args.threads:
+        return config, None, False
+    changed = {**config, "training": {**training, "threads": args.threads}}
+    return {**changed, "environment": describe_environment()}, None, True
 
 
 def train_run(

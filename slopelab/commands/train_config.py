@@ -61,6 +61,7 @@ def train_config(args: argparse.Namespace, prepared: Prepared) -> dict[str, Any]
         "sampling": args.sampling,
         "patience": args.patience,
         "seed": args.seed,
+        "threads": args.threads,  # BLAS threads; a resume continues with them
     }
     check_run_length(training, num_examples, f"--epochs {args.epochs}", EPOCHS_FLAG_FIX)
     return {
@@ -161,6 +162,7 @@ def entry_rules(flags: Mapping[str, argparse.Action]) -> dict[str, dict[str, Rul
             "sampling": flag("sampling"),
             "patience": flag("patience"),
             "seed": flag("seed"),
+            "threads": flag("threads"),
         },
     }
 
