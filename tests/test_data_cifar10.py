@@ -173,6 +173,18 @@ def test_four_batch_copy_gives_all_training_rows_minus_val(tmp_path):
     write_python(tmp_path / "cifar-10-batches-py", train, test)
     dataset = load_dataset("cifar10", data_dir=tmp_path, num_val=10)
     assert (len(dataset.y_train), len(dataset.y_val), len(dataset.y_test)) == (70, 10, 20)
+    # a copy that lacks a training batch says so (the command line prints the note)
+    assert len(dataset.notes) == 1
+    assert (
+        "lacks data_batch_5: training uses the 4 training batches that are there (80 images)"
+        in (dataset.notes[0])
+    )
+
+
+def test_a_complete_copy_has_no_note(tmp_path):
+    train, test = make_images(num_batches=5)
+    write_python(tmp_path / "cifar-10-batches-py", train, test)
+    assert load_dataset("cifar10", data_dir=tmp_path, num_val=10).notes == ()
 
 
 def test_sizes_are_options(tmp_path):
