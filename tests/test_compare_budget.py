@@ -57,7 +57,7 @@ def test_the_cifar10_budget_line_says_what_each_strategy_gets():
     assert plan.text == (
         "2,000,000 examples each (40.8 epochs of 49,000): the searches 1,000 loss evaluations "
         "on a fixed random sample of 2,000 training examples, gradient descent 41 full-batch "
-        "steps, minibatch SGD 10,000 steps of 200"
+        "steps (2,009,000 examples, whole steps), minibatch SGD 10,000 steps of 200"
     )
     assert plan.headline == "2,000,000 examples each (40.8 epochs of 49,000)"
 

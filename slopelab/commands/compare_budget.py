@@ -121,7 +121,10 @@ def budget_line(
         epochs = examples / num_examples
         head = f"{examples:,} examples each ({epochs_text(epochs)} epochs of {num_examples:,})"
         searches = f"the searches {-(-examples // sample):,} loss evaluations on {where}"
-        full_batch = f"gradient descent {-(-examples // num_examples):,} full-batch steps"
+        steps = -(-examples // num_examples)
+        full_batch = f"gradient descent {steps:,} full-batch steps"
+        if steps * num_examples != examples:  # the last step is whole: say what it adds up to
+            full_batch += f" ({steps * num_examples:,} examples, whole steps)"
         minibatch = f"minibatch SGD {sgd_steps(examples, num_examples, batch):,} steps of {batch}"
     kinds = {"searches": searches, "full batch": full_batch, "minibatch": minibatch}
     wanted = {strategy_kind(name) for name in strategies}
