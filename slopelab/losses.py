@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from slopelab.linear import class_scores
+from slopelab.reductions import column_sums
 from slopelab.regularization import PENALTIES, Penalty, add_penalty_gradient
 from slopelab.softmax import softmax_cross_entropy, softmax_cross_entropy_losses
 from slopelab.svm import (
@@ -117,7 +118,7 @@ class Loss:
         dscores *= 1.0 / num_examples  # (N, C), now the gradient of the mean
         dW = X.T @ dscores  # (D, C)
         penalty_value = add_penalty_gradient(self.penalty_name, W, reg, dW)
-        db = np.ones(num_examples, dtype=dscores.dtype) @ dscores  # (C,) = dscores.sum(axis=0)
+        db = column_sums(dscores)  # (C,)
         grads = {"W": dW, "b": db}
         data_loss = example_losses.sum() / num_examples
         return LossParts(data_loss, reg * penalty_value, grads, scores)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from slopelab.reductions import row_sums
+
 DELTA = 1.0
 
 
@@ -33,7 +35,7 @@ def svm_ww_losses(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     array([2.9])
     """
     margins = _ww_margins(scores, y)
-    return _row_sums(np.maximum(margins, 0.0, out=margins))
+    return row_sums(np.maximum(margins, 0.0, out=margins))
 
 
 def svm_ww(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,14 +47,9 @@ def svm_ww(scores: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = np.arange(scores.shape[0])
     margins = _ww_margins(scores, y)
     dscores = (margins > 0).astype(scores.dtype)  # (N, C): 1 where the hinge is active
-    dscores[rows, y] = -_row_sums(dscores)
-    losses = _row_sums(np.maximum(margins, 0.0, out=margins))
+    dscores[rows, y] = -row_sums(dscores)
+    losses = row_sums(np.maximum(margins, 0.0, out=margins))
     return losses, dscores
-
-
-def _row_sums(values: np.ndarray) -> np.ndarray:
-    """``values.sum(axis=1)`` as a product with ones: several times faster on (N, 10) rows."""
-    return values @ np.ones(values.shape[1], dtype=values.dtype)
 
 
 def _ova_targets(scores: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from slopelab.errors import InvalidTypeError, InvalidValueError
+from slopelab.reductions import column_sums
 
 FLOAT_DTYPES = (np.float32, np.float64)
 MAX_CLASSES = 1000  # labels size W (D, C): a label is never trusted beyond this
@@ -117,7 +118,7 @@ def check_finite(array: np.ndarray, name: str) -> None:
     if array.dtype.kind in "biu":
         return  # integers and booleans are always finite
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(_column_sums(array)).all():
+        if np.isfinite(_sums(array)).all():
             return
     finite = np.isfinite(array)
     if finite.all():
@@ -128,11 +129,11 @@ def check_finite(array: np.ndarray, name: str) -> None:
     )
 
 
-def _column_sums(array: np.ndarray) -> np.ndarray:
-    """Sums over the first axis (the whole array when it is 0-D or 1-D)."""
+def _sums(array: np.ndarray) -> np.ndarray:
+    """Column sums of a 2-D float array (one BLAS pass); the whole sum of anything else."""
     if array.ndim != 2 or array.dtype.kind != "f":
         return np.sum(array)
-    return np.ones(array.shape[0], dtype=array.dtype) @ array
+    return column_sums(array)
 
 
 def check_fits(array: np.ndarray, dtype: Any, name: str) -> None:
