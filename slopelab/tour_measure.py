@@ -231,6 +231,26 @@ def batch_sizes(num_examples: int) -> list[int]:
     return [size for size in BATCH_SIZES if size < num_examples] + [num_examples]
 
 
+def minibatch_run(
+    prepared: Prepared, settings: TourSettings, batch_size: int, optimizer: str = "sgd"
+) -> History:
+    """Minibatch SGD with ``optimizer`` at its auto rate for ``settings.epochs`` epochs, from
+    the tour's seed: every minibatch run of the tour starts the same way."""
+    return sgd(
+        settings.loss,
+        prepared.X_train,
+        prepared.y_train,
+        budget=Budget(epochs=settings.epochs),
+        reg=settings.reg,
+        optimizer=optimizer,
+        learning_rate="auto",
+        batch_size=batch_size,
+        rng=settings.seed,
+        X_val=prepared.X_val,
+        y_val=prepared.y_val,
+    )
+
+
 def measure_batch_sizes(prepared: Prepared, settings: TourSettings) -> BatchSizeResult:
     """Minibatch SGD at the auto rate, ``settings.epochs`` epochs at each of :func:`batch_sizes`
     (the last one labelled ``full batch``), from the same seed."""
@@ -238,18 +258,7 @@ def measure_batch_sizes(prepared: Prepared, settings: TourSettings) -> BatchSize
     histories = {}
     for size in batch_sizes(num_examples):
         label = "full batch" if size == num_examples else f"batch {size}"
-        histories[label] = sgd(
-            settings.loss,
-            prepared.X_train,
-            prepared.y_train,
-            budget=Budget(epochs=settings.epochs),
-            reg=settings.reg,
-            learning_rate="auto",
-            batch_size=size,
-            rng=settings.seed,
-            X_val=prepared.X_val,
-            y_val=prepared.y_val,
-        )
+        histories[label] = minibatch_run(prepared, settings, batch_size=size)
     return BatchSizeResult(settings.epochs, contest(prepared, settings, histories))
 
 
@@ -258,18 +267,8 @@ def measure_update_rules(prepared: Prepared, settings: TourSettings) -> UpdateRu
     same batches."""
     histories = {}
     for rule in OPTIMIZERS:
-        histories[rule] = sgd(
-            settings.loss,
-            prepared.X_train,
-            prepared.y_train,
-            budget=Budget(epochs=settings.epochs),
-            reg=settings.reg,
-            optimizer=rule,
-            learning_rate="auto",
-            batch_size=UPDATE_RULES_BATCH_SIZE,
-            rng=settings.seed,
-            X_val=prepared.X_val,
-            y_val=prepared.y_val,
+        histories[rule] = minibatch_run(
+            prepared, settings, batch_size=UPDATE_RULES_BATCH_SIZE, optimizer=rule
         )
     rates = {rule: history.steps[0].learning_rate for rule, history in histories.items()}
     batch = min(UPDATE_RULES_BATCH_SIZE, len(prepared.y_train))
