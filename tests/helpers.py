@@ -1,6 +1,9 @@
-"""Small datasets shared by the tests (generated, or shipped with scikit-learn)."""
+"""Shared by the tests: small datasets (generated, or shipped with scikit-learn), the CLI's exit
+code, and a file that refuses to open."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -33,3 +36,27 @@ def blobs(
     )
     y = np.repeat(np.arange(num_classes), per_class)
     return X, y
+
+
+def exit_code(args: list[str]) -> int:
+    """The CLI's ``main()`` return value, or the code of the SystemExit argparse raises on bad
+    usage."""
+    from slopelab.cli import main
+
+    try:
+        return main(args)
+    except SystemExit as stop:
+        return stop.code
+
+
+def refuse_opening(monkeypatch, path: Path) -> None:
+    """``path.open()`` raises PermissionError (errno 13), as an unreadable file does for
+    any user, root included; every other path opens as usual."""
+    real_open = Path.open
+
+    def refuse(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)

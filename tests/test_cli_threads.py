@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
-from slopelab.cli import main
 from slopelab.environment import blas_threads
+from tests.helpers import exit_code
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -21,13 +21,6 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def exit_code(args: list[str]) -> int:
-    try:
-        return main(args)
-    except SystemExit as stop:
-        return stop.code
 
 
 def blas_threads_now() -> set[int]:

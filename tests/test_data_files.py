@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 from slopelab.data import DataError, load_dataset
 from slopelab.data.files import read_csv
 from slopelab.data.rows import read_features
+from tests.helpers import refuse_opening
 
 
 def blobs(num: int = 100, num_classes: int = 4, seed: int = 0):
@@ -428,14 +429,7 @@ def test_csv_in_utf8_with_or_without_bom_and_utf16_reads_the_same(tmp_path, enco
 
 def test_unreadable_csv_is_a_data_error(tmp_path, monkeypatch):
     path = labelled_csv(tmp_path / "locked.csv", [0, 1] * 5)
-    real_open = Path.open
-
-    def refuse(self, *args, **kwargs):
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "open", refuse)
+    refuse_opening(monkeypatch, path)
     with pytest.raises(DataError, match=r"cannot read .*locked\.csv: permission denied"):
         load_dataset(path)
 

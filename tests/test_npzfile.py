@@ -6,7 +6,6 @@ import io
 import struct
 import warnings
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ from slopelab.errors import SlopelabError
 from slopelab.npzfile import NpzFileError, load_npz
 from slopelab.runs import RunError
 from slopelab.runs import load_npz as runs_load_npz
+from tests.helpers import refuse_opening
 
 
 def saved(arrays: dict[str, np.ndarray], compressed: bool = False) -> bytes:
@@ -179,14 +179,7 @@ def test_a_missing_file_and_a_folder_are_named(tmp_path):
 def test_permission_denied_is_an_error_not_an_os_error(tmp_path, monkeypatch):
     path = tmp_path / "locked.npz"
     path.write_bytes(GOOD_BYTES)
-    real_open = Path.open
-
-    def refuse(self, *args, **kwargs):
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "open", refuse)
+    refuse_opening(monkeypatch, path)
     with pytest.raises(NpzFileError, match=r"cannot read .*locked\.npz: permission denied"):
         load_npz(path)
 

@@ -21,7 +21,7 @@ from slopelab.linear import accuracy
 from slopelab.losses import Loss, get_loss
 from slopelab.optim import OPTIMIZERS, get_optimizer
 from slopelab.problem import make_problem
-from slopelab.train import DescentConfig, descend, gradient_descent, sgd, start_state
+from slopelab.train import DescentConfig, descend, sgd, start_state
 from tests.helpers import blobs, digits_split
 
 
@@ -101,12 +101,21 @@ def test_training_accuracy_equals_the_exact_accuracy_when_the_weights_stand_stil
 
 
 def test_full_batch_training_accuracy_is_that_of_the_weights_before_the_step():
+    """With the whole set as the batch an epoch is one step: its training accuracy is the
+    exact accuracy of the weights that step started from."""
     X, y = blobs()
-    history = gradient_descent(
-        "softmax", X, y, budget=Budget(steps=3), learning_rate=0.5, eval_every=1, rng=0
-    )
-    assert len(history.epochs) == 3
-    assert all(0.0 <= record.train_accuracy <= 1.0 for record in history.epochs)
+    problem = make_problem("softmax", X, y)
+    rule = get_optimizer("sgd", 0.5)
+    state = start_state(problem, rule, np.random.default_rng(0))
+    params_before = [state.params]
+    history = descend(
+        problem, rule, DescentConfig(batch_size=None, strategy="gradient_descent"),
+        Budget(steps=3), np.random.default_rng(0), state=state,
+        on_step=lambda state, history: params_before.append(state.params),
+    )  # fmt: skip
+    expected = [accuracy(params, X, y) for params in params_before[:3]]
+    assert [record.train_accuracy for record in history.epochs] == expected
+    assert expected[0] != expected[-1]  # the weights moved: a stale count would be caught
 
 
 def float32_checking_loss(name: str) -> Loss:
