@@ -124,6 +124,13 @@ def apply_updates(params: Mapping[str, np.ndarray], updates: Mapping[str, np.nda
             shape differs from its parameter's (it would broadcast).
     """
     _check_like(updates, "updates", params, "params")
+    return add_updates(params, updates)
+
+
+def add_updates(params: Mapping[str, np.ndarray], updates: Mapping[str, np.ndarray]) -> Params:
+    """``params + updates`` key by key, in the dtype of the params, without
+    :func:`apply_updates`'s checks: for a loop whose updates come from the rule it called on
+    gradients shaped like the params (slopelab's training loop, after its first step)."""
     return {key: (p + updates[key]).astype(p.dtype, copy=False) for key, p in params.items()}
 
 

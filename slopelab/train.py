@@ -35,7 +35,7 @@ from slopelab.errors import InvalidValueError
 from slopelab.history import Budget, EpochRecord, History, StepRecord
 from slopelab.linear import as_generator, init_params
 from slopelab.losses import Loss
-from slopelab.optim import Optimizer, get_optimizer
+from slopelab.optim import Optimizer, add_updates, get_optimizer
 from slopelab.problem import Problem, make_problem
 from slopelab.validation import check_choice, check_params, check_positive
 
@@ -238,7 +238,7 @@ def descend(
         _finish(history, state, state.status, state.message)
         return history
     # The first update goes through the rule's checks; later ones have the same keys and
-    # shapes by construction, so they skip them (the loop's per-step cost is what we sell).
+    # shapes by construction, so they skip them: the checks cost more than a small step.
     update = optimizer.update
     first_step = state.step
     batch_rows = _batch_buffer(problem, config, batch_size)
@@ -262,7 +262,7 @@ def descend(
         updates, opt_state = update(parts.grads, state.opt_state, state.params)
         if state.step == first_step and optimizer.unchecked_update is not None:
             update = optimizer.unchecked_update
-        new_params = _add_updates(state.params, updates)
+        new_params = add_updates(state.params, updates)
         state.seconds += time.perf_counter() - started
 
         history.steps.append(
@@ -380,14 +380,6 @@ def _count_correct(state: DescentState, scores: np.ndarray, y_batch: np.ndarray)
     computed (no extra pass over the training set)."""
     state.epoch_correct += int(np.count_nonzero(scores.argmax(axis=1) == y_batch))
     state.epoch_scored += len(y_batch)
-
-
-def _add_updates(params: Params, updates: Params) -> Params:
-    """``params + updates``: :func:`~slopelab.optim.apply_updates` without its checks, for
-    updates the loop's own rule made (same keys, shapes and dtype)."""
-    return {
-        key: (value + updates[key]).astype(value.dtype, copy=False) for key, value in params.items()
-    }
 
 
 def _stop_diverged(
