@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from slopelab.errors import InvalidValueError, SlopelabError
@@ -24,6 +24,13 @@ MODES = ["sampled", "all", "directional"]
 REAL_DTYPES = ["bool", "int8", "uint16", "int64", "float16", "float32", "float64"]
 OTHER_DTYPES = ["complex128", "<U3", "object", "datetime64[s]"]
 NON_FINITE = [math.nan, math.inf, -math.inf]
+
+
+# The slope 2x of sum(x^2) is lost in the rounding of (h + x)^2 - (h - x)^2 at h = 1e-5 when
+# every |x| is tiny: measured on one entry (float32 and float64, both signs), resolved down to
+# 1e-14, lost from 10^-14.25 on. Hypothesis found x = 7.7e-35 (float32).
+UNRESOLVED_BELOW = 1e-15
+RESOLVED_ABOVE = 1e-13
 
 
 def squares(params):
@@ -64,14 +71,26 @@ def arrays(draw):
     as_dict=st.booleans(),
     mode=st.sampled_from(MODES),
 )
+@example(named=[(np.array(7.7e-35, dtype=np.float32), True)], as_dict=False, mode=MODES[0])
+@example(named=[(np.array([1e-12, 0.0]), True)], as_dict=True, mode=MODES[0])
 def test_any_params_give_a_report_or_a_slopelab_error_naming_them(named, as_dict, mode):
     params = {f"p{i}": array for i, (array, _) in enumerate(named)} if as_dict else named[0][0]
     valid = all(ok for _, ok in named) if as_dict else named[0][1]
 
     if valid:
         report = check_gradient(squares, params, mode=mode, num_checks=3)
-        # a quadratic: centered differences are exact up to rounding, so every row passes
-        assert report.passed, str(report)
+        used = [array for array, _ in named] if as_dict else [named[0][0]]
+        largest = max(float(np.abs(array.astype(float)).max()) for array in used)
+        if 0 < largest < UNRESOLVED_BELOW:
+            # every slope 2x is below what differences at h = 1e-5 resolve in float64
+            # (x = 1e-35: (h + x)^2 - (h - x)^2 rounds to 0): the check cannot confirm the
+            # gradient, so it fails and says why, rather than passing on no evidence
+            assert not report.passed and "rounding noise" in str(report), str(report)
+        elif largest < RESOLVED_ABOVE and largest > 0:
+            assert report.passed or "rounding noise" in str(report), str(report)  # the edge
+        else:
+            # a quadratic: centered differences are exact up to rounding, so every row passes
+            assert report.passed, str(report)
         grads = numerical_gradient(squares, params)
         expected = squares(params)[1]
         for key in grads if as_dict else [None]:
