@@ -26,11 +26,26 @@ OTHER_DTYPES = ["complex128", "<U3", "object", "datetime64[s]"]
 NON_FINITE = [math.nan, math.inf, -math.inf]
 
 
-# The slope 2x of sum(x^2) is lost in the rounding of (h + x)^2 - (h - x)^2 at h = 1e-5 when
-# every |x| is tiny: measured on one entry (float32 and float64, both signs), resolved down to
-# 1e-14, lost from 10^-14.25 on. Hypothesis found x = 7.7e-35 (float32).
-UNRESOLVED_BELOW = 1e-15
-RESOLVED_ABOVE = 1e-13
+H = 1e-5  # check_gradient's default step
+
+
+def assert_unresolvable_by_rounding(report, params) -> None:
+    """A correct quadratic may fail the check only for the reason the checker gives, rounding,
+    and only where rounding really hides the slopes it checked: float64 differences of a loss
+    of size L at step h carry noise of order eps (L + n h^2) / h, and the checker asks for
+    slopes 1e4 times larger. This bound, computed here from the loss, allows 1e4 of slack and
+    no more. (Hypothesis found x = 7.7e-35, whose slope no difference at h resolves, and a
+    float16 mix of 0.0078 beside entries near 100.)"""
+    assert "rounding noise" in str(report), str(report)
+    arrays = params.values() if isinstance(params, dict) else [params]
+    values = [np.asarray(array, dtype=np.float64) for array in arrays]
+    loss = sum(float((value**2).sum()) for value in values)
+    count = sum(value.size for value in values)
+    noise = np.finfo(np.float64).eps * (loss + count * H * H) / H
+    largest_checked = max(abs(row.analytic) for row in report.rows)
+    assert 1e-4 * largest_checked < 1e4 * noise, str(report)
+    for row in report.rows:  # the estimate itself is right; only its resolution is short
+        assert abs(row.numeric - row.analytic) <= 1e-3 * max(1.0, abs(row.analytic)), str(row)
 
 
 def squares(params):
@@ -72,25 +87,21 @@ def arrays(draw):
     mode=st.sampled_from(MODES),
 )
 @example(named=[(np.array(7.7e-35, dtype=np.float32), True)], as_dict=False, mode=MODES[0])
-@example(named=[(np.array([1e-12, 0.0]), True)], as_dict=True, mode=MODES[0])
+@example(
+    named=[(np.array([[100.0, 0.0078], [0.0, 0.0]], dtype=np.float16), True)],
+    as_dict=False,
+    mode=MODES[0],
+)
 def test_any_params_give_a_report_or_a_slopelab_error_naming_them(named, as_dict, mode):
     params = {f"p{i}": array for i, (array, _) in enumerate(named)} if as_dict else named[0][0]
     valid = all(ok for _, ok in named) if as_dict else named[0][1]
 
     if valid:
         report = check_gradient(squares, params, mode=mode, num_checks=3)
-        used = [array for array, _ in named] if as_dict else [named[0][0]]
-        largest = max(float(np.abs(array.astype(float)).max()) for array in used)
-        if 0 < largest < UNRESOLVED_BELOW:
-            # every slope 2x is below what differences at h = 1e-5 resolve in float64
-            # (x = 1e-35: (h + x)^2 - (h - x)^2 rounds to 0): the check cannot confirm the
-            # gradient, so it fails and says why, rather than passing on no evidence
-            assert not report.passed and "rounding noise" in str(report), str(report)
-        elif largest < RESOLVED_ABOVE and largest > 0:
-            assert report.passed or "rounding noise" in str(report), str(report)  # the edge
-        else:
-            # a quadratic: centered differences are exact up to rounding, so every row passes
-            assert report.passed, str(report)
+        # a quadratic: centered differences are exact up to rounding, so every row passes
+        # unless rounding itself hides the slopes checked
+        if not report.passed:
+            assert_unresolvable_by_rounding(report, params)
         grads = numerical_gradient(squares, params)
         expected = squares(params)[1]
         for key in grads if as_dict else [None]:
