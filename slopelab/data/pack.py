@@ -216,8 +216,8 @@ def write_pack(
     _check_consistent(arrays, image_shape)
     make_pack_folder(folder)
     for split, (X, y) in arrays.items():
-        atomic_write_bytes(folder / f"{split}-X.npy", _npy_bytes(X))
-        atomic_write_bytes(folder / f"{split}-y.npy", _npy_bytes(y))
+        atomic_write_bytes(folder / f"{split}-X.npy", npy_bytes(X))
+        atomic_write_bytes(folder / f"{split}-y.npy", npy_bytes(y))
     return finish_pack(
         folder,
         name=name,
@@ -327,6 +327,7 @@ class RowWriter:
         self.offset = len(header)
         size = self.offset + self.rows * self.row_bytes
         fresh = not (self.path.is_file() and self._same_header(header, size))
+        self.created = fresh  # False: an existing file of this shape, rows kept
         self.handle = open(self.path, "w+b" if fresh else "r+b")  # noqa: SIM115 (closed by close)
         if fresh:
             self.handle.write(header)
@@ -359,7 +360,7 @@ class RowWriter:
 
     def shrink(self, rows: int) -> None:
         """Keep only the first ``rows`` rows: rewrite the header (same length) and truncate."""
-        header = npy_header((rows, self.num_features), self.dtype, length=self.offset)
+        header = npy_header((rows, self.num_features), self.dtype)
         self.handle.seek(0)
         self.handle.write(header)
         self.handle.truncate(self.offset + rows * self.row_bytes)
@@ -377,13 +378,13 @@ class RowWriter:
 
 def npy_header(shape: tuple[int, ...], dtype: np.dtype, length: int | None = None) -> bytes:
     """A ``.npy`` (version 1.0) header for a C-order array, padded with spaces to ``length``
-    bytes (default: the smallest multiple of 64 that leaves room for a 20-digit row count, so
-    a header rewritten for fewer rows keeps its length)."""
+    bytes (default: the multiple of 64 that would hold a 20-digit row count, so the length
+    does not depend on the number of rows, and a header rewritten for fewer rows fits)."""
     fields = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False}
     text = repr({**fields, "shape": tuple(int(size) for size in shape)})
     if length is None:
-        room = len(NPY_MAGIC) + 2 + len(text) + 20 + 1
-        length = HEADER_ALIGN * math.ceil(room / HEADER_ALIGN)
+        widest = repr({**fields, "shape": (10**19, *(int(size) for size in shape[1:]))})
+        length = HEADER_ALIGN * math.ceil((len(NPY_MAGIC) + 2 + len(widest) + 1) / HEADER_ALIGN)
     padding = length - len(NPY_MAGIC) - 2 - len(text) - 1
     if padding < 0:
         raise ValueError(f"a header of {length} bytes cannot hold shape {shape}")
@@ -391,9 +392,20 @@ def npy_header(shape: tuple[int, ...], dtype: np.dtype, length: int | None = Non
     return NPY_MAGIC + len(body).to_bytes(2, "little") + body
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
+def npy_bytes(array: np.ndarray) -> bytes:
+    """``array`` as the bytes of a ``.npy`` file (C order)."""
     array = np.ascontiguousarray(array)
     return npy_header(array.shape, array.dtype) + array.tobytes()
+
+
+def npy_shape(path: Path) -> tuple[int, ...] | None:
+    """The shape in the header of the ``.npy`` file at ``path`` (None: missing or not one)."""
+    try:
+        with open(path, "rb") as handle:
+            np.lib.format.read_magic(handle)
+            return tuple(np.lib.format.read_array_header_1_0(handle)[0])
+    except (OSError, ValueError, SyntaxError, TypeError):
+        return None
 
 
 def _checked_split(
