@@ -101,7 +101,16 @@ def add_pack_parser(actions: argparse._SubParsersAction) -> None:
         help="validation images carved from train when there is no val/ folder (default: "
         "10%%, at most 10,000); for a dataset, as --num-val everywhere",
     )
-    pack.add_argument("--overwrite", action="store_true", help="replace a pack in --out")
+    pack.add_argument(
+        "--chunk",
+        type=positive_int,
+        default=512,
+        metavar="N",
+        help="images per decoding task; progress is saved after each (default: 512)",
+    )
+    pack.add_argument(
+        "--overwrite", action="store_true", help="replace a pack (or an interrupted one) in --out"
+    )
     pack.add_argument("--data-dir", metavar="DIR", help="where named datasets live")
     add_common_arguments(pack, runs=False, seed=True, threads=False)
     pack.set_defaults(handler=run_pack)
@@ -146,6 +155,7 @@ def run_pack(args: argparse.Namespace) -> int:
                     seed=args.seed,
                     num_val=args.num_val,
                     jobs=args.jobs,
+                    chunk_rows=args.chunk,
                     overwrite=args.overwrite,
                     on_progress=show,
                 )

@@ -64,7 +64,10 @@ def scan_image_folder(source: str | Path) -> ImageFolder:
     """
     root = Path(source).expanduser()
     if not root.exists():
-        raise DataError(f"no such folder: {root}; pass a folder of images laid out as {LAYOUT}")
+        raise DataError(
+            f"no such folder: {root}; pass a folder of images laid out as {LAYOUT}, or a "
+            "dataset name (cifar10, mnist, fashion-mnist, digits) or a .npz/.csv file"
+        )
     if not root.is_dir():
         raise DataError(
             f"{root} is a file; pass a folder of images laid out as {LAYOUT}, or a dataset "

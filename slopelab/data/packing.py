@@ -44,7 +44,7 @@ from slopelab.data.pack import (
     npy_shape,
     write_pack,
 )
-from slopelab.runs import atomic_write_bytes, atomic_write_text
+from slopelab.runs import atomic_write_bytes, atomic_write_text, is_leftover, remove_leftovers
 
 PROGRESS = ".pack-progress.json"
 CHUNK_ROWS = 512  # images decoded per task; progress is recorded after each chunk
@@ -90,6 +90,7 @@ def pack_image_folder(
         "channels": channels,
         "seed": seed,
         "num_val": len(plan["val"][0]),
+        "chunk_rows": chunk_rows,
         "files": _files_digest(plan),
     }
     out = Path(out).expanduser()
@@ -205,7 +206,7 @@ def _start(out: Path, options: dict[str, Any], overwrite: bool) -> dict[str, Any
         )
     state = _load_state(out)
     if state is not None and state.get("options") == options and not is_pack(out):
-        return state
+        return _resumed(out, state)
     if state is not None and not overwrite and not is_pack(out):
         changed = [key for key in options if state.get("options", {}).get(key) != options[key]]
         raise DataError(
@@ -220,11 +221,20 @@ def _start(out: Path, options: dict[str, Any], overwrite: bool) -> dict[str, Any
     return fresh
 
 
+def _resumed(out: Path, state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` to continue from, once the temporary files of writes that a kill cut short
+    are removed (one pack at a time writes in a folder)."""
+    remove_leftovers(out)
+    return state
+
+
 def _clear(out: Path, ours: bool) -> None:
     """Remove a previous pack's files from ``out`` (pack.json first, so that it no longer
     counts as complete); refuse a folder holding anything else."""
     known = {METADATA, PROGRESS} | {f"{s}-{a}.npy" for s in PACK_FILES for a in "Xy"}
-    others = [path.name for path in out.iterdir() if path.name not in known]
+    others = [
+        path.name for path in out.iterdir() if path.name not in known and not is_leftover(path)
+    ]
     if others or (not ours and any(out.iterdir())):
         raise DataError(
             f"{out} is not empty (it holds {others[0] if others else 'files'}) and is not a "
@@ -232,6 +242,7 @@ def _clear(out: Path, ours: bool) -> None:
         )
     for name in [METADATA, *sorted(known - {METADATA})]:
         (out / name).unlink(missing_ok=True)
+    remove_leftovers(out)
 
 
 def _load_state(out: Path) -> dict[str, Any] | None:
@@ -393,12 +404,11 @@ def _make_room(out: Path, overwrite: bool) -> None:
 
 
 def is_folder_source(source: str) -> bool:
-    """Whether ``slopelab data pack SOURCE`` reads an image folder (a folder that is not a
-    pack, and not a dataset name) rather than :func:`load_dataset`."""
-    from slopelab.data.registry import ALIASES, DATASETS
+    """Whether ``slopelab data pack SOURCE`` reads an image folder rather than calling
+    :func:`load_dataset`: anything but a dataset name, a ``.npz``/``.csv`` file or a pack."""
+    from slopelab.data.registry import ALIASES, DATASETS, is_file_name
 
     base = source.strip().partition(":")[0].lower()
-    if ALIASES.get(base, base) in DATASETS:
+    if ALIASES.get(base, base) in DATASETS or is_file_name(source):
         return False
-    path = Path(source).expanduser()
-    return path.is_dir() and not is_pack(path)
+    return not is_pack(source)
