@@ -317,3 +317,35 @@ def test_a_changed_pack_changes_the_datasets_fingerprint(tmp_path, source):
     assert load_dataset(tmp_path / "out").sha256 != before
     meta = json.loads((tmp_path / "out" / "pack.json").read_text())
     assert meta["seed"] == 9
+
+
+def test_out_inside_the_source_is_refused(tmp_path, source):
+    root, _ = source
+    with pytest.raises(DataError, match=r"is inside the source folder .* choose a folder outside"):
+        pack_image_folder(root, root / "packed", size=2, jobs=1)
+    assert not (root / "packed").exists()
+
+
+def test_one_channel_packs_grey_rows(tmp_path, source):
+    root, colours = source
+    pack = pack_image_folder(root, tmp_path / "out", size=2, channels=1, jobs=1)
+    assert pack.image_shape == (2, 2, 1) and pack.num_features == 4
+    # ITU-R 601-2 luma, L = 0.299 R + 0.587 G + 0.114 B, in the 16-bit fixed point of
+    # Pillow's Convert.c (weights 19595, 38470, 7471 out of 65536, rounded)
+    luma = [(r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16 for r, g, b in colours]
+    rows = np.concatenate([pack.split(split).X for split in pack.splits])
+    assert (rows == rows[:, :1]).all()
+    assert sorted(rows[:, 0].tolist()) == sorted(luma)
+
+
+def test_a_dataset_pack_cut_short_is_written_again_without_overwrite(tmp_path, monkeypatch):
+    import slopelab.data.pack as pack_module
+
+    _fail_once(monkeypatch, pack_module, "finish_pack")
+    with pytest.raises(Stop):
+        pack_dataset("digits", tmp_path / "out")
+    assert (tmp_path / "out" / "train-X.npy").exists()
+    assert not (tmp_path / "out" / "pack.json").exists()
+    whole = pack_dataset("digits", tmp_path / "whole")
+    again = pack_dataset("digits", tmp_path / "out")
+    np.testing.assert_array_equal(again.split("train").X, whole.split("train").X)

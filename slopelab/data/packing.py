@@ -83,6 +83,12 @@ def pack_image_folder(
     """Pack the image folder ``source`` into the folder ``out`` (see the module docstring);
     ``on_progress(done, total)`` is called after each chunk."""
     folder = scan_image_folder(source)
+    out = Path(out).expanduser()
+    if out.resolve().is_relative_to(folder.root.resolve()):
+        raise DataError(
+            f"--out {out} is inside the source folder {folder.root}, where it would be read as "
+            "a class of images; choose a folder outside it"
+        )
     plan = _plan(folder, seed, num_val)
     options = {
         "source": str(folder.root.resolve()),
@@ -93,7 +99,6 @@ def pack_image_folder(
         "chunk_rows": chunk_rows,
         "files": _files_digest(plan),
     }
-    out = Path(out).expanduser()
     state = _start(out, options, overwrite)
     tasks, writers = [], {}
     num_features = size * size * channels
@@ -215,7 +220,7 @@ def _start(out: Path, options: dict[str, Any], overwrite: bool) -> dict[str, Any
             "to continue it, or pass --overwrite to start again"
         )
     if out.is_dir():
-        _clear(out, overwrite or state is not None)
+        _clear(out)
     out.mkdir(parents=True, exist_ok=True)
     _save_state(out, fresh)
     return fresh
@@ -228,17 +233,17 @@ def _resumed(out: Path, state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def _clear(out: Path, ours: bool) -> None:
-    """Remove a previous pack's files from ``out`` (pack.json first, so that it no longer
-    counts as complete); refuse a folder holding anything else."""
+def _clear(out: Path) -> None:
+    """Remove a previous pack's files (complete or not) from ``out``, pack.json first so
+    that it no longer counts as complete; refuse a folder that holds any other file."""
     known = {METADATA, PROGRESS} | {f"{s}-{a}.npy" for s in PACK_FILES for a in "Xy"}
-    others = [
+    others = sorted(
         path.name for path in out.iterdir() if path.name not in known and not is_leftover(path)
-    ]
-    if others or (not ours and any(out.iterdir())):
+    )
+    if others:
         raise DataError(
-            f"{out} is not empty (it holds {others[0] if others else 'files'}) and is not a "
-            "pack; choose a new or empty folder for --out"
+            f"{out} is not empty (it holds {others[0]}) and is not a pack; choose a new or "
+            "empty folder for --out"
         )
     for name in [METADATA, *sorted(known - {METADATA})]:
         (out / name).unlink(missing_ok=True)
@@ -400,7 +405,7 @@ def _make_room(out: Path, overwrite: bool) -> None:
             f"{out} already holds a pack (or an interrupted one); choose another --out, or pass "
             "--overwrite to replace it"
         )
-    _clear(out, ours)
+    _clear(out)
 
 
 def is_folder_source(source: str) -> bool:
