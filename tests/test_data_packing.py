@@ -349,3 +349,20 @@ def test_a_dataset_pack_cut_short_is_written_again_without_overwrite(tmp_path, m
     whole = pack_dataset("digits", tmp_path / "whole")
     again = pack_dataset("digits", tmp_path / "out")
     np.testing.assert_array_equal(again.split("train").X, whole.split("train").X)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"size": 0}, "size must be a whole number >= 1"),
+        ({"chunk_rows": 0}, "chunk_rows must be a whole number >= 1"),
+        ({"jobs": -1}, "jobs must be a whole number >= 1"),
+        ({"channels": 2}, r"channels must be 1 \(grey\) or 3 \(RGB\); got 2"),
+        ({"seed": -1}, "seed must be >= 0"),
+    ],
+)
+def test_bad_options_from_python_are_named(tmp_path, source, options, message):
+    root, _ = source
+    with pytest.raises(DataError, match=message):
+        pack_image_folder(root, tmp_path / "out", **options)
+    assert not (tmp_path / "out").exists()

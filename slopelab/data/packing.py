@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from slopelab.data.dataset import check_seed, check_size
 from slopelab.data.errors import DataError, option
-from slopelab.data.imagefolder import ImageFolder, decode_image, scan_image_folder
+from slopelab.data.imagefolder import MODES, ImageFolder, decode_image, scan_image_folder
 from slopelab.data.pack import (
     METADATA,
     Pack,
@@ -82,6 +83,7 @@ def pack_image_folder(
 ) -> Pack:
     """Pack the image folder ``source`` into the folder ``out`` (see the module docstring);
     ``on_progress(done, total)`` is called after each chunk."""
+    _check_options(size, channels, seed, jobs, chunk_rows)
     folder = scan_image_folder(source)
     out = Path(out).expanduser()
     if out.resolve().is_relative_to(folder.root.resolve()):
@@ -100,42 +102,20 @@ def pack_image_folder(
         "files": _files_digest(plan),
     }
     state = _start(out, options, overwrite)
-    tasks, writers = [], {}
     num_features = size * size * channels
+    writers = {}
     try:
         for split, (files, _) in plan.items():
             writers[split] = _writer(out, split, len(files), num_features, state)
-            done = state["done"].get(split, 0)
-            for start in range(done * chunk_rows, len(files), chunk_rows):
-                paths = tuple(str(folder.root / name) for name in files[start : start + chunk_rows])
-                tasks.append(Task(split, start, paths, size, channels))
-        total = sum(len(files) for files, _ in plan.values())
-        done_rows = total - sum(len(task.paths) for task in tasks)
-        if on_progress is not None:
-            on_progress(done_rows, total)
-        for task, rows, failures in _decoded(tasks, jobs):
-            writers[task.split].write(task.start, rows)
-            writers[task.split].sync()
-            for index, reason in failures:
-                state["failed"].setdefault(task.split, {})[str(task.start + index)] = reason
-            state["done"][task.split] = state["done"].get(task.split, 0) + 1
-            _save_state(out, state)
-            done_rows += len(task.paths)
-            if on_progress is not None:
-                on_progress(done_rows, total)
+        tasks = _tasks(folder.root, plan, state, size, channels, chunk_rows)
+        _decode_into(writers, tasks, jobs, out, state, plan, on_progress)
         sizes = {
             split: _close_holes(writers[split], plan[split][1], split, out, state) for split in plan
         }
     finally:
         for writer in writers.values():
             writer.close()
-    skipped = [f"{name}: not an image file" for name in folder.not_images]
-    for split, failed in state["failed"].items():
-        files = plan[split][0]
-        skipped += [
-            f"{files[int(slot)]}: {reason}"
-            for slot, reason in sorted(failed.items(), key=lambda item: int(item[0]))
-        ]
+    skipped = _skipped(folder, plan, state)
     pack = finish_pack(
         out,
         name=folder.root.resolve().name,
@@ -152,6 +132,64 @@ def pack_image_folder(
     )
     (out / PROGRESS).unlink(missing_ok=True)
     return pack
+
+
+def _check_options(size: int, channels: int, seed: int, jobs: int | None, chunk_rows: int) -> None:
+    check_seed(seed)
+    for name, value in (("size", size), ("chunk_rows", chunk_rows), ("jobs", jobs or 1)):
+        check_size(value, name)
+    if channels not in MODES:
+        raise DataError(f"channels must be 1 (grey) or 3 (RGB); got {channels!r}")
+
+
+def _tasks(
+    root: Path, plan: dict, state: dict, size: int, channels: int, chunk_rows: int
+) -> list[Task]:
+    """The chunks not yet recorded as done, in order."""
+    tasks = []
+    for split, (files, _) in plan.items():
+        done = state["done"].get(split, 0)
+        for start in range(done * chunk_rows, len(files), chunk_rows):
+            paths = tuple(str(root / name) for name in files[start : start + chunk_rows])
+            tasks.append(Task(split, start, paths, size, channels))
+    return tasks
+
+
+def _decode_into(
+    writers: dict[str, RowWriter],
+    tasks: list[Task],
+    jobs: int | None,
+    out: Path,
+    state: dict[str, Any],
+    plan: dict,
+    on_progress: Progress | None,
+) -> None:
+    """Decode ``tasks`` and write their rows; after each, the rows reach the disk before the
+    progress file says the chunk is done."""
+    total = sum(len(files) for files, _ in plan.values())
+    done_rows = total - sum(len(task.paths) for task in tasks)
+    if on_progress is not None:
+        on_progress(done_rows, total)
+    for task, rows, failures in _decoded(tasks, jobs):
+        writers[task.split].write(task.start, rows)
+        writers[task.split].sync()
+        for index, reason in failures:
+            state["failed"].setdefault(task.split, {})[str(task.start + index)] = reason
+        state["done"][task.split] = state["done"].get(task.split, 0) + 1
+        _save_state(out, state)
+        done_rows += len(task.paths)
+        if on_progress is not None:
+            on_progress(done_rows, total)
+
+
+def _skipped(folder: ImageFolder, plan: dict, state: dict[str, Any]) -> list[str]:
+    """``"path: reason"`` for every file left out: not images, then those that failed."""
+    skipped = [f"{name}: not an image file" for name in folder.not_images]
+    for split, failed in state["failed"].items():
+        files = plan[split][0]
+        for slot in sorted(failed, key=int):
+            skipped.append(f"{files[int(slot)]}: {failed[slot]}")
+    return skipped
 
 
 RESIZE = "centre square crop, box-resampled to size x size (shorter side to size)"
