@@ -366,3 +366,9 @@ def test_bad_options_from_python_are_named(tmp_path, source, options, message):
     with pytest.raises(DataError, match=message):
         pack_image_folder(root, tmp_path / "out", **options)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_an_empty_data_name_is_not_taken_for_the_current_folder(text):
+    with pytest.raises(DataError, match="unknown dataset"):
+        load_dataset(text)

@@ -270,7 +270,7 @@ def _is_folder_path(text: str) -> bool:
     """Whether ``text`` names a folder rather than a dataset (a path, not a bare known name):
     such a folder must be a pack, and :func:`open_pack` says why it is not."""
     base = ALIASES.get(text.partition(":")[0].lower(), text.partition(":")[0].lower())
-    return base not in DATASETS and Path(text).expanduser().is_dir()
+    return bool(text) and base not in DATASETS and Path(text).expanduser().is_dir()
 
 
 def load_packed(
