@@ -1,13 +1,20 @@
-"""``slopelab data``: list the datasets, show what is on disk, download from official URLs."""
+"""``slopelab data``: list the datasets, show what is on disk, download from official URLs, and
+pack image folders or datasets into packs (:mod:`slopelab.data.packing`)."""
 
 from __future__ import annotations
 
 import argparse
+import time
 
 from slopelab.commands import summary
-from slopelab.commands.arguments import add_common_arguments
-from slopelab.commands.console import console_for
+from slopelab.commands.arguments import add_common_arguments, positive_int
+from slopelab.commands.console import Console, console_for
 from slopelab.data import DATASETS, download, find_dataset, load_dataset, resolve_data_dir
+from slopelab.data.errors import DataError
+from slopelab.data.pack import Pack, is_pack, open_pack, verify_pack
+from slopelab.errors import InterruptedRun
+
+SKIPPED_SHOWN = 3  # skipped files named on the terminal (pack.json lists them)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -29,8 +36,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     info = actions.add_parser("info", help="load a dataset and describe its splits")
     info.add_argument("name", metavar="NAME|FILE")
     info.add_argument("--data-dir", metavar="DIR")
+    info.add_argument(
+        "--verify",
+        action="store_true",
+        help="for a pack: rehash its files against the SHA-256 in pack.json",
+    )
     add_common_arguments(info, runs=False, seed=False, threads=False)
     info.set_defaults(handler=run_info)
+
+    add_pack_parser(actions)
 
     fetch = actions.add_parser(
         "download", help="download from the official URL (SHA-256 verified, atomic, retried)"
@@ -55,8 +69,156 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_pack_parser(actions: argparse._SubParsersAction) -> None:
+    pack = actions.add_parser(
+        "pack",
+        help="pack an image folder or a dataset into .npy files for --data PACKED",
+        description="SOURCE is an image folder (SOURCE/train/<class>/*.jpg, optionally val/ "
+        "and test/, or SOURCE/<class>/*.jpg) or anything --data reads (cifar10, mnist, "
+        "fashion-mnist, digits, a .npz or .csv file). Images become RGB rows of --size x "
+        "--size pixels (the centre square, box-resampled), uint8, in a seeded random order. "
+        "An interrupted pack continues when the same command is run again.",
+    )
+    pack.add_argument("source", metavar="SOURCE")
+    pack.add_argument("--out", required=True, metavar="PACKED", help="folder to write")
+    pack.add_argument(
+        "--size", type=positive_int, metavar="PIXELS", help="image side (default: 32)"
+    )
+    pack.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        default=3,
+        help="3: RGB (default; grey images are repeated); 1: grey",
+    )
+    pack.add_argument(
+        "--jobs", type=positive_int, metavar="N", help="decoding processes (default: one a core)"
+    )
+    pack.add_argument(
+        "--num-val",
+        type=positive_int,
+        metavar="N",
+        help="validation images carved from train when there is no val/ folder (default: "
+        "10%%, at most 10,000); for a dataset, as --num-val everywhere",
+    )
+    pack.add_argument(
+        "--chunk",
+        type=positive_int,
+        default=512,
+        metavar="N",
+        help="images per decoding task; progress is saved after each (default: 512)",
+    )
+    pack.add_argument(
+        "--overwrite", action="store_true", help="replace a pack (or an interrupted one) in --out"
+    )
+    pack.add_argument("--data-dir", metavar="DIR", help="where named datasets live")
+    add_common_arguments(pack, runs=False, seed=True, threads=False)
+    pack.set_defaults(handler=run_pack)
+
+
+def run_pack(args: argparse.Namespace) -> int:
+    from slopelab.data.packing import (
+        DEFAULT_SIZE,
+        is_folder_source,
+        pack_dataset,
+        pack_image_folder,
+    )
+
+    console = console_for(args)
+    started = time.perf_counter()
+    if not is_folder_source(args.source):
+        if args.channels != 3 or args.jobs is not None:
+            console.say("note: --channels and --jobs apply to image folders only; ignored")
+        pack = pack_dataset(
+            args.source,
+            args.out,
+            size=args.size,
+            seed=args.seed,
+            num_val=args.num_val,
+            overwrite=args.overwrite,
+            data_dir=args.data_dir,
+        )
+    else:
+        with console.bar(None, "packing images") as bar:
+
+            def show(done: int, total: int) -> None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+
+            try:
+                pack = pack_image_folder(
+                    args.source,
+                    args.out,
+                    size=args.size or DEFAULT_SIZE,
+                    channels=args.channels,
+                    seed=args.seed,
+                    num_val=args.num_val,
+                    jobs=args.jobs,
+                    chunk_rows=args.chunk,
+                    overwrite=args.overwrite,
+                    on_progress=show,
+                )
+            except KeyboardInterrupt:
+                raise InterruptedRun(
+                    f"interrupted; the images packed so far are kept in {args.out}: run the "
+                    "same command again to continue"
+                ) from None
+    seconds = time.perf_counter() - started
+    _describe_pack(console, pack)
+    console.say(f"packed into {pack.path} in {seconds:.1f} s")
+    console.emit({**_pack_document(pack), "seconds": seconds})
+    return 0
+
+
+def _describe_pack(console: Console, pack: Pack) -> None:
+    rows = " / ".join(f"{pack.split(split).rows} {split}" for split in pack.splits)
+    shape = "x".join(map(str, pack.image_shape)) if pack.image_shape else "not images"
+    console.say(
+        f"{pack.name}: {rows}, {pack.num_features} features ({shape}, {pack.dtype}), "
+        f"{pack.num_classes} classes"
+    )
+    console.say(f"source: {pack.source}")
+    if pack.skipped:
+        named = "; ".join(pack.skipped_files[:SKIPPED_SHOWN])
+        more = f" and {pack.skipped - SKIPPED_SHOWN} more" if pack.skipped > SKIPPED_SHOWN else ""
+        console.say(
+            f"skipped {pack.skipped} file{'s' if pack.skipped != 1 else ''} that are not "
+            f"images or could not be read: {named}{more} (listed in {pack.path / 'pack.json'})"
+        )
+
+
+def _pack_document(pack: Pack) -> dict:
+    return {
+        "path": str(pack.path),
+        "name": pack.name,
+        "source": pack.source,
+        "splits": {split: pack.split(split).rows for split in pack.splits},
+        "num_features": pack.num_features,
+        "image_shape": list(pack.image_shape) if pack.image_shape else None,
+        "dtype": str(pack.dtype),
+        "class_names": list(pack.class_names),
+        "seed": pack.seed,
+        "skipped": pack.skipped,
+        "skipped_files": list(pack.skipped_files),
+    }
+
+
 def run_info(args: argparse.Namespace) -> int:
     console = console_for(args)
+    if is_pack(args.name):
+        pack = verify_pack(args.name) if args.verify else open_pack(args.name)
+        _describe_pack(console, pack)
+        console.say("classes: " + ", ".join(pack.class_names))
+        if args.verify:
+            console.say("verified: every file matches its SHA-256 in pack.json")
+        console.emit({**_pack_document(pack), "verified": bool(args.verify)})
+        return 0
+    if args.verify:
+        raise DataError(
+            f"--verify rehashes a pack's files against its pack.json; {args.name} is not a "
+            "pack (a folder written by `slopelab data pack`)"
+        )
     dataset = load_dataset(args.name, data_dir=resolve_data_dir(args.data_dir))
     console.say(dataset.summary())
     console.say(f"source: {dataset.source}")

@@ -1,0 +1,457 @@
+"""``slopelab data pack``: turn an image folder, or any dataset slopelab reads, into a pack.
+
+An image folder (:mod:`slopelab.data.imagefolder`) is decoded in chunks of ``chunk_rows``
+images, in parallel processes, straight into preallocated ``.npy`` files
+(:class:`~slopelab.data.pack.RowWriter`), so ``X`` never has to fit in memory. After each
+chunk, ``.pack-progress.json`` in the output folder is replaced atomically: it records the
+options, the chunks done and the files that could not be read. Run the same command again
+after an interruption (Ctrl-C, a kill, a crash) and it continues after the last recorded
+chunk; other options are refused unless ``overwrite``. A file that cannot be decoded leaves a
+hole, filled at the end by a row from the end of the split (the order stays a seeded random
+one), and is listed in ``pack.json`` with the reason.
+
+The order: the training images are permuted with ``default_rng(seed)``; without a ``val/``
+folder the last ``num_val`` of them (default: 10%, rounded up, at most 10,000) are the
+validation split. ``val/`` and ``test/`` are permuted with ``default_rng([seed, 1])`` and
+``default_rng([seed, 2])``.
+
+A dataset name or a ``.npz``/``.csv`` file is loaded with :func:`load_dataset` (its usual
+train/val/test split) and written with :func:`~slopelab.data.pack.write_pack`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from slopelab.data.dataset import check_seed, check_size
+from slopelab.data.errors import DataError, option
+from slopelab.data.imagefolder import MODES, ImageFolder, decode_image, scan_image_folder
+from slopelab.data.pack import (
+    METADATA,
+    Pack,
+    RowWriter,
+    finish_pack,
+    is_pack,
+    npy_bytes,
+    npy_shape,
+    write_pack,
+)
+from slopelab.runs import atomic_write_bytes, atomic_write_text, is_leftover, remove_leftovers
+
+PROGRESS = ".pack-progress.json"
+CHUNK_ROWS = 512  # images decoded per task; progress is recorded after each chunk
+DEFAULT_SIZE = 32  # pixels a side, as the downsampled-ImageNet benchmarks use
+VAL_FRACTION, MAX_DEFAULT_VAL = 0.1, 10_000
+MAX_LISTED = 1000  # skipped files named in pack.json (the count is always exact)
+PACK_FILES = ("train", "val", "test")
+
+Progress = Callable[[int, int], None]  # (images done, images in all)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One chunk to decode: the split, its first row, and the files (absolute paths)."""
+
+    split: str
+    start: int
+    paths: tuple[str, ...]
+    size: int
+    channels: int
+
+
+def pack_image_folder(
+    source: str | Path,
+    out: str | Path,
+    *,
+    size: int = DEFAULT_SIZE,
+    channels: int = 3,
+    seed: int = 0,
+    num_val: int | None = None,
+    jobs: int | None = None,
+    overwrite: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
+    on_progress: Progress | None = None,
+) -> Pack:
+    """Pack the image folder ``source`` into the folder ``out`` (see the module docstring);
+    ``on_progress(done, total)`` is called after each chunk."""
+    _check_options(size, channels, seed, jobs, chunk_rows)
+    folder = scan_image_folder(source)
+    out = Path(out).expanduser()
+    if out.resolve().is_relative_to(folder.root.resolve()):
+        raise DataError(
+            f"--out {out} is inside the source folder {folder.root}, where it would be read as "
+            "a class of images; choose a folder outside it"
+        )
+    plan = _plan(folder, seed, num_val)
+    options = {
+        "source": str(folder.root.resolve()),
+        "size": size,
+        "channels": channels,
+        "seed": seed,
+        "num_val": len(plan["val"][0]),
+        "chunk_rows": chunk_rows,
+        "files": _files_digest(plan),
+    }
+    state = _start(out, options, overwrite)
+    num_features = size * size * channels
+    writers = {}
+    try:
+        for split, (files, _) in plan.items():
+            writers[split] = _writer(out, split, len(files), num_features, state)
+        tasks = _tasks(folder.root, plan, state, size, channels, chunk_rows)
+        _decode_into(writers, tasks, jobs, out, state, plan, on_progress)
+        sizes = {
+            split: _close_holes(writers[split], plan[split][1], split, out, state) for split in plan
+        }
+    finally:
+        for writer in writers.values():
+            writer.close()
+    skipped = _skipped(folder, plan, state)
+    pack = finish_pack(
+        out,
+        name=folder.root.resolve().name,
+        source=options["source"],
+        class_names=folder.class_names,
+        image_shape=(size, size, channels),
+        dtype="uint8",
+        num_features=num_features,
+        default_preprocess="standardize",
+        seed=seed,
+        splits=sizes,
+        skipped_files=skipped[:MAX_LISTED],
+        extra={"skipped": len(skipped), "resize": RESIZE},
+    )
+    (out / PROGRESS).unlink(missing_ok=True)
+    return pack
+
+
+def _check_options(size: int, channels: int, seed: int, jobs: int | None, chunk_rows: int) -> None:
+    check_seed(seed)
+    for name, value in (("size", size), ("chunk_rows", chunk_rows), ("jobs", jobs or 1)):
+        check_size(value, name)
+    if channels not in MODES:
+        raise DataError(f"channels must be 1 (grey) or 3 (RGB); got {channels!r}")
+
+
+def _tasks(
+    root: Path, plan: dict, state: dict, size: int, channels: int, chunk_rows: int
+) -> list[Task]:
+    """The chunks not yet recorded as done, in order."""
+    tasks = []
+    for split, (files, _) in plan.items():
+        done = state["done"].get(split, 0)
+        for start in range(done * chunk_rows, len(files), chunk_rows):
+            paths = tuple(str(root / name) for name in files[start : start + chunk_rows])
+            tasks.append(Task(split, start, paths, size, channels))
+    return tasks
+
+
+def _decode_into(
+    writers: dict[str, RowWriter],
+    tasks: list[Task],
+    jobs: int | None,
+    out: Path,
+    state: dict[str, Any],
+    plan: dict,
+    on_progress: Progress | None,
+) -> None:
+    """Decode ``tasks`` and write their rows; after each, the rows reach the disk before the
+    progress file says the chunk is done."""
+    total = sum(len(files) for files, _ in plan.values())
+    done_rows = total - sum(len(task.paths) for task in tasks)
+    if on_progress is not None:
+        on_progress(done_rows, total)
+    for task, rows, failures in _decoded(tasks, jobs):
+        writers[task.split].write(task.start, rows)
+        writers[task.split].sync()
+        for index, reason in failures:
+            state["failed"].setdefault(task.split, {})[str(task.start + index)] = reason
+        state["done"][task.split] = state["done"].get(task.split, 0) + 1
+        _save_state(out, state)
+        done_rows += len(task.paths)
+        if on_progress is not None:
+            on_progress(done_rows, total)
+
+
+def _skipped(folder: ImageFolder, plan: dict, state: dict[str, Any]) -> list[str]:
+    """``"path: reason"`` for every file left out: not images, then those that failed."""
+    skipped = [f"{name}: not an image file" for name in folder.not_images]
+    for split, failed in state["failed"].items():
+        files = plan[split][0]
+        for slot in sorted(failed, key=int):
+            skipped.append(f"{files[int(slot)]}: {failed[slot]}")
+    return skipped
+
+
+RESIZE = "centre square crop, box-resampled to size x size (shorter side to size)"
+
+
+def _plan(folder: ImageFolder, seed: int, num_val: int | None) -> dict[str, tuple[tuple, Any]]:
+    """``{split: (files, labels)}`` in the order the rows are written."""
+    train = folder.splits["train"]
+    order = np.random.default_rng(seed).permutation(len(train.files))
+    files = tuple(train.files[i] for i in order)
+    labels = train.labels[order]
+    plan = {}
+    if "val" in folder.splits:
+        if num_val is not None:
+            raise DataError(
+                f"{option('num_val', num_val)} carves the validation split from the training "
+                f"images, but {folder.root} has a val/ folder, which is the validation split; "
+                "drop --num-val"
+            )
+        plan["train"] = (files, labels)
+    else:
+        count = num_val or min(math.ceil(VAL_FRACTION * len(files)), MAX_DEFAULT_VAL)
+        if count >= len(files):
+            raise DataError(
+                f"{folder.root} has {len(files)} training images: too few for "
+                f"{option('num_val', count) if num_val else f'{count} validation images'} plus "
+                "at least 1 for training; pass a smaller --num-val, or add a val/ folder"
+            )
+        cut = len(files) - count
+        plan["train"] = (files[:cut], labels[:cut])
+        plan["val"] = (files[cut:], labels[cut:])
+    for index, split in ((1, "val"), (2, "test")):
+        if split in folder.splits:
+            part = folder.splits[split]
+            order = np.random.default_rng([seed, index]).permutation(len(part.files))
+            plan[split] = (tuple(part.files[i] for i in order), part.labels[order])
+    return {split: plan[split] for split in PACK_FILES if split in plan}
+
+
+def _files_digest(plan: dict[str, tuple[tuple, Any]]) -> str:
+    digest = hashlib.sha256()
+    for split, (files, labels) in plan.items():
+        for name, label in zip(files, labels.tolist(), strict=True):
+            digest.update(f"{split}\t{name}\t{label}\n".encode())
+    return digest.hexdigest()
+
+
+def _start(out: Path, options: dict[str, Any], overwrite: bool) -> dict[str, Any]:
+    """The progress state to continue from (fresh unless an interrupted pack with the same
+    options is in ``out``); refuses a complete pack or a folder of other files."""
+    fresh = {"options": options, "done": {}, "failed": {}, "filled": {}}
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out} is a file; --out must be a folder (new, or empty)")
+    if is_pack(out) and not overwrite:
+        raise DataError(
+            f"{out} already holds a pack; choose another --out, or pass --overwrite to replace it"
+        )
+    state = _load_state(out)
+    if state is not None and state.get("options") == options and not is_pack(out):
+        return _resumed(out, state)
+    if state is not None and not overwrite and not is_pack(out):
+        changed = [key for key in options if state.get("options", {}).get(key) != options[key]]
+        raise DataError(
+            f"{out} holds an interrupted pack made with other options or files "
+            f"({', '.join(changed) or 'unknown'} differ); run the command it was started with "
+            "to continue it, or pass --overwrite to start again"
+        )
+    if out.is_dir():
+        _clear(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _save_state(out, fresh)
+    return fresh
+
+
+def _resumed(out: Path, state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` to continue from, once the temporary files of writes that a kill cut short
+    are removed (one pack at a time writes in a folder)."""
+    remove_leftovers(out)
+    return state
+
+
+def _clear(out: Path) -> None:
+    """Remove a previous pack's files (complete or not) from ``out``, pack.json first so
+    that it no longer counts as complete; refuse a folder that holds any other file."""
+    known = {METADATA, PROGRESS} | {f"{s}-{a}.npy" for s in PACK_FILES for a in "Xy"}
+    others = sorted(
+        path.name for path in out.iterdir() if path.name not in known and not is_leftover(path)
+    )
+    if others:
+        raise DataError(
+            f"{out} is not empty (it holds {others[0]}) and is not a pack; choose a new or "
+            "empty folder for --out"
+        )
+    for name in [METADATA, *sorted(known - {METADATA})]:
+        (out / name).unlink(missing_ok=True)
+    remove_leftovers(out)
+
+
+def _load_state(out: Path) -> dict[str, Any] | None:
+    try:
+        state = json.loads((out / PROGRESS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _save_state(out: Path, state: dict[str, Any]) -> None:
+    atomic_write_text(out / PROGRESS, json.dumps(state))
+
+
+def _writer(out: Path, split: str, rows: int, num_features: int, state: dict) -> RowWriter:
+    """The split's X file, kept when it is the one the progress state describes."""
+    path = out / f"{split}-X.npy"
+    filled = state["filled"].get(split)
+    if filled is not None and npy_shape(path) == (rows, num_features):
+        return RowWriter(path, rows, num_features, "uint8")  # holes filled, not yet shrunk
+    writer = RowWriter(path, rows if filled is None else filled, num_features, "uint8")
+    if writer.created and (state["done"].get(split) or filled is not None):
+        for key in ("done", "failed", "filled"):  # its rows are gone: decode them again
+            state[key].pop(split, None)
+        writer.close()
+        writer = RowWriter(path, rows, num_features, "uint8")
+    return writer
+
+
+def _decoded(tasks: list[Task], jobs: int | None) -> Iterator[tuple[Task, np.ndarray, list]]:
+    """``(task, rows, failures)`` for each task, in order; in ``jobs`` processes."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield (task, *decode_chunk(task))
+        return
+    import multiprocessing
+
+    # spawn: a forked child would inherit the parent's threads (BLAS, tqdm) in any state.
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(min(jobs, len(tasks)), initializer=_ignore_interrupts) as pool:
+        for task, result in zip(tasks, pool.imap(decode_chunk, tasks), strict=True):
+            yield (task, *result)
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C stops the parent, which ends the pool; the workers stay quiet."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def decode_chunk(task: Task) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """The rows of one chunk (zeros where a file failed) and ``(index, reason)`` failures."""
+    rows = np.zeros((len(task.paths), task.size * task.size * task.channels), np.uint8)
+    failures = []
+    for index, path in enumerate(task.paths):
+        try:
+            rows[index] = decode_image(path, task.size, task.channels)
+        except Exception as error:  # any file Pillow cannot read is skipped, never fatal
+            failures.append((index, _reason(error)))
+    return rows, failures
+
+
+def _reason(error: Exception) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _close_holes(
+    writer: RowWriter, labels: np.ndarray, split: str, out: Path, state: dict[str, Any]
+) -> int:
+    """Move rows from the end of the split into the rows of files that failed, cut the file
+    to the rows kept, write y; return the number of rows kept.
+
+    Donor rows lie past the kept rows and are never written, so redoing the moves after an
+    interruption gives the same result."""
+    failed = sorted(int(slot) for slot in state["failed"].get(split, {}))
+    rows = len(labels)
+    kept = rows - len(failed)
+    if kept == 0:
+        first = state["failed"][split][str(failed[0])]
+        raise DataError(
+            f"none of the {rows} {split} images could be read (the first: {first}); check that "
+            "they are image files Pillow can decode"
+        )
+    missing = set(failed)
+    holes = [slot for slot in failed if slot < kept]
+    donors = [slot for slot in range(kept, rows) if slot not in missing]
+    if split not in state["filled"]:
+        for hole, donor in zip(holes, donors, strict=True):
+            writer.write(hole, writer.read(donor, 1))
+        writer.sync()
+        state["filled"][split] = kept
+        _save_state(out, state)
+    y = labels.copy()
+    y[holes] = y[donors]
+    if writer.rows != kept:
+        writer.shrink(kept)
+        writer.sync()
+    atomic_write_bytes(out / f"{split}-y.npy", npy_bytes(y[:kept]))
+    return kept
+
+
+def pack_dataset(
+    source: str,
+    out: str | Path,
+    *,
+    size: int | None = None,
+    seed: int = 0,
+    num_val: int | None = None,
+    overwrite: bool = False,
+    data_dir: str | Path | None = None,
+) -> Pack:
+    """Pack a dataset name or a ``.npz``/``.csv`` file as :func:`load_dataset` splits it
+    (``seed`` and ``num_val`` as there); its rows are packed as they are, so ``size`` must be
+    None or the side of its images."""
+    from slopelab.data.registry import load_dataset
+
+    dataset = load_dataset(source, data_dir=data_dir, num_val=num_val, seed=seed)
+    shape = dataset.image_shape
+    if size is not None and (shape is None or shape[:2] != (size, size)):
+        what = "x".join(map(str, shape)) + " images" if shape else "not images"
+        raise DataError(
+            f"{option('size', size)} resizes the images of a folder; the rows of "
+            f"{dataset.name} are {what} and are packed as they are: drop --size"
+        )
+    out = Path(out).expanduser()
+    _make_room(out, overwrite)
+    splits = {
+        split: (getattr(dataset, f"X_{split}"), getattr(dataset, f"y_{split}"))
+        for split in PACK_FILES
+    }
+    return write_pack(
+        out,
+        dataset.name,
+        splits,
+        dataset.class_names,
+        shape,
+        dataset.source,
+        default_preprocess=dataset.default_preprocess,
+        seed=seed,
+    )
+
+
+def _make_room(out: Path, overwrite: bool) -> None:
+    """``out`` ready for a new pack: absent, empty, or (``overwrite``) a pack cleared."""
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out} is a file; --out must be a folder (new, or empty)")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    ours = is_pack(out) or (out / PROGRESS).exists()
+    if ours and not overwrite:
+        raise DataError(
+            f"{out} already holds a pack (or an interrupted one); choose another --out, or pass "
+            "--overwrite to replace it"
+        )
+    _clear(out)
+
+
+def is_folder_source(source: str) -> bool:
+    """Whether ``slopelab data pack SOURCE`` reads an image folder rather than calling
+    :func:`load_dataset`: anything but a dataset name, a ``.npz``/``.csv`` file or a pack."""
+    from slopelab.data.registry import ALIASES, DATASETS, is_file_name
+
+    base = source.strip().partition(":")[0].lower()
+    if ALIASES.get(base, base) in DATASETS or is_file_name(source):
+        return False
+    return not is_pack(source)
