@@ -1,7 +1,8 @@
 """Dataset names and what they stand for: ``DATASETS`` and :func:`load_dataset`.
 
 ``load_dataset`` takes a name (``digits``, ``cifar10``, ``mnist``, ``fashion-mnist``, ``toy2d``
-or ``toy2d:GENERATOR``) or the path of a ``.npz``/``.csv`` file, and returns a validated
+or ``toy2d:GENERATOR``), the path of a ``.npz``/``.csv`` file or of a pack (a folder written by
+``slopelab data pack``, read into memory; see :mod:`slopelab.data.pack`), and returns a validated
 :class:`~slopelab.data.dataset.Dataset` of raw float32 features. Preprocessing is separate
 (:class:`~slopelab.data.preprocess.Preprocessor`), fitted on the training split by the caller.
 
@@ -22,6 +23,7 @@ from slopelab.data.cifar10 import ARCHIVE_SUFFIXES, find_cifar10, load_cifar10
 from slopelab.data.columns import Layout, check_width
 from slopelab.data.dataset import (
     Dataset,
+    Split,
     ceil_fraction,
     check_seed,
     check_size,
@@ -29,13 +31,15 @@ from slopelab.data.dataset import (
     make_dataset,
     note_untrained_classes,
     shuffle_split,
+    tail_split,
     take_first,
     with_class_names,
 )
 from slopelab.data.errors import DataError, option
-from slopelab.data.files import load_file
+from slopelab.data.files import file_sha256, load_file
 from slopelab.data.idx import DIGIT_NAMES, find_idx_files, load_idx_dataset
 from slopelab.data.locations import resolve_data_dir
+from slopelab.data.pack import METADATA, Pack, is_pack, open_pack
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,7 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 FILE_SUFFIXES = (".npz", ".csv")
+PACK_CARVE_FRACTION = 0.1  # of a pack's training rows, for each split it lacks
 
 ALIASES = {"cifar-10": "cifar10", "fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist"}
 
@@ -232,9 +237,12 @@ def load_dataset(
     if label_column is not None:
         raise DataError(
             f"{option('label_column')} only applies to .csv files; {text!r} is not a CSV file "
-            "but a dataset name, whose labels are known"
+            "but a dataset name or a pack, whose labels are known"
         )
-    dataset = _load_named(text, data_dir, seed, sizes)
+    if is_pack(text) or _is_folder_path(text):
+        dataset = load_packed(text, **sizes)
+    else:
+        dataset = _load_named(text, data_dir, seed, sizes)
     if layout is not None:
         check_width(dataset.num_features, layout, f"{dataset.name} ({dataset.source})")
     if class_names is None:
@@ -256,6 +264,60 @@ def _load_named(
     if base == "cifar10":
         return load_cifar10(data_dir, **sizes)
     return load_idx_dataset(base, data_dir, **sizes)
+
+
+def _is_folder_path(text: str) -> bool:
+    """Whether ``text`` names a folder rather than a dataset (a path, not a bare known name):
+    such a folder must be a pack, and :func:`open_pack` says why it is not."""
+    base = ALIASES.get(text.partition(":")[0].lower(), text.partition(":")[0].lower())
+    return base not in DATASETS and Path(text).expanduser().is_dir()
+
+
+def load_packed(
+    path: str | Path,
+    *,
+    num_train: int | None = None,
+    num_val: int | None = None,
+    num_test: int | None = None,
+) -> Dataset:
+    """A pack read into memory as float32. A split the pack lacks (val, test) is its last
+    training rows (the rows are in a seeded random order already): ``num_val``/``num_test``
+    of them, by default 10% of the training rows each, with a note saying so."""
+    pack = open_pack(path)
+    sizes = {"num_val": num_val, "num_test": num_test}
+    train = _in_memory(pack, "train")
+    held_out, notes = {}, []
+    for split in ("test", "val"):
+        name = f"num_{split}"
+        if split in pack.splits:
+            what = f"the {split} split of {pack.path}"
+            held_out[split] = take_first(_in_memory(pack, split), sizes[name], name, what)
+            continue
+        count = sizes[name] or ceil_fraction(len(train[1]), PACK_CARVE_FRACTION)
+        train, held_out[split] = tail_split(
+            train, None, count, str(pack.path), asked=sizes[name] is not None
+        )
+        notes.append(
+            f"{pack.path} has no {split} split; its last {count} training rows serve as one"
+        )
+    train = take_first(train, num_train, "num_train", f"the training split of {pack.path}")
+    return make_dataset(
+        pack.name,
+        train,
+        held_out["val"],
+        held_out["test"],
+        class_names=pack.class_names,
+        image_shape=pack.image_shape,
+        source=str(pack.path),
+        default_preprocess=pack.default_preprocess,
+        notes=notes,
+        sha256=file_sha256(pack.path / METADATA),  # it holds the SHA-256 of every split
+    )
+
+
+def _in_memory(pack: Pack, split: str) -> Split:
+    part = pack.split(split)
+    return np.asarray(part.X, dtype=np.float32), part.y
 
 
 def is_file_name(text: str) -> bool:
