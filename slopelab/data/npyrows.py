@@ -21,8 +21,9 @@ ROW_DTYPES = (np.dtype(np.uint8), np.dtype("<f4"))
 
 
 class NpyRows:
-    """An open ``.npy`` of ``shape (N, D)``: ``read_range(start, stop, out)`` copies rows
-    ``start..stop-1`` into ``out`` (raw dtype) with sequential file reads.
+    """An open ``.npy`` of ``shape (N, D)``, or its rows ``start..stop-1`` only (a split carved
+    out of it): ``read_range(start, stop, out)`` copies rows ``start..stop-1`` of that part
+    into ``out`` (raw dtype) with sequential file reads.
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "X.npy"
@@ -32,15 +33,23 @@ class NpyRows:
     [[2, 3], [4, 5]]
     """
 
-    def __init__(self, path: str | Path) -> None:
+    _fd: int | None = None  # until the file is open (``__del__`` runs after a failed check too)
+
+    def __init__(self, path: str | Path, start: int = 0, stop: int | None = None) -> None:
         self.path = Path(path)
-        self.offset, (self.num_rows, self.num_features), self.dtype = _read_header(self.path)
+        self.offset, (file_rows, self.num_features), self.dtype = _read_header(self.path)
         self.row_bytes = self.num_features * self.dtype.itemsize
-        expected = self.offset + self.num_rows * self.row_bytes
+        expected = self.offset + file_rows * self.row_bytes
+        stop = file_rows if stop is None else stop
+        if not 0 <= start < stop <= file_rows:
+            raise DataError(
+                f"rows {start}..{stop} are not a part of the {file_rows} rows of {path}"
+            )
+        self.first_row, self.num_rows = start, stop - start
         size = self.path.stat().st_size
         if size < expected:
             raise DataError(
-                f"{self.path} is truncated: its header promises {self.num_rows} rows of "
+                f"{self.path} is truncated: its header promises {file_rows} rows of "
                 f"{self.num_features} {self.dtype} values ({expected} bytes) but the file has "
                 f"{size}; pack the data again"
             )
@@ -61,7 +70,7 @@ class NpyRows:
         if rows.dtype != self.dtype or not rows.flags.c_contiguous:
             raise DataError(f"the read buffer must be C-contiguous {self.dtype}")
         view = memoryview(rows.reshape(-1).view(np.uint8))
-        position, done = self.offset + start * self.row_bytes, 0
+        position, done = self.offset + (self.first_row + start) * self.row_bytes, 0
         while done < len(view):
             count = os.preadv(self._descriptor(), [view[done:]], position + done)
             if count == 0:

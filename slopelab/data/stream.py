@@ -175,14 +175,14 @@ class StreamedRows:
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | NpyRows,
         preprocessor: Preprocessor,
         *,
         seed: int = 0,
         block_rows: int | None = None,
         buffer_blocks: int = BUFFER_BLOCKS,
     ) -> None:
-        self.rows = NpyRows(path)
+        self.rows = path if isinstance(path, NpyRows) else NpyRows(path)
         self.preprocessor = preprocessor
         self.seed = seed
         self.block_rows = int(block_rows or default_block_rows(self.rows.row_bytes))
@@ -226,6 +226,31 @@ class StreamedRows:
         self._cache.plan(groups)
         return block_order(self.num_rows, self.block_rows, self.buffer_blocks, self.seed, epoch)
 
+    def check_sampling(self, batch_size: int | None, sampling: str) -> None:
+        """Refuse what streaming cannot do at the speed of the disk: the full batch (the whole
+        split in memory at once) and sampling with replacement (a random row per read)."""
+        if batch_size is None:
+            raise DataError(
+                f"full-batch gradient descent needs all {self.num_rows} training rows in memory "
+                "at once; use minibatches (a batch size), or load the data into memory "
+                "(--in-memory)"
+            )
+        if sampling != "shuffle":
+            raise DataError(
+                f"streamed training rows are visited in a block shuffle; sampling {sampling!r} "
+                "would read random rows all over the file: use sampling 'shuffle', or load the "
+                "data into memory (--in-memory)"
+            )
+
+    def sample_rows(self, max_rows: int) -> np.ndarray:
+        """The rows :func:`slopelab.autolr.sample_rows` would take from this split in memory
+        (all of them up to ``max_rows``, else a fixed random sample), read and preprocessed:
+        what ``learning_rate="auto"`` measures the curvature on."""
+        from slopelab.autolr import sample_rows
+
+        column = np.arange(self.num_rows)[:, None]  # the same draw, made on the row numbers
+        return self.read(sample_rows(column, max_rows)[:, 0])
+
     def read(self, indices: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The preprocessed float32 rows ``X[indices]``, written into ``out[: len(indices)]``
         (a new array when ``out`` is None); returns that array.
@@ -264,6 +289,23 @@ class StreamedRows:
     def accuracy(self, params: Mapping[str, np.ndarray], y: np.ndarray) -> float:
         """Fraction of rows whose predicted class is the label ``y``."""
         return float(np.mean(self.predict_classes(params) == y))
+
+    def loss_and_accuracy(
+        self, loss: Any, params: Mapping[str, np.ndarray], y: np.ndarray, reg: float
+    ) -> tuple[float, float]:
+        """:meth:`loss` and :meth:`accuracy` in one pass over the file."""
+        if not all(np.all(np.isfinite(value)) for value in params.values()):
+            return math.nan, self.accuracy(params, y)
+        total, correct = 0.0, 0
+        with np.errstate(over="ignore", invalid="ignore"):  # a finite but huge W may overflow
+            for start, rows in self.blocks():
+                labels = y[start : start + len(rows)]
+                example_losses, scores = loss.example_losses(params, rows, labels)
+                total += float(example_losses.sum(dtype=np.float64))
+                correct += int(np.count_nonzero(scores.argmax(axis=1) == labels))
+            penalty, _ = loss.penalty(params["W"])
+        value = total / self.num_rows + reg * float(penalty)
+        return (value if math.isfinite(value) else math.nan), correct / self.num_rows
 
     def loss(self, loss: Any, params: Mapping[str, np.ndarray], y: np.ndarray, reg: float) -> float:
         """The full training loss ``(1/N) sum_i L_i(W) + reg R(W)``, the per-example losses
@@ -314,19 +356,19 @@ class _BlockCache:
             raise DataError(f"row indices must be in [0, {self.rows.num_rows})")
         blocks = indices // self.block_rows
         needed = np.unique(blocks)
-        if len(needed) > self.slots:  # more blocks than the cache holds: one block at a time
-            self._gather_by_block(indices, blocks, needed, out)
+        if len(needed) > self.slots:
+            self._gather_rows(indices, out)
             return
         self._load(needed)
         positions = self.slot_of_block[blocks] * self.block_rows + indices % self.block_rows
         np.take(self.data, positions, axis=0, out=out, mode="clip")
 
-    def _load(self, needed: np.ndarray, whole_buffers: bool = True) -> None:
+    def _load(self, needed: np.ndarray) -> None:
         missing = needed[self.slot_of_block[needed] < 0]
         if not len(missing):
             self._touch(needed)
             return
-        if whole_buffers and self.group_of_block is not None:
+        if self.group_of_block is not None:
             buffers = np.concatenate(
                 [self.groups[g] for g in np.unique(self.group_of_block[missing])]
             )
@@ -354,13 +396,9 @@ class _BlockCache:
         self.clock += 1
         self.last_used[self.slot_of_block[needed]] = self.clock
 
-    def _gather_by_block(
-        self, indices: np.ndarray, blocks: np.ndarray, needed: np.ndarray, out: np.ndarray
-    ) -> None:
-        for block in needed:
-            self._load(np.array([block]), whole_buffers=False)
-            chosen = np.flatnonzero(blocks == block)
-            positions = (
-                self.slot_of_block[block] * self.block_rows + indices[chosen] % self.block_rows
-            )
-            out[chosen] = self.data[positions]
+    def _gather_rows(self, indices: np.ndarray, out: np.ndarray) -> None:
+        """Rows spread over more blocks than the cache holds (a random sample): one small
+        read per row, in file order, instead of whole blocks."""
+        for position in np.argsort(indices, kind="stable"):
+            row = int(indices[position])
+            self.rows.read_range(row, row + 1, out[position : position + 1])
