@@ -57,6 +57,16 @@ class NpyRows:
         if hasattr(os, "posix_fadvise"):  # a hint only: larger readahead for sequential reads
             os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
 
+    def __len__(self) -> int:
+        return self.num_rows
+
+    def __getitem__(self, rows: slice) -> NpyRows:
+        """Rows ``rows`` (a slice, step 1) of this part, as a part of the same file."""
+        if not isinstance(rows, slice) or rows.step not in (None, 1):
+            raise DataError("a part of an NpyRows is a slice of consecutive rows, e.g. rows[10:20]")
+        start, stop, _ = rows.indices(self.num_rows)
+        return NpyRows(self.path, self.first_row + start, self.first_row + max(start, stop))
+
     @property
     def shape(self) -> tuple[int, int]:
         return (self.num_rows, self.num_features)

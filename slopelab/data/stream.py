@@ -94,7 +94,7 @@ def _block_groups(
 
 
 def fit_streaming(
-    rows: NpyRows, kind: str, block_rows: int | None = None, chunk_rows: int = 1024
+    rows: NpyRows, kind: str, block_rows: int | None = None, chunk_rows: int = 256
 ) -> Preprocessor:
     """A :class:`Preprocessor` of ``kind`` fitted in one pass over the file, in float64.
 
@@ -128,7 +128,7 @@ def fit_streaming(
                 count * len(values) / total
             )
             count = total
-            largest = max(largest, float(np.abs(values).max()))
+            largest = max(largest, float(values.max()), -float(values.min()))
     return _fitted(preprocessor, num_features, num_rows, mean, m2 / max(count, 1), largest)
 
 
