@@ -16,6 +16,7 @@ import numpy as np
 from slopelab.data.dataset import Dataset
 from slopelab.data.errors import DataError
 from slopelab.data.locations import resolve_data_dir
+from slopelab.data.pack import is_pack
 from slopelab.data.preprocess import Preprocessor
 from slopelab.data.registry import DATASETS, is_file_name, load_dataset
 
@@ -66,7 +67,7 @@ def data_config(
     named dataset resolved (``--data-dir`` > ``$SLOPELAB_DATA`` > the user cache)."""
     named = not is_file_name(data) and data.partition(":")[0].lower() in DATASETS
     needs_folder = named and data.lower() not in ("digits",) and not data.startswith("toy2d")
-    if is_file_name(data):
+    if is_file_name(data) or is_pack(data):
         data = str(Path(data).expanduser().resolve())
     folder = resolve_data_dir(data_dir) if needs_folder else data_dir
     return {

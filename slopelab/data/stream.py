@@ -402,3 +402,36 @@ class _BlockCache:
         for position in np.argsort(indices, kind="stable"):
             row = int(indices[position])
             self.rows.read_range(row, row + 1, out[position : position + 1])
+
+
+def is_streamed(X: Any) -> bool:
+    """Whether ``X`` is streamed rows (:class:`StreamedRows`) rather than an array."""
+    return hasattr(X, "epoch_order")
+
+
+def split_accuracy(params: Mapping[str, np.ndarray], X: Any, y: np.ndarray) -> float:
+    """The accuracy of ``params`` on a split in memory or streamed (scored in blocks)."""
+    from slopelab.linear import accuracy
+
+    return X.accuracy(params, y) if is_streamed(X) else accuracy(params, X, y)
+
+
+def split_predictions(params: Mapping[str, np.ndarray], X: Any) -> np.ndarray:
+    """The predicted classes ``(N,)`` of a split in memory or streamed."""
+    from slopelab.linear import predict_classes
+
+    return X.predict_classes(params) if is_streamed(X) else predict_classes(params, X)
+
+
+def split_loss_and_accuracy(
+    loss: Any, params: Mapping[str, np.ndarray], X: Any, y: np.ndarray, reg: float
+) -> tuple[float, float]:
+    """The full training loss and the accuracy on a split: for streamed rows in one pass
+    over the file, in memory exactly as :func:`slopelab.losses.training_loss` and
+    :func:`slopelab.linear.accuracy` give them."""
+    if is_streamed(X):
+        return X.loss_and_accuracy(loss, params, y, reg)
+    from slopelab.linear import accuracy
+    from slopelab.losses import training_loss
+
+    return training_loss(loss, params, X, y, reg), accuracy(params, X, y)

@@ -109,3 +109,16 @@ def carve(
 def _split(pack: Pack, name: str) -> tuple[NpyRows, Any]:
     part = pack.split(name)
     return NpyRows(part.X_path), part.y
+
+
+def check_stream_entry(value: Any) -> dict[str, int] | None:
+    """A run's ``data.stream`` entry: null (in memory), or ``{"block_rows": R,
+    "buffer_blocks": K}`` with whole numbers >= 1."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"block_rows", "buffer_blocks"}:
+        raise DataError(f'must be null or {{"block_rows": R, "buffer_blocks": K}}; got {value!r}')
+    for key, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise DataError(f"{key} must be a whole number >= 1; got {number!r}")
+    return dict(value)
