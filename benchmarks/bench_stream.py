@@ -15,8 +15,9 @@ The training rows are written (random pixels, random labels among ``--classes``)
   in-memory rate per example.
 
 Beside them: the file's sequential read speed (8 MB reads, after ``fsync`` and
-``posix_fadvise(POSIX_FADV_DONTNEED)`` to drop it from the page cache; the streamed epoch also
-starts with the file dropped) and the memory bandwidth (a 256 MB numpy copy, bytes copied per
+``posix_fadvise(POSIX_FADV_DONTNEED)`` to drop it from the page cache; the statistics pass and
+the streamed epoch each start with the file dropped too, so every pass reads the disk) and the
+memory bandwidth (a 256 MB numpy copy, bytes copied per
 second).
 
 Classes: 10 by default. The cost of a step is the two products ``X_b W`` and ``X_b^T dS``,
@@ -100,7 +101,7 @@ def memory_bandwidth() -> float:
 
 
 CHILD = """
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 from slopelab.data.npyrows import NpyRows
 from slopelab.data.preprocess import Preprocessor
@@ -116,6 +117,9 @@ started = time.perf_counter()
 if mode == "streamed":
     preprocessor = fit_streaming(NpyRows(path), "center")
     X = StreamedRows(path, preprocessor, seed=0)
+    descriptor = os.open(path, os.O_RDONLY)  # the pass cached the file: drop it again
+    os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    os.close(descriptor)
 else:
     X = np.array(np.load(path, mmap_mode="r")[:rows], dtype=np.float32)
     X = Preprocessor("center").fit_transform(X)
@@ -139,7 +143,9 @@ def run_child(mode: str, x_path: Path, batch_size: int, rows: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def rows_of_table(streamed: dict, in_memory: dict, disk: float, memory: float, size: int) -> list:
+def rows_of_table(
+    streamed: dict, in_memory: dict, disk: float, memory: float, size: int, quick: bool
+) -> list:
     row_bytes = FEATURES  # uint8 on disk
     streamed_rate = streamed["rows"] / streamed["epoch"]
     in_memory_rate = in_memory["rows"] / in_memory["epoch"]
@@ -152,7 +158,8 @@ def rows_of_table(streamed: dict, in_memory: dict, disk: float, memory: float, s
             "peak RSS (VmHWM) vs the 1.5 GB bound",
             f"{streamed['peak'] / 1e9:.2f} GB",
             streamed["peak"] / RSS_BOUND,
-            check=verdict(streamed["peak"] / RSS_BOUND, at_most=1.0),
+            target="<= 1",
+            check="smoke" if quick else verdict(streamed["peak"] / RSS_BOUND, at_most=1.0),
             depends="machine, libraries",
         ),
         Row(
@@ -211,11 +218,11 @@ def main() -> int:
     print(f"- training BLAS: {streamed['blas']}")
     print(
         f"- {args.classes} classes, batch {args.batch_size}, softmax, centred pixels; the page "
-        "cache was dropped for the file (fsync + posix_fadvise DONTNEED) before the disk read "
-        "and before the streamed epoch"
+        "cache was dropped for the file (fsync + posix_fadvise DONTNEED) before the disk read, "
+        "before the statistics pass and again before the streamed epoch (cold reads)"
     )
     print()
-    print(render_table(rows_of_table(streamed, in_memory, disk, memory, size)))
+    print(render_table(rows_of_table(streamed, in_memory, disk, memory, size, args.quick)))
     return 0
 
 
