@@ -187,6 +187,8 @@ def sample_rows(X: np.ndarray, max_rows: int = MAX_ROWS) -> np.ndarray:
     >>> sample_rows(np.arange(10.0).reshape(5, 2), max_rows=2).shape
     (2, 2)
     """
+    if hasattr(X, "sample_rows"):  # streamed rows (slopelab.data.stream) read only the sample
+        return X.sample_rows(max_rows)
     if X.shape[0] <= max_rows:
         return X
     chosen = np.random.default_rng(0).choice(X.shape[0], size=max_rows, replace=False)

@@ -37,11 +37,17 @@ class Problem:
 
     def accuracies(self, params: dict[str, np.ndarray]) -> tuple[float, float]:
         """Train and validation accuracy of ``params`` (validation NaN without a split)."""
-        return accuracy(params, self.X, self.y), self.val_accuracy(params)
+        return _accuracy(params, self.X, self.y), self.val_accuracy(params)
 
     def val_accuracy(self, params: dict[str, np.ndarray]) -> float:
         """Validation accuracy of ``params``; NaN without a validation split."""
-        return math.nan if self.X_val is None else accuracy(params, self.X_val, self.y_val)
+        return math.nan if self.X_val is None else _accuracy(params, self.X_val, self.y_val)
+
+
+def _accuracy(params: dict[str, np.ndarray], X: Any, y: np.ndarray) -> float:
+    """Accuracy on rows in memory, or on streamed rows (``slopelab.data.stream``) scored in
+    blocks by themselves."""
+    return X.accuracy(params, y) if hasattr(X, "epoch_order") else accuracy(params, X, y)
 
 
 def make_problem(
@@ -52,11 +58,39 @@ def make_problem(
     The validation split is checked under its own names (``X_val``, ``y_val``) and cast to the
     dtype of ``X``.
     """
+    if hasattr(X, "epoch_order"):  # streamed rows: checked when opened, never loaded here
+        return _streamed_problem(loss, X, y, X_val, y_val, penalty)
     X, y = check_dataset(X, y)
     if (X_val is None) != (y_val is None):
         raise InvalidValueError("X_val and y_val must be given together (or neither)")
     if X_val is not None:
         X_val = check_features(X_val, "X_val", dtype=X.dtype)
+        y_val = check_labels(y_val, name="y_val")
+        if len(y_val) != X_val.shape[0]:
+            raise InvalidValueError(
+                f"X_val has {X_val.shape[0]} rows but y_val has {len(y_val)} labels; "
+                "they must have the same length"
+            )
+        if X_val.shape[1] != X.shape[1]:
+            raise InvalidValueError(
+                f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}; they must match"
+            )
+    loss = get_loss(loss, penalty) if isinstance(loss, str) else loss
+    return Problem(loss, X, y, X_val, y_val)
+
+
+def _streamed_problem(
+    loss: Loss | str, X: Any, y: Any, X_val: Any, y_val: Any, penalty: str
+) -> Problem:
+    """A problem on streamed training rows (and a streamed or in-memory validation split):
+    the labels are checked against the rows, the features were checked when the file was
+    opened (its header) and are read batch by batch."""
+    y = check_labels(y, num_examples=X.shape[0])
+    if (X_val is None) != (y_val is None):
+        raise InvalidValueError("X_val and y_val must be given together (or neither)")
+    if X_val is not None:
+        if not hasattr(X_val, "epoch_order"):
+            X_val = check_features(X_val, "X_val", dtype=X.dtype)
         y_val = check_labels(y_val, name="y_val")
         if len(y_val) != X_val.shape[0]:
             raise InvalidValueError(

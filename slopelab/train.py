@@ -293,6 +293,8 @@ def _check_config(config: DescentConfig, problem: Problem) -> None:
     if config.eval_every is not None:
         check_positive(config.eval_every, "eval_every", integer=True)
     check_positive(config.divergence_factor, "divergence_factor")
+    if _streamed(problem.X):
+        problem.X.check_sampling(config.batch_size, config.sampling)
     if config.patience is not None:
         check_positive(config.patience, "patience", integer=True)
         if problem.X_val is None:
@@ -323,11 +325,19 @@ def _batch_buffer(problem: Problem, config: DescentConfig, batch_size: int) -> n
 def _gather(X: np.ndarray, indices: np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
     """``X[indices]``, written into ``buffer`` when there is one. ``mode="clip"`` because the
     indices are in range by construction, and numpy buffers ``out`` for ``mode="raise"``."""
+    if _streamed(X):
+        return X.read(indices, buffer)
     if buffer is None:
         return X[indices]
     rows = buffer[: len(indices)]
     np.take(X, indices, axis=0, out=rows, mode="clip")
     return rows
+
+
+def _streamed(X: Any) -> bool:
+    """Whether the training rows are streamed from a file (``slopelab.data.stream``: they
+    give the epoch's order and read a batch's rows) rather than an array in memory."""
+    return hasattr(X, "epoch_order")
 
 
 def _next_batch(
@@ -345,7 +355,11 @@ def _next_batch(
         indices = rng.integers(0, num_examples, size=batch_size)
     else:
         if state.batch_in_epoch == 0:
-            state.order = rng.permutation(num_examples)
+            state.order = (
+                problem.X.epoch_order(state.epochs_done)  # streamed: block shuffle, own seed
+                if _streamed(problem.X)
+                else rng.permutation(num_examples)
+            )
         start = state.batch_in_epoch * batch_size
         indices = state.order[start : start + batch_size]
     state.evaluations += 1

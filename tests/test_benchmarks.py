@@ -303,3 +303,29 @@ def test_an_epoch_that_stops_early_is_an_error_not_a_figure(tmp_path):
     write_npz(tmp_path / "huge.npz", diverging_data())
     with pytest.raises(IncompleteRun, match=r"slopelab train --loss svm on huge.npz did not"):
         cli_train(tmp_path / "huge.npz", tmp_path, "svm", "none", CliRuns())
+
+
+@pytest.mark.slow
+def test_quick_stream_benchmark_prints_every_row_and_deletes_its_file(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    folder = tmp_path / "data"
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_stream.py"), "--quick", "--path", str(folder)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not folder.exists()  # deleted without --keep
+    assert "- training BLAS: " in done.stdout
+    _, rows = parse_table(done.stdout)
+    figures = {cells[0]: cells for cells in rows}
+    for figure in (
+        "one epoch, streamed",
+        "examples/s, streamed",
+        "peak RSS (VmHWM) vs the 1.5 GB bound",
+        "streamed bytes/s vs sequential disk read",
+        "examples/s, in memory",
+        "streamed rate / in-memory rate",
+    ):
+        assert figure in figures
+    assert figures["peak RSS (VmHWM) vs the 1.5 GB bound"][4] == "smoke"  # never PASS/MISS
+    assert float(figures["streamed rate / in-memory rate"][2]) > 0

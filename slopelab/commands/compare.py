@@ -35,12 +35,13 @@ from slopelab.commands.compare_budget import (
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.limits import MAX_RECORDED_STEPS
 from slopelab.commands.partial_results import keep_partial_results
-from slopelab.commands.runfolder import finish_run, start_run
+from slopelab.commands.runfolder import add_in_memory_argument, finish_run, start_run
+from slopelab.data.pack import is_pack
 from slopelab.data.prepare import Prepared
+from slopelab.data.stream import split_accuracy, split_loss_and_accuracy
 from slopelab.errors import CommandError
 from slopelab.history import Budget, History
-from slopelab.linear import accuracy
-from slopelab.losses import Loss, get_loss, training_loss
+from slopelab.losses import Loss, get_loss
 from slopelab.optim import OPTIMIZERS
 from slopelab.search import COMMAND_SAMPLE_SIZE, random_local_search, random_search
 from slopelab.selection import TRAINING_LOSS, rank_by_validation
@@ -48,6 +49,7 @@ from slopelab.train import gradient_descent, sgd
 
 UPDATE_RULES = {("sgd" if rule == "sgd" else f"sgd+{rule}"): rule for rule in OPTIMIZERS}
 STRATEGIES = ("random-search", "random-local-search", "gradient-descent", *UPDATE_RULES)
+IN_MEMORY_STRATEGIES = ("random-search", "random-local-search", "gradient-descent")
 CHECKPOINTS = 10  # accuracy measurements per run: enough for the curves, cheap on CIFAR-10
 DEFAULT_LOSS = "softmax"
 # The lecture's strategies #1 and #2 minimise the multiclass SVM loss; with softmax the local
@@ -62,7 +64,8 @@ records at most 1,000,000 steps); the first line of output says what each strate
 searches evaluate the loss on a fixed random sample of at most 2,000 training examples. Default
 budget: equal examples, as many as the searches' tries times that sample (cifar10: the lecture's
 1,000 tries, 2,000,000 examples, about 41 epochs; digits and others: 200 tries, on digits 200
-epochs)."""
+epochs). A pack (--data PACKED) is streamed from disk, so only the minibatch strategies run on
+it unless --in-memory loads it."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -101,6 +104,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=200,
         help="minibatch size of the SGD strategies (default: 200)",
     )
+    add_in_memory_argument(parser)
     add_common_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -110,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
 
     console = console_for(args)
     strategies = _parse_strategies(args.strategies)
+    dropped: list[str] = []
+    if not args.in_memory and is_pack(args.data):
+        strategies, dropped = streamed_strategies(strategies, "strategies" in args.given)
     prepared, run_dir, config = start_run(
         args,
         "compare",
@@ -120,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
     loss = get_loss(config["loss"], args.penalty)
     console.say(f"{loss.name} loss, {args.penalty} penalty, reg {args.reg:g}")
     console.say(f"budget: {plan.text}")
+    if dropped:
+        console.say(
+            f"note: {', '.join(dropped)} left out: they need the training rows in memory, and "
+            "the pack is streamed (--in-memory loads it to run them)"
+        )
     with keep_partial_results(run_dir) as progress:
         done: dict[str, dict[str, Any]] = {}
 
@@ -203,6 +215,19 @@ def _parse_strategies(text: str) -> list[str]:
             + ", ".join(STRATEGIES)
         )
     return names
+
+
+def streamed_strategies(strategies: list[str], given: bool) -> tuple[list[str], list[str]]:
+    """The strategies that run on a streamed pack (the minibatch ones) and those left out of
+    the default list; naming one that needs the rows in memory is an error."""
+    in_memory = [name for name in strategies if name in IN_MEMORY_STRATEGIES]
+    if in_memory and given:
+        raise CommandError(
+            f"{in_memory[0]} needs the training rows in memory, but a pack is streamed from "
+            "disk; add --in-memory to load it, or choose minibatch strategies: "
+            + ", ".join(UPDATE_RULES)
+        )
+    return [name for name in strategies if name not in in_memory], in_memory
 
 
 def _budget(args: argparse.Namespace, prepared: Prepared, strategies: list[str]) -> CompareBudget:
@@ -310,8 +335,10 @@ def summary_row(
     (never the last minibatch's), so the column compares like with like."""
     return {
         "name": name,
-        "val_accuracy": accuracy(history.params, prepared.X_val, prepared.y_val),
-        "final_loss": training_loss(loss, history.params, prepared.X_train, prepared.y_train, reg),
+        "val_accuracy": split_accuracy(history.params, prepared.X_val, prepared.y_val),
+        "final_loss": split_loss_and_accuracy(
+            loss, history.params, prepared.X_train, prepared.y_train, reg
+        )[0],
         "examples_processed": history.examples,
         "evaluations": history.evaluations,
         "seconds": history.seconds,
@@ -335,5 +362,5 @@ def select(
     return {
         "name": best["name"],
         "val_accuracy": best["val_accuracy"],
-        "test_accuracy": accuracy(params, prepared.X_test, prepared.y_test),
+        "test_accuracy": split_accuracy(params, prepared.X_test, prepared.y_test),
     }

@@ -28,12 +28,19 @@ import numpy as np
 from slopelab.commands import summary
 from slopelab.commands.arguments import add_common_arguments, add_data_arguments
 from slopelab.commands.console import console_for
+from slopelab.commands.runfolder import add_in_memory_argument
 from slopelab.data import load_dataset
+from slopelab.data.dataset import Dataset
 from slopelab.data.errors import reported_as
 from slopelab.data.files import file_sha256
+from slopelab.data.labels import to_model_classes
+from slopelab.data.npyrows import NpyRows
+from slopelab.data.pack import is_pack, open_pack
 from slopelab.data.prepare import DATA_OPTIONS, data_config
 from slopelab.data.registry import ALIASES, DATASETS, is_file_name
 from slopelab.data.rows import read_features
+from slopelab.data.stream import EVAL_ROWS
+from slopelab.data.streamed_pack import carve
 from slopelab.errors import CommandError
 from slopelab.model import SavedModel, load_model
 from slopelab.runs import MODEL, atomic_write_text
@@ -44,7 +51,8 @@ and split exactly as in training (the path, data folder, split sizes and seed ar
 model.npz); --data evaluates on other data; any data flag given overrides the saved value.
 Labels are matched to the model's classes by name; a label the model does not know is an
 error. A CSV's columns are matched to the model's features by name. A data file that changed
-since training is refused unless --data names it (it is then scored as new data)."""
+since training is refused unless --data names it (it is then scored as new data). A pack is
+read in blocks, never loaded whole (--in-memory loads it)."""
 
 PREDICT = """Predict classes for the rows of a .npz (array X) or .csv file and write a CSV:
 row, class index, class name, and for softmax models the probability of each class. A CSV's
@@ -57,6 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser("evaluate", help=summary("evaluate"), description=EVALUATE)
     evaluate.add_argument("model", metavar="RUN|MODEL.npz")
     add_data_arguments(evaluate, default=None, preprocess=False)
+    add_in_memory_argument(evaluate)
     add_common_arguments(evaluate, runs=False)
     evaluate.set_defaults(handler=run_evaluate)
 
@@ -80,17 +89,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
     console = console_for(args)
     model = load_model(args.model)
     config, notes = evaluation_data(args, model)
-    dataset = load_dataset(
-        config["data"],
-        data_dir=config["data_dir"],
-        num_train=config["num_train"],
-        num_val=config["num_val"],
-        num_test=config["num_test"],
-        seed=config["seed"],
-        label_column=config["label_column"],
-        class_names=model.class_names,
-        layout=model.layout,
-    )
+    if is_pack(config["data"]) and not args.in_memory:
+        dataset = streamed_dataset(config, model)
+    else:
+        dataset = load_dataset(
+            config["data"],
+            data_dir=config["data_dir"],
+            num_train=config["num_train"],
+            num_val=config["num_val"],
+            num_test=config["num_test"],
+            seed=config["seed"],
+            label_column=config["label_column"],
+            class_names=model.class_names,
+            layout=model.layout,
+        )
     notes = (*notes, *dataset.notes)
     for note in notes:
         console.say(f"note: {note}")
@@ -99,7 +111,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     with reported_as(dataset.source):
         for split in ("train", "val", "test"):
             X, y = getattr(dataset, f"X_{split}"), getattr(dataset, f"y_{split}")
-            value = float(np.mean(model.predict(X) == y))
+            value = float(np.mean(predictions(model, X) == y))
             results[f"{split}_accuracy"] = value
             rows.append([split, f"{value:.2%}", len(y)])
     console.say(dataset.summary())
@@ -107,6 +119,53 @@ def run_evaluate(args: argparse.Namespace) -> int:
     results["notes"] = list(notes)
     console.emit(results)
     return 0
+
+
+def streamed_dataset(config: dict[str, Any], model: SavedModel) -> Dataset:
+    """The pack ``config["data"]`` carved into splits as training carved it, each split's
+    ``X`` a row range of its file (:class:`~slopelab.data.npyrows.NpyRows`) that
+    :func:`predictions` scores a block at a time; labels renumbered into the model's classes."""
+    pack = open_pack(config["data"])
+    splits, notes = carve(pack, config["num_train"], config["num_val"], config["num_test"])
+    if pack.num_features != model.num_features:
+        raise CommandError(
+            f"{pack.path} has {pack.num_features} features but {model_name(model)} expects "
+            f"{model.num_features}; evaluate it on data with the same layout"
+        )
+    labels = to_model_classes(
+        {name: y for name, (_, y) in splits.items()},
+        pack.class_names,
+        model.class_names,
+        f"{pack.name} ({pack.path})",
+    )
+    return Dataset(
+        name=pack.name,
+        **{f"X_{name}": rows for name, (rows, _) in splits.items()},
+        **{f"y_{name}": labels[name] for name in splits},
+        class_names=tuple(model.class_names),
+        image_shape=pack.image_shape,
+        source=str(pack.path),
+        default_preprocess=pack.default_preprocess,
+        notes=tuple(notes),
+    )
+
+
+def model_name(model: SavedModel) -> str:
+    return f"the model ({model.meta.get('dataset') or 'saved'})"
+
+
+def predictions(model: SavedModel, X: Any, block_rows: int = EVAL_ROWS) -> np.ndarray:
+    """The model's classes for rows in memory, or for a pack's rows read a block at a time
+    (raw rows, converted to float32 for the model's own preprocessing)."""
+    if not isinstance(X, NpyRows):
+        return model.predict(X)
+    predicted = np.empty(X.num_rows, np.int64)
+    raw = np.empty((min(block_rows, X.num_rows), X.num_features), X.dtype)
+    for start in range(0, X.num_rows, len(raw)):
+        stop = min(start + len(raw), X.num_rows)
+        rows = X.read_range(start, stop, raw).astype(np.float32)
+        predicted[start:stop] = model.predict(rows)
+    return predicted
 
 
 def evaluation_data(

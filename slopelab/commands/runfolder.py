@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from slopelab.commands.console import Console
+from slopelab.data.pack import is_pack
 from slopelab.data.prepare import DATA_OPTIONS, Prepared, data_config, prepare_data
 from slopelab.data.registry import is_file_name
+from slopelab.data.stream import is_streamed
+from slopelab.data.streamed_pack import default_stream
 from slopelab.environment import busy_machine_note, describe_environment
 from slopelab.runs import (
     CONFIG,
@@ -49,7 +52,20 @@ def data_config_of(args: argparse.Namespace) -> dict[str, Any]:
     options = {key: getattr(args, key, None) for key in DATA_OPTIONS}
     options["preprocess"] = options["preprocess"] or "auto"
     options["seed"] = options["seed"] or 0
-    return data_config(**options)
+    data = data_config(**options)
+    if getattr(args, "in_memory", True) is False and is_pack(data["data"]):
+        data["stream"] = default_stream()  # a command that streams packs, not told otherwise
+    return data
+
+
+def add_in_memory_argument(parser: argparse.ArgumentParser) -> None:
+    """``--in-memory``, for the commands that stream a pack (``--data PACKED``) by default."""
+    parser.add_argument(
+        "--in-memory",
+        action="store_true",
+        help="load a pack (--data PACKED) into memory as float32 instead of streaming it "
+        "from disk in blocks (packs stream by default, whatever their size)",
+    )
 
 
 def load_prepared(config: dict[str, Any], console: Console) -> Prepared:
@@ -65,6 +81,13 @@ def say_loaded(prepared: Prepared, console: Console) -> None:
     for note in prepared.dataset.notes:
         console.say(f"note: {note}")
     console.say(f"{prepared.dataset.summary()}; preprocessing: {prepared.preprocess}")
+    X = prepared.X_train
+    if is_streamed(X):
+        console.say(
+            "streaming the pack from disk (--in-memory loads it instead): blocks of "
+            f"{min(X.block_rows, X.num_rows)} rows, {X.buffer_blocks} blocks shuffled "
+            "together; preprocessing statistics from one pass over the training rows"
+        )
 
 
 def create_run_folder(args: argparse.Namespace, prefix: str, resume: str | None = None) -> Path:

@@ -20,7 +20,12 @@ from slopelab.commands.arguments import (
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.interrupts import interrupt_flag
 from slopelab.commands.optimizer_setup import build_optimizer, idle_steps_note
-from slopelab.commands.runfolder import finish_run, load_prepared, start_run
+from slopelab.commands.runfolder import (
+    add_in_memory_argument,
+    finish_run,
+    load_prepared,
+    start_run,
+)
 from slopelab.commands.train_config import (
     EPOCHS_FLAG_FIX,
     check_against_data,
@@ -33,11 +38,16 @@ from slopelab.commands.train_config import (
     what_resuming_does,
 )
 from slopelab.data.prepare import Prepared
+from slopelab.data.stream import (
+    is_streamed,
+    split_accuracy,
+    split_loss_and_accuracy,
+    split_predictions,
+)
 from slopelab.environment import blas_threads, describe_environment
 from slopelab.errors import CommandError, InterruptedRun
 from slopelab.history import Budget, History
-from slopelab.linear import accuracy, predict_classes
-from slopelab.losses import get_loss, training_loss
+from slopelab.losses import get_loss
 from slopelab.model import SavedModel, save_model
 from slopelab.optim import Optimizer
 from slopelab.problem import Problem
@@ -83,6 +93,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(only --epochs may be given with it, to train longer; and --threads, --json, "
         "--no-progress)",
     )
+    add_in_memory_argument(parser)
     add_common_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -176,6 +187,8 @@ def train_run(
     ``save_config``: write ``config`` once the checkpoint is known to fit it (``--epochs``)."""
     training = config["training"]
     loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"])
+    if is_streamed(prepared.X_train):  # its epochs are block shuffles of the training seed
+        prepared.X_train.seed = training["seed"]
     problem = Problem(loss, prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val)
     optimizer = build_optimizer(config["optimizer"])
     descent = DescentConfig(
@@ -303,13 +316,13 @@ def _finish(
     save_model(run_dir / MODEL, model)
     figures = _figures(run_dir, history, prepared, params)
     loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"])
-    final_loss = training_loss(
+    final_loss, train_accuracy = split_loss_and_accuracy(
         loss, params, prepared.X_train, prepared.y_train, config["loss"]["reg"]
     )
     result = {
-        "train_accuracy": accuracy(params, prepared.X_train, prepared.y_train),
-        "val_accuracy": accuracy(params, prepared.X_val, prepared.y_val),
-        "test_accuracy": accuracy(params, prepared.X_test, prepared.y_test),
+        "train_accuracy": train_accuracy,
+        "val_accuracy": split_accuracy(params, prepared.X_val, prepared.y_val),
+        "test_accuracy": split_accuracy(params, prepared.X_test, prepared.y_test),
         "final_loss": final_loss,  # of the returned W, on the whole training split
         "last_batch_loss": history.final_loss,
         "epochs": history.examples / len(prepared.y_train),
@@ -352,7 +365,7 @@ def _figures(run_dir: Path, history: History, prepared: Prepared, params: dict) 
         plots.accuracy_curves(history, run_dir / "accuracy.png"),
         plots.confusion_matrix(
             prepared.y_test,
-            predict_classes(params, prepared.X_test),
+            split_predictions(params, prepared.X_test),
             dataset.class_names,
             run_dir / "confusion.png",
         ),

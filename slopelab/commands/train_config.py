@@ -33,6 +33,7 @@ from slopelab.commands.optimizer_setup import (
     parse_key_values,
 )
 from slopelab.data.prepare import DATA_OPTIONS, Prepared
+from slopelab.data.streamed_pack import check_stream_entry
 from slopelab.errors import CommandError, SlopelabError
 from slopelab.runs import CONFIG, RunError
 from slopelab.train import steps_per_epoch
@@ -145,7 +146,8 @@ def entry_rules(flags: Mapping[str, argparse.Action]) -> dict[str, dict[str, Rul
         return _flag_rule(flags[dest])
 
     return {
-        "data": {key: flag(key) for key in DATA_OPTIONS} | {"sha256": _fingerprint},
+        "data": {key: flag(key) for key in DATA_OPTIONS}
+        | {"sha256": _fingerprint, "stream": check_stream_entry},
         "loss": {key: flag(key) for key in ("loss", "penalty", "reg")},
         "optimizer": {
             "optimizer": flag("optimizer"),

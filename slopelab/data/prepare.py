@@ -16,6 +16,7 @@ import numpy as np
 from slopelab.data.dataset import Dataset
 from slopelab.data.errors import DataError
 from slopelab.data.locations import resolve_data_dir
+from slopelab.data.pack import is_pack
 from slopelab.data.preprocess import Preprocessor
 from slopelab.data.registry import DATASETS, is_file_name, load_dataset
 
@@ -33,7 +34,8 @@ DATA_OPTIONS = (
 
 @dataclass
 class Prepared:
-    """A dataset with its preprocessing fitted on the training split and applied to all."""
+    """A dataset with its preprocessing fitted on the training split and applied to all.
+    ``X_*`` are arrays, or :class:`~slopelab.data.stream.StreamedRows` for a streamed pack."""
 
     dataset: Dataset
     preprocessor: Preprocessor
@@ -65,7 +67,7 @@ def data_config(
     named dataset resolved (``--data-dir`` > ``$SLOPELAB_DATA`` > the user cache)."""
     named = not is_file_name(data) and data.partition(":")[0].lower() in DATASETS
     needs_folder = named and data.lower() not in ("digits",) and not data.startswith("toy2d")
-    if is_file_name(data):
+    if is_file_name(data) or is_pack(data):
         data = str(Path(data).expanduser().resolve())
     folder = resolve_data_dir(data_dir) if needs_folder else data_dir
     return {
@@ -88,7 +90,14 @@ def prepare_data(config: dict[str, Any], keep_raw: bool = False) -> Prepared:
     The splits are preprocessed in place, so the data is in memory once (CIFAR-10's 600 MB, not
     twice that) and ``prepared.dataset.X_*`` hold the preprocessed rows too; ``keep_raw=True``
     keeps the raw rows in ``prepared.dataset`` beside preprocessed copies (for a command that
-    applies a saved model's own preprocessing to the raw data)."""
+    applies a saved model's own preprocessing to the raw data).
+
+    A config with a ``stream`` entry (a pack, for a command that streams it) reads nothing but
+    the labels here: see :mod:`slopelab.data.streamed_pack`."""
+    if config.get("stream") is not None:
+        from slopelab.data.streamed_pack import prepare_streamed
+
+        return prepare_streamed(config)
     dataset = load_dataset(
         config["data"],
         data_dir=config.get("data_dir"),
