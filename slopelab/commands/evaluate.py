@@ -36,11 +36,12 @@ from slopelab.data.files import file_sha256
 from slopelab.data.labels import to_model_classes
 from slopelab.data.npyrows import NpyRows
 from slopelab.data.pack import is_pack, open_pack
+from slopelab.data.pack_splits import carve_splits
 from slopelab.data.prepare import DATA_OPTIONS, data_config
 from slopelab.data.registry import ALIASES, DATASETS, is_file_name
 from slopelab.data.rows import read_features
 from slopelab.data.stream import EVAL_ROWS
-from slopelab.data.streamed_pack import carve
+from slopelab.data.streamed_pack import read_split_rows
 from slopelab.errors import CommandError
 from slopelab.model import SavedModel, load_model
 from slopelab.runs import MODEL, atomic_write_text
@@ -126,7 +127,9 @@ def streamed_dataset(config: dict[str, Any], model: SavedModel) -> Dataset:
     ``X`` a row range of its file (:class:`~slopelab.data.npyrows.NpyRows`) that
     :func:`predictions` scores a block at a time; labels renumbered into the model's classes."""
     pack = open_pack(config["data"])
-    splits, notes = carve(pack, config["num_train"], config["num_val"], config["num_test"])
+    splits, notes = carve_splits(
+        pack, read_split_rows, config["num_train"], config["num_val"], config["num_test"]
+    )
     if pack.num_features != model.num_features:
         raise CommandError(
             f"{pack.path} has {pack.num_features} features but {model_name(model)} expects "

@@ -31,7 +31,6 @@ from slopelab.data.dataset import (
     make_dataset,
     note_untrained_classes,
     shuffle_split,
-    tail_split,
     take_first,
     with_class_names,
 )
@@ -40,6 +39,7 @@ from slopelab.data.files import file_sha256, load_file
 from slopelab.data.idx import DIGIT_NAMES, find_idx_files, load_idx_dataset
 from slopelab.data.locations import resolve_data_dir
 from slopelab.data.pack import METADATA, Pack, is_pack, open_pack
+from slopelab.data.pack_splits import carve_splits
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,6 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 FILE_SUFFIXES = (".npz", ".csv")
-PACK_CARVE_FRACTION = 0.1  # of a pack's training rows, for each split it lacks
 
 ALIASES = {"cifar-10": "cifar10", "fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist"}
 
@@ -280,32 +279,16 @@ def load_packed(
     num_val: int | None = None,
     num_test: int | None = None,
 ) -> Dataset:
-    """A pack read into memory as float32. A split the pack lacks (val, test) is its last
-    training rows (the rows are in a seeded random order already): ``num_val``/``num_test``
-    of them, by default 10% of the training rows each, with a note saying so."""
+    """A pack read into memory as float32, its splits carved by
+    :func:`~slopelab.data.pack_splits.carve_splits` (a split it lacks is its last training
+    rows, with a note saying so)."""
     pack = open_pack(path)
-    sizes = {"num_val": num_val, "num_test": num_test}
-    train = _in_memory(pack, "train")
-    held_out, notes = {}, []
-    for split in ("test", "val"):
-        name = f"num_{split}"
-        if split in pack.splits:
-            what = f"the {split} split of {pack.path}"
-            held_out[split] = take_first(_in_memory(pack, split), sizes[name], name, what)
-            continue
-        count = sizes[name] or ceil_fraction(len(train[1]), PACK_CARVE_FRACTION)
-        train, held_out[split] = tail_split(
-            train, None, count, str(pack.path), asked=sizes[name] is not None
-        )
-        notes.append(
-            f"{pack.path} has no {split} split; its last {count} training rows serve as one"
-        )
-    train = take_first(train, num_train, "num_train", f"the training split of {pack.path}")
+    splits, notes = carve_splits(pack, _in_memory, num_train, num_val, num_test)
     return make_dataset(
         pack.name,
-        train,
-        held_out["val"],
-        held_out["test"],
+        splits["train"],
+        splits["val"],
+        splits["test"],
         class_names=pack.class_names,
         image_shape=pack.image_shape,
         source=str(pack.path),

@@ -1,8 +1,7 @@
 """A pack prepared for training without loading it: every split a :class:`StreamedRows`.
 
-The splits are carved as :func:`slopelab.data.registry.load_packed` carves them in memory (a
-split the pack lacks is the last training rows, ``--num-train`` the first ones), but on row
-ranges of the files, so nothing is read but the labels. The preprocessing is fitted in one
+The splits are carved by :func:`slopelab.data.pack_splits.carve_splits`, as in memory, but on
+row ranges of the files, so nothing is read but the labels. The preprocessing is fitted in one
 streaming pass over the training rows (:func:`slopelab.data.stream.fit_streaming`).
 
 A config's ``stream`` entry, ``{"block_rows": R, "buffer_blocks": K}`` (R None: about 8 MB a
@@ -14,14 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from slopelab.data.dataset import Dataset, ceil_fraction, tail_split, take_first
+from slopelab.data.dataset import Dataset
 from slopelab.data.errors import DataError
 from slopelab.data.files import file_sha256
 from slopelab.data.npyrows import NpyRows
 from slopelab.data.pack import METADATA, Pack, open_pack
+from slopelab.data.pack_splits import carve_splits
 from slopelab.data.stream import BUFFER_BLOCKS, StreamedRows, default_block_rows, fit_streaming
-
-PACK_CARVE_FRACTION = 0.1  # as slopelab.data.registry: of the training rows, per missing split
 
 
 def default_stream() -> dict[str, Any]:
@@ -43,8 +41,12 @@ def prepare_streamed(config: dict[str, Any]) -> Any:
             "one in the run's config.json), so its splits would not be the run's; restore the "
             "pack, or start a new run"
         )
-    splits, notes = carve(
-        pack, config.get("num_train"), config.get("num_val"), config.get("num_test")
+    splits, notes = carve_splits(
+        pack,
+        read_split_rows,
+        config.get("num_train"),
+        config.get("num_val"),
+        config.get("num_test"),
     )
     kind = config.get("preprocess", "auto")
     kind = pack.default_preprocess if kind == "auto" else kind
@@ -81,32 +83,8 @@ def prepare_streamed(config: dict[str, Any]) -> Any:
     )
 
 
-def carve(
-    pack: Pack, num_train: int | None, num_val: int | None, num_test: int | None
-) -> tuple[dict[str, tuple[NpyRows, Any]], list[str]]:
-    """``{"train": (rows, y), "val": ..., "test": ...}`` as row ranges of the pack's files,
-    and the notes on splits carved from the training rows."""
-    sizes = {"num_val": num_val, "num_test": num_test}
-    train = _split(pack, "train")
-    held_out, notes = {}, []
-    for split in ("test", "val"):
-        name = f"num_{split}"
-        if split in pack.splits:
-            what = f"the {split} split of {pack.path}"
-            held_out[split] = take_first(_split(pack, split), sizes[name], name, what)
-            continue
-        count = sizes[name] or ceil_fraction(len(train[1]), PACK_CARVE_FRACTION)
-        train, held_out[split] = tail_split(
-            train, None, count, str(pack.path), asked=sizes[name] is not None
-        )
-        notes.append(
-            f"{pack.path} has no {split} split; its last {count} training rows serve as one"
-        )
-    train = take_first(train, num_train, "num_train", f"the training split of {pack.path}")
-    return {"train": train, **held_out}, notes
-
-
-def _split(pack: Pack, name: str) -> tuple[NpyRows, Any]:
+def read_split_rows(pack: Pack, name: str) -> tuple[NpyRows, Any]:
+    """A split of ``pack`` as a row range of its file (nothing read) and its labels."""
     part = pack.split(name)
     return NpyRows(part.X_path), part.y
 
