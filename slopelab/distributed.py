@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from slopelab.errors import CommandError, SlopelabError
+from slopelab.errors import CommandError, InterruptedRun, SlopelabError
 from slopelab.losses import Loss, LossParts
 
 INSTALL_FIX = 'pip install "slopelab[mpi]"'
@@ -71,11 +71,14 @@ def ranks_on_this_machine(environ: Mapping[str, str] | None = None) -> int:
 
 @dataclass
 class World:
-    """This process's place among the ranks: ``rank`` of ``size``, and the communicator."""
+    """This process's place among the ranks: ``rank`` of ``size``, and the communicator.
+    ``together``: whether the ranks still meet in collective calls, so that a failure on one
+    must abort all (:func:`abort_on_failure`); a command clears it after the last one."""
 
     comm: Any
     rank: int
     size: int
+    together: bool = True
 
     @property
     def is_root(self) -> bool:
@@ -104,13 +107,17 @@ def join_world(requested: bool = False) -> World | None:
 def abort_on_failure(world: World | None, prog: str) -> Iterator[None]:
     """Inside, an exception on any rank prints one line naming the rank and aborts every rank
     (``MPI_Abort``, exit code 2 for bad input, 130 for Ctrl-C, 1 otherwise): the other ranks
-    would otherwise wait forever in their next Allreduce. Nothing changes without a world."""
+    would otherwise wait forever in their next Allreduce. Nothing changes without a world, or
+    once ``world.together`` is off (every rank is past its last collective call: the failure is
+    reported as in one process)."""
     if world is None:
         yield
         return
     try:
         yield
     except (Exception, KeyboardInterrupt) as error:
+        if not world.together:
+            raise
         message, code = describe_failure(error)
         print(
             f"{prog}: rank {world.rank} of {world.size}: {message}; stopping all ranks",
@@ -128,6 +135,8 @@ def describe_failure(error: BaseException) -> tuple[str, int]:
     """
     if isinstance(error, KeyboardInterrupt):
         return "interrupted", 130
+    if isinstance(error, InterruptedRun):
+        return str(error), 130
     if isinstance(error, SlopelabError):
         return f"error: {error}", 2
     if isinstance(error, OSError):

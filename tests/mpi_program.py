@@ -90,6 +90,36 @@ def _fail(rank: str, how: str) -> None:
         run_case(case, reducer)
 
 
+def _failing_cli(how: str, *argv: str) -> None:
+    """``slopelab ARGV`` in which this rank fails: ``data`` (its data load raises a DataError,
+    as a missing file on one machine would), ``raise`` or ``kill`` (at its fifth step)."""
+    from slopelab.cli import main
+    from slopelab.commands import train
+    from slopelab.data.errors import DataError
+    from slopelab.distributed import Reducer
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise DataError("digits.csv is not readable on this machine")
+
+    original = Reducer.loss_parts
+    calls = [0]
+
+    def failing(self: Any, *args: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 5:
+            if how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError("rank failed on purpose")
+        return original(self, *args)
+
+    if how == "data":
+        train.prepare_data = refuse
+        train.start_run.__globals__["prepare_data"] = refuse
+    else:
+        Reducer.loss_parts = failing
+    sys.exit(main(list(argv)))
+
+
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
-    {"descend": _descend, "fail": _fail}[command](*arguments)
+    {"descend": _descend, "fail": _fail, "failing-cli": _failing_cli}[command](*arguments)
