@@ -16,13 +16,13 @@ import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from slopelab.distributed import Reducer, join_world  # noqa: E402
-from slopelab.environment import describe_blas  # noqa: E402
-from slopelab.history import Budget  # noqa: E402
-from slopelab.problem import make_problem  # noqa: E402
-from slopelab.train import DescentConfig, descend, resolve_optimizer  # noqa: E402
+from slopelab.distributed import Reducer, join_world
+from slopelab.environment import describe_blas
+from slopelab.history import Budget
+from slopelab.problem import make_problem
+from slopelab.train import DescentConfig, descend, resolve_optimizer
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
