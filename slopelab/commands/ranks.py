@@ -87,8 +87,10 @@ def record_ranks(config: dict[str, Any], world: World | None) -> tuple[dict[str,
     """``config`` with the number of ranks in its environment section, and whether that
     changed it (a run resumed on another number of ranks)."""
     ranks = 1 if world is None else world.size
-    environment = config.get("environment", {})
-    if environment.get("ranks") == ranks:
+    environment = config.get("environment")
+    if not isinstance(environment, dict):  # a record nobody reads: a hand edit only replaces it
+        environment = {}
+    elif environment.get("ranks") == ranks:
         return config, False
     return {**config, "environment": {**environment, "ranks": ranks}}, True
 
