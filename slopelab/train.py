@@ -26,7 +26,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from slopelab.losses import Loss
 from slopelab.optim import Optimizer, add_updates, get_optimizer
 from slopelab.problem import Problem, make_problem
 from slopelab.validation import check_choice, check_params, check_positive
+
+if TYPE_CHECKING:
+    from slopelab.distributed import Reducer
 
 Params = dict[str, np.ndarray]
 SAMPLINGS = ("shuffle", "replacement")
@@ -220,12 +223,16 @@ def descend(
     history: History | None = None,
     on_step: Callable[[DescentState, History], None] | None = None,
     stop_requested: Callable[[], bool] | None = None,
+    reducer: Reducer | None = None,
 ) -> History:
     """Run the loop until the budget is spent, the loss diverges, or early stopping fires.
 
     ``state``/``history`` continue an earlier run (resume); ``on_step`` is called after every
     step (progress bars, checkpoints); ``stop_requested`` is polled before every step so an
-    interrupt leaves a consistent state.
+    interrupt leaves a consistent state. ``reducer`` (:class:`slopelab.distributed.Reducer`,
+    None for one process): this rank evaluates its shard of every global batch and the reducer
+    combines the ranks' loss and gradient into the global batch's; ``stop_requested`` must then
+    answer alike on every rank (``reducer.agreed_stop``).
     """
     _check_config(config, problem)
     state = state if state is not None else start_state(problem, optimizer, rng, params)
@@ -248,10 +255,9 @@ def descend(
             _finish(history, state, "interrupted", f"interrupted at step {state.step}")
             return history
         started = time.perf_counter()
-        X_batch, y_batch = _next_batch(problem, state, config, rng, batch_size, batch_rows)
-        parts = problem.loss.parts(state.params, X_batch, y_batch, config.reg)
+        X_batch, y_batch = _next_batch(problem, state, config, rng, batch_size, batch_rows, reducer)
+        parts = _loss_parts(problem, state, X_batch, y_batch, config.reg, reducer)
         loss_value = float(parts.total)
-        _count_correct(state, parts.scores, y_batch)
         grad_norm = gradient_norm(parts.grads)
         if _diverged(loss_value, grad_norm, state, config):
             _stop_diverged(history, state, optimizer, parts, grad_norm, config.reg)
@@ -347,6 +353,7 @@ def _next_batch(
     rng: np.random.Generator,
     batch_size: int,
     buffer: np.ndarray | None = None,
+    reducer: Reducer | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     num_examples = problem.num_examples
     if batch_size == num_examples and config.batch_size is None:
@@ -365,8 +372,11 @@ def _next_batch(
     state.evaluations += 1
     if indices is None:
         state.examples += num_examples
-        return problem.X, problem.y
+        rows = slice(None) if reducer is None else reducer.shard(num_examples)
+        return problem.X[rows], problem.y[rows]
     state.examples += len(indices)
+    if reducer is not None:  # every rank drew the same global batch: gather only this shard
+        indices = indices[reducer.shard(len(indices))]
     return _gather(problem.X, indices, buffer), problem.y[indices]
 
 
@@ -387,6 +397,23 @@ def gradient_norm(grads: Params) -> float:
 
 def _norm(array: np.ndarray) -> float:
     return math.sqrt(float(np.vdot(array, array)))
+
+
+def _loss_parts(
+    problem: Problem,
+    state: DescentState,
+    X_batch: np.ndarray,
+    y_batch: np.ndarray,
+    reg: float,
+    reducer: Reducer | None,
+) -> Any:
+    """The batch's loss parts, its examples added to the running accuracy; with a reducer,
+    those of the global batch whose shard this rank holds."""
+    if reducer is not None:
+        return reducer.loss_parts(problem.loss, state, X_batch, y_batch, reg)
+    parts = problem.loss.parts(state.params, X_batch, y_batch, reg)
+    _count_correct(state, parts.scores, y_batch)
+    return parts
 
 
 def _count_correct(state: DescentState, scores: np.ndarray, y_batch: np.ndarray) -> None:

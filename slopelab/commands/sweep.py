@@ -18,11 +18,12 @@ import argparse
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from slopelab.commands import summary
+from slopelab.commands import ranks, summary
 from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
@@ -33,7 +34,10 @@ from slopelab.commands.console import Console, console_for
 from slopelab.commands.limits import check_recorded_steps
 from slopelab.commands.partial_results import keep_partial_results
 from slopelab.commands.runfolder import finish_run, start_run
-from slopelab.data.prepare import Prepared
+from slopelab.commands.sweep_trials import TrialRunner
+from slopelab.data.prepare import Prepared, prepare_data
+from slopelab.distributed import World, abort_on_failure
+from slopelab.environment import blas_threads
 from slopelab.errors import CommandError
 from slopelab.history import Budget
 from slopelab.linear import accuracy
@@ -44,6 +48,7 @@ from slopelab.train import sgd, steps_per_epoch
 
 EDGE_FRACTION = 0.1  # a best value in the outer 10% of a log range counts as "on the edge"
 MAX_TRIALS = 10_000  # settings over all stages
+PROG = "slopelab sweep"
 DESCRIPTION = """Search learning rate x regularization on the validation split, as the CS231n
 notes advise: log-scale random samples (or a grid), coarse to fine (each stage zooms in on the
 best setting, inside the ranges given, with twice the epochs), and a warning when the best value
@@ -127,18 +132,61 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     # --reg comes with the loss flags, but a sweep searches it: hidden, and refused if given.
     parser.add_argument("--reg", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="run N trials at a time in local processes of one BLAS thread each (default: 1; "
+        "the results are those of --jobs 1); under mpiexec the trials spread over the ranks",
+    )
     add_common_arguments(parser)
+    ranks.add_distributed_argument(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    world = ranks.join(args)
+    with blas_threads(ranks.threads_per_rank(args, world)):
+        if world is not None and not world.is_root:
+            return _follow(args, world)
+        console = console_for(args)
+        handoff = ranks.Handoff(world)
+        with handoff.root_start():
+            check_arguments(args, world)
+            prepared, run_dir, config = start_run(
+                args, "sweep", console, lambda prepared: check_budget(args, len(prepared.y_train))
+            )
+            handoff.send(config["data"])
+        with abort_on_failure(world, PROG):
+            return _sweep(args, prepared, run_dir, console, world)
+
+
+def _follow(args: argparse.Namespace, world: World) -> int:
+    """A rank other than 0: run its share of every stage on the data rank 0 loaded, quietly.
+    Ctrl-C is rank 0's to handle (it keeps the finished trials, then stops every rank)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        data = ranks.Handoff(world).receive()
+    except ranks.RootFailed as failed:
+        return failed.code
+    with abort_on_failure(world, PROG):
+        prepared = prepare_data(data)
+        coarse_to_fine(prepared, args, ranks.QuietConsole(), world=world)
+    return 0
+
+
+def _sweep(
+    args: argparse.Namespace,
+    prepared: Prepared,
+    run_dir: Path,
+    console: Console,
+    world: World | None,
+) -> int:
     from slopelab import plots
 
-    console = console_for(args)
-    check_arguments(args)
-    prepared, run_dir, _ = start_run(
-        args, "sweep", console, lambda prepared: check_budget(args, len(prepared.y_train))
-    )
     with keep_partial_results(run_dir) as progress:
         recorded: list[dict[str, Any]] = []
         total = settings_per_stage(args.search, args.trials) * args.stages
@@ -149,7 +197,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{len(recorded)} of {total} trials", {"trials": recorded, "run_dir": str(run_dir)}
             )
 
-        trials, best, best_params = coarse_to_fine(prepared, args, console, finished)
+        trials, best, best_params = coarse_to_fine(prepared, args, console, finished, world)
+        if world is not None:
+            world.together = False  # the other ranks are done
         warnings = edge_warnings(best, args.lr_range, args.reg_range)
         figure = plots.sweep_map(
             np.array([t.learning_rate for t in trials]),
@@ -183,38 +233,50 @@ def coarse_to_fine(
     args: argparse.Namespace,
     console: Console,
     finished: Callable[[Trial], None] = lambda trial: None,
+    world: World | None = None,
 ) -> tuple[list[Trial], Trial, dict[str, np.ndarray]]:
     """Every stage's trials (``finished`` is called after each), the best trial over all of
-    them and its parameters."""
+    them and its parameters; ``args.jobs`` processes, or the ranks of ``world``, run them."""
     rng = np.random.default_rng(args.seed)
     lr_range, reg_range = args.lr_range, args.reg_range
     trials: list[Trial] = []
     best, best_params = None, None
-    for stage in range(1, args.stages + 1):
-        epochs = epochs_of_stage(args.epochs, stage)
-        settings = sample_settings(lr_range, reg_range, args.search, args.trials, rng)
-        console.say(
-            f"stage {stage}: {len(settings)} settings, {epochs} epoch(s) each, "
-            f"learning rate {lr_range[0]:.2g}..{lr_range[1]:.2g}, "
-            f"reg {reg_range[0]:.2g}..{reg_range[1]:.2g}"
-        )
-        with console.bar(len(settings), f"stage {stage}") as bar:
-            for learning_rate, reg in settings:
-                trial, params = run_trial(prepared, args, stage, learning_rate, reg, epochs)
-                trials.append(trial)
-                finished(trial)
-                if improves(trial, best):  # only the best model is kept in memory
-                    best, best_params = trial, params
-                bar.update(1)
-        if best is None:
-            raise CommandError(f"every setting of stage {stage} diverged; lower the --lr-range")
-        lr_range = zoom(lr_range, best.learning_rate, args.lr_range)
-        reg_range = zoom(reg_range, best.reg, args.reg_range)
+
+    def one_trial(stage: int, learning_rate: float, reg: float, epochs: int) -> tuple:
+        return run_trial(prepared, args, stage, learning_rate, reg, epochs)
+
+    runner = TrialRunner(one_trial, getattr(args, "jobs", 1), world)
+    with runner.running():
+        for stage in range(1, args.stages + 1):
+            epochs = epochs_of_stage(args.epochs, stage)
+            settings = sample_settings(lr_range, reg_range, args.search, args.trials, rng)
+            console.say(
+                f"stage {stage}: {len(settings)} settings, {epochs} epoch(s) each, "
+                f"learning rate {lr_range[0]:.2g}..{lr_range[1]:.2g}, "
+                f"reg {reg_range[0]:.2g}..{reg_range[1]:.2g}"
+            )
+            with console.bar(len(settings), f"stage {stage}") as bar:
+                for trial, params in runner.stage(stage, settings, epochs):
+                    trials.append(trial)
+                    finished(trial)
+                    if improves(trial, best):  # only the best model is kept in memory
+                        best, best_params = trial, params
+                    bar.update(1)
+            if best is None:
+                raise CommandError(f"every setting of stage {stage} diverged; lower the --lr-range")
+            lr_range = zoom(lr_range, best.learning_rate, args.lr_range)
+            reg_range = zoom(reg_range, best.reg, args.reg_range)
     return trials, best, best_params
 
 
-def check_arguments(args: argparse.Namespace) -> None:
-    """What can be refused before loading data: --reg (swept, not set) and the trial count."""
+def check_arguments(args: argparse.Namespace, world: World | None = None) -> None:
+    """What can be refused before loading data: --reg (swept, not set), the trial count, and
+    --jobs under MPI (the ranks already spread the trials)."""
+    if world is not None and getattr(args, "jobs", 1) > 1:
+        raise CommandError(
+            f"--jobs {args.jobs} with {world.size} MPI ranks: the ranks already spread the "
+            "trials; drop --jobs, or run without mpiexec"
+        )
     if args.reg is not None:
         raise CommandError(
             "sweep searches the regularization strength over --reg-range; drop --reg "

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from slopelab.checkpoint import Progress, load_checkpoint, read_progress, save_checkpoint
-from slopelab.commands import summary
+from slopelab.commands import ranks, summary
 from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
@@ -37,13 +37,14 @@ from slopelab.commands.train_config import (
     train_config,
     what_resuming_does,
 )
-from slopelab.data.prepare import Prepared
+from slopelab.data.prepare import Prepared, prepare_data
 from slopelab.data.stream import (
     is_streamed,
     split_accuracy,
     split_loss_and_accuracy,
     split_predictions,
 )
+from slopelab.distributed import Reducer, World, abort_on_failure
 from slopelab.environment import blas_threads, describe_environment
 from slopelab.errors import CommandError, InterruptedRun
 from slopelab.history import Budget, History
@@ -71,7 +72,8 @@ arguments it trains softmax on scikit-learn's digits in about a second. Ctrl-C s
 checkpoint; continue with --resume RUN (add --epochs N to train a finished run longer)."""
 
 # With --resume the run's own config.json decides everything except these.
-RESUME_OPTIONS = {"resume", "epochs", "json", "no_progress", "threads"}
+RESUME_OPTIONS = {"resume", "epochs", "json", "no_progress", "threads", "distributed"}
+PROG = "slopelab train"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -95,23 +97,48 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_in_memory_argument(parser)
     add_common_arguments(parser)
+    ranks.add_distributed_argument(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    console = console_for(args)
-    if args.resume:
-        return _resume(args, console)
-    prepared, run_dir, config = start_run(
-        args,
-        "train",
-        console,
-        lambda prepared: train_config(args, prepared),
-        resume="slopelab train --resume",
-    )
-    with hold_run_folder(run_dir):
-        result = train_run(config, prepared, run_dir, console)
-        return finish_run(console, run_dir, result)
+    world = ranks.join(args)
+    with blas_threads(ranks.threads_per_rank(args, world)):
+        if world is not None and not world.is_root:
+            return _follow(world)
+        console = console_for(args)
+        handoff = ranks.Handoff(world)
+        with handoff.root_start():
+            if args.resume:
+                return _resume(args, console, handoff)
+            prepared, run_dir, config = start_run(
+                args,
+                "train",
+                console,
+                lambda prepared: train_config(args, prepared),
+                resume="slopelab train --resume",
+            )
+            config, _ = ranks.record_ranks(config, world)
+            write_config(run_dir, config)
+            handoff.send((str(run_dir), config, False, None))
+        with hold_run_folder(run_dir):
+            with abort_on_failure(world, PROG):
+                result = train_run(config, prepared, run_dir, console, world=world)
+            return finish_run(console, run_dir, result)
+
+
+def _follow(world: World) -> int:
+    """A rank other than 0: train alongside rank 0 on the run folder and config it hands
+    over, on the same data (refused if its fingerprint differs), printing and writing nothing."""
+    try:
+        run_dir, config, resume, threads = ranks.Handoff(world).receive()
+    except ranks.RootFailed as failed:
+        return failed.code
+    console = ranks.QuietConsole()
+    with abort_on_failure(world, PROG), blas_threads(threads):
+        prepared = prepare_data(config["data"])
+        result = train_run(config, prepared, Path(run_dir), console, resume=resume, world=world)
+    return ranks.FOLLOWER_EXIT.get(result["status"], 0)
 
 
 def flag_actions() -> dict[str, argparse.Action]:
@@ -122,7 +149,7 @@ def flag_actions() -> dict[str, argparse.Action]:
     return {action.dest: action for action in subparsers.choices["train"]._actions}
 
 
-def _resume(args: argparse.Namespace, console: Console) -> int:
+def _resume(args: argparse.Namespace, console: Console, handoff: ranks.Handoff) -> int:
     """Continue the run in ``--resume``'s folder. Everything that can be checked without the
     data is checked first (the flags, config.json, how the run ended), then the data loads and
     one line says what happens: training from the start, from a step, or nothing to do."""
@@ -150,9 +177,17 @@ def _resume(args: argparse.Namespace, console: Console) -> int:
         check_against_data(config, run_dir, len(prepared.y_train))
         extended = config["training"]["epochs"] != planned
         config, threads, rethreaded = _resumed_threads(config, args)
-        with blas_threads(threads):
+        config, reranked = ranks.record_ranks(config, handoff.world)
+        handoff.send((str(run_dir), config, True, threads))
+        with blas_threads(threads), abort_on_failure(handoff.world, PROG):
             result = train_run(
-                config, prepared, run_dir, console, resume=True, save_config=extended or rethreaded
+                config,
+                prepared,
+                run_dir,
+                console,
+                resume=True,
+                save_config=extended or rethreaded or reranked,
+                world=handoff.world,
             )
         return finish_run(console, run_dir, result)
 
@@ -181,10 +216,13 @@ def train_run(
     console: Console,
     resume: bool = False,
     save_config: bool = False,
+    world: World | None = None,
 ) -> dict[str, Any]:
     """Train (or continue training) as ``config`` says; write everything into ``run_dir``.
     ``resume``: continue from the checkpoint, after one line saying what that does;
-    ``save_config``: write ``config`` once the checkpoint is known to fit it (``--epochs``)."""
+    ``save_config``: write ``config`` once the checkpoint is known to fit it (``--epochs``).
+    ``world``: one of several MPI ranks, each training on its shard of every batch; a rank
+    other than 0 writes nothing and returns only the run's ``status``."""
     training = config["training"]
     loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"])
     if is_streamed(prepared.X_train):  # its epochs are block shuffles of the training seed
@@ -200,11 +238,13 @@ def train_run(
     budget = Budget(epochs=training["epochs"])
     plan = checkpoint_plan(config)
     rng = np.random.default_rng(training["seed"])
-    metrics = MetricsLog(run_dir)
+    writes = world is None or world.is_root
+    metrics = MetricsLog(run_dir) if writes else ranks.QuietMetrics()
+    reducer = Reducer(world) if world is not None else None
     if resume:
         state, history, progress = _resumed(run_dir, problem, optimizer, rng, plan)
         console.say(what_resuming_does(run_dir, progress, config, problem.num_examples))
-        if save_config:
+        if save_config and writes:
             write_config(run_dir, config)
         metrics.rewrite(history)
     else:
@@ -214,6 +254,8 @@ def train_run(
     idle = idle_steps_note(optimizer.learning_rate, total_steps)
     if idle and not resume:
         console.say(f"note: {idle}")
+    if world is not None:
+        world.comm.Barrier()  # the training time starts once every rank has loaded its data
     with interrupt_flag() as interrupted, console.bar(total_steps, "train") as bar:
         bar.update(state.step)
         epochs_seen = [len(history.epochs)]
@@ -224,7 +266,11 @@ def train_run(
                 epochs_seen[0] = len(current_history.epochs)
                 _epoch_line(console, current_history, training["epochs"], bar)
                 metrics.sync(current_history)
-                save_checkpoint(run_dir, current, rng, plan)
+                if writes:
+                    save_checkpoint(run_dir, current, rng, plan)
+
+        def stop_requested() -> bool:
+            return interrupted[0]
 
         history = descend(
             problem,
@@ -235,8 +281,14 @@ def train_run(
             state=state,
             history=history,
             on_step=on_step,
-            stop_requested=lambda: interrupted[0],
+            stop_requested=reducer.agreed_stop(stop_requested) if reducer else stop_requested,
+            reducer=reducer,
         )
+    if world is not None:
+        reducer.check_same_params(history.params)
+        world.together = False  # the last collective call: from here on rank 0 goes alone
+        if not world.is_root:
+            return {"status": history.status}
     metrics.sync(history)
     save_checkpoint(run_dir, state, rng, plan)
     if history.status == "interrupted":
