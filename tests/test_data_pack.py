@@ -9,14 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slopelab.data.errors import DataError
-from slopelab.data.pack import (
-    RowWriter,
-    is_pack,
-    npy_header,
-    open_pack,
-    verify_pack,
-    write_pack,
-)
+from slopelab.data.npyformat import RowWriter, npy_header
+from slopelab.data.pack import is_pack, open_pack, verify_pack, write_pack
 
 NAMES = ("cat", "dog", "frog")
 

@@ -12,7 +12,8 @@ import pytest
 
 from slopelab.data import load_dataset
 from slopelab.data.errors import DataError
-from slopelab.data.pack import RowWriter, verify_pack, write_pack
+from slopelab.data.npyformat import RowWriter
+from slopelab.data.pack import verify_pack, write_pack
 from slopelab.data.packing import PROGRESS, pack_dataset, pack_image_folder
 from tests.test_data_cifar10 import CLASS_NAMES as CIFAR_NAMES
 from tests.test_data_cifar10 import make_images, write_python

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from slopelab.data.errors import DataError
+from slopelab.data.npyformat import read_npy_header
 
 ROW_DTYPES = (np.dtype(np.uint8), np.dtype("<f4"))
 
@@ -106,11 +107,7 @@ def _read_header(path: Path) -> tuple[int, tuple[int, int], np.dtype]:
     """The data offset, shape and dtype of a ``.npy``, checked to be rows we can stream."""
     try:
         with open(path, "rb") as file:
-            version = np.lib.format.read_magic(file)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(file)
-            else:
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(file)
+            shape, fortran_order, dtype = read_npy_header(file)
             offset = file.tell()
     except FileNotFoundError:
         raise DataError(f"{path} does not exist; pack the data again") from None

@@ -2,7 +2,7 @@
 
 An image folder (:mod:`slopelab.data.imagefolder`) is decoded in chunks of ``chunk_rows``
 images, in parallel processes, straight into preallocated ``.npy`` files
-(:class:`~slopelab.data.pack.RowWriter`), so ``X`` never has to fit in memory. After each
+(:class:`~slopelab.data.npyformat.RowWriter`), so ``X`` never has to fit in memory. After each
 chunk, ``.pack-progress.json`` in the output folder is replaced atomically: it records the
 options, the chunks done and the files that could not be read. Run the same command again
 after an interruption (Ctrl-C, a kill, a crash) and it continues after the last recorded
@@ -35,16 +35,8 @@ import numpy as np
 from slopelab.data.dataset import check_seed, check_size
 from slopelab.data.errors import DataError, option
 from slopelab.data.imagefolder import MODES, ImageFolder, decode_image, scan_image_folder
-from slopelab.data.pack import (
-    METADATA,
-    Pack,
-    RowWriter,
-    finish_pack,
-    is_pack,
-    npy_bytes,
-    npy_shape,
-    write_pack,
-)
+from slopelab.data.npyformat import RowWriter, npy_bytes, npy_shape
+from slopelab.data.pack import METADATA, Pack, finish_pack, is_pack, write_pack
 from slopelab.runs import atomic_write_bytes, atomic_write_text, is_leftover, remove_leftovers
 
 PROGRESS = ".pack-progress.json"
