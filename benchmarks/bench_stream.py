@@ -105,7 +105,8 @@ import json, os, sys, time
 import numpy as np
 from slopelab.data.npyrows import NpyRows
 from slopelab.data.preprocess import Preprocessor
-from slopelab.data.stream import StreamedRows, fit_streaming
+from slopelab.data.stream import StreamedRows
+from slopelab.data.stream_stats import fit_streaming
 from slopelab.environment import describe_blas
 from slopelab.history import Budget
 from slopelab.train import sgd

@@ -18,7 +18,8 @@ from slopelab.checkpoint import load_checkpoint, save_checkpoint
 from slopelab.data.errors import DataError
 from slopelab.data.npyrows import NpyRows
 from slopelab.data.preprocess import Preprocessor
-from slopelab.data.stream import StreamedRows, block_order, fit_streaming
+from slopelab.data.stream import StreamedRows, block_order
+from slopelab.data.stream_stats import fit_streaming
 from slopelab.errors import SlopelabError
 from slopelab.history import Budget
 from slopelab.linear import accuracy, init_params
@@ -398,7 +399,8 @@ def test_peak_memory_of_a_streamed_epoch_stays_far_below_the_file(tmp_path):
         f"""
         import numpy as np
         from slopelab.data.npyrows import NpyRows
-        from slopelab.data.stream import StreamedRows, fit_streaming
+        from slopelab.data.stream import StreamedRows
+        from slopelab.data.stream_stats import fit_streaming
         from slopelab.history import Budget
         from slopelab.train import sgd
         path = {str(path)!r}

@@ -28,23 +28,15 @@ from typing import Any
 
 import numpy as np
 
+from slopelab.data.block_cache import BlockCache
 from slopelab.data.errors import DataError
 from slopelab.data.npyrows import NpyRows
 from slopelab.data.preprocess import Preprocessor
+from slopelab.data.stream_stats import default_block_rows
 from slopelab.validation import check_positive
 
-BLOCK_BYTES = 8 * 2**20  # one sequential read: large enough to run at the disk's speed
 BUFFER_BLOCKS = 16  # blocks shuffled together: 128 MB of rows at the default block size
 EVAL_ROWS = 4096  # rows scored at a time when a split is evaluated in blocks
-
-
-def default_block_rows(row_bytes: int) -> int:
-    """Rows in a block of about :data:`BLOCK_BYTES` (at least one row).
-
-    >>> default_block_rows(3072)  # a 32x32x3 uint8 image
-    2730
-    """
-    return max(1, BLOCK_BYTES // row_bytes)
 
 
 def block_order(
@@ -93,74 +85,6 @@ def _block_groups(
     return groups, rng
 
 
-def fit_streaming(
-    rows: NpyRows, kind: str, block_rows: int | None = None, chunk_rows: int = 256
-) -> Preprocessor:
-    """A :class:`Preprocessor` of ``kind`` fitted in one pass over the file, in float64.
-
-    Each chunk's mean and sum of squared deviations ``M2`` are merged into the running ones
-    (Chan, Golub and LeVeque):
-    ``delta = m_b - m_a``, ``m = m_a + delta n_b / n``, ``M2 = M2_a + M2_b + delta^2 n_a n_b / n``,
-    so the variance ``M2 / N`` has no cancellation of large sums. It equals
-    ``Preprocessor(kind).fit(X)`` on the whole array to float64 rounding (the test holds it to
-    a relative 1e-10); the largest absolute value (``"scale"``) is exact. A row holding NaN or
-    infinity is a DataError naming it.
-    """
-    preprocessor = Preprocessor(kind)
-    num_rows, num_features = rows.shape
-    block_rows = block_rows or default_block_rows(rows.row_bytes)
-    raw = np.empty((min(block_rows, num_rows), num_features), rows.dtype)
-    chunk = np.empty((min(chunk_rows, num_rows), num_features))
-    count, mean, m2, largest = 0, np.zeros(num_features), np.zeros(num_features), 0.0
-    for start in range(0 if kind != "none" else num_rows, num_rows, len(raw)):
-        block = rows.read_range(start, min(start + len(raw), num_rows), raw)
-        for offset in range(0, len(block), len(chunk)):
-            values = chunk[: len(block[offset : offset + len(chunk)])]
-            np.copyto(values, block[offset : offset + len(values)])
-            chunk_mean = values.mean(axis=0)
-            if not np.all(np.isfinite(chunk_mean)):
-                _raise_not_finite(rows, values, start + offset)
-            deviations = values - chunk_mean
-            delta = chunk_mean - mean
-            total = count + len(values)
-            mean += delta * (len(values) / total)
-            m2 += np.einsum("ij,ij->j", deviations, deviations) + delta**2 * (
-                count * len(values) / total
-            )
-            count = total
-            largest = max(largest, float(values.max()), -float(values.min()))
-    return _fitted(preprocessor, num_features, num_rows, mean, m2 / max(count, 1), largest)
-
-
-def _fitted(
-    preprocessor: Preprocessor,
-    num_features: int,
-    count: int,
-    mean: np.ndarray,
-    variance: np.ndarray,
-    largest: float,
-) -> Preprocessor:
-    """Set ``mean_`` and ``scale_`` as :meth:`Preprocessor.fit` would from these statistics."""
-    from slopelab.data.preprocess import _is_constant  # the same rule as fit, not a copy of it
-
-    kind = preprocessor.kind
-    preprocessor.mean_ = mean if kind in ("center", "standardize") else np.zeros(num_features)
-    scale = np.ones(num_features)
-    if kind == "standardize":
-        scale = np.where(_is_constant(variance, mean, count), 1.0, np.sqrt(variance))
-    if kind == "scale":
-        scale = np.full(num_features, largest if largest > 0 else 1.0)
-    preprocessor.scale_ = scale
-    return preprocessor
-
-
-def _raise_not_finite(rows: NpyRows, values: np.ndarray, first_row: int) -> None:
-    bad = int(np.flatnonzero(~np.all(np.isfinite(values), axis=1))[0])
-    raise DataError(
-        f"{rows.path} holds NaN or infinity in row {first_row + bad}; pack finite values only"
-    )
-
-
 class StreamedRows:
     """Preprocessed float32 rows of a ``.npy`` file, read on demand: the training ``X`` of a
     streamed :class:`~slopelab.problem.Problem`.
@@ -193,7 +117,7 @@ class StreamedRows:
                 f"{path} has {self.num_features} features but the preprocessing was fitted on "
                 f"{preprocessor.num_features}"
             )
-        self._cache = _BlockCache(self.rows, self.block_rows, 2 * self.buffer_blocks)
+        self._cache = BlockCache(self.rows, self.block_rows, 2 * self.buffer_blocks)
         self._raw: np.ndarray | None = None
 
     def __repr__(self) -> str:
@@ -326,82 +250,6 @@ class StreamedRows:
         if self._raw is None or len(self._raw) < num_rows:
             self._raw = np.empty((num_rows, self.num_features), self.rows.dtype)
         return self._raw[:num_rows]
-
-
-class _BlockCache:
-    """Up to ``slots`` blocks of the file in memory, in one array of the file's dtype."""
-
-    def __init__(self, rows: NpyRows, block_rows: int, slots: int) -> None:
-        self.rows, self.block_rows = rows, block_rows
-        num_blocks = -(-rows.num_rows // block_rows)
-        self.slots = min(slots, num_blocks)
-        self.data: np.ndarray | None = None  # allocated at the first read
-        self.slot_of_block = np.full(num_blocks, -1, np.int64)
-        self.block_in_slot = np.full(self.slots, -1, np.int64)
-        self.last_used = np.zeros(self.slots, np.int64)
-        self.clock = 0
-        self.group_of_block: np.ndarray | None = None
-        self.groups: list[np.ndarray] = []
-
-    def plan(self, groups: list[np.ndarray]) -> None:
-        """The buffers of the coming epoch: a missing block loads its whole buffer."""
-        self.groups = groups
-        self.group_of_block = np.empty(len(self.slot_of_block), np.int64)
-        for number, group in enumerate(groups):
-            self.group_of_block[group] = number
-
-    def gather(self, indices: np.ndarray, out: np.ndarray) -> None:
-        """``X_raw[indices]`` into ``out``: the blocks they need, loaded if missing."""
-        if len(indices) and (indices.min() < 0 or indices.max() >= self.rows.num_rows):
-            raise DataError(f"row indices must be in [0, {self.rows.num_rows})")
-        blocks = indices // self.block_rows
-        needed = np.unique(blocks)
-        if len(needed) > self.slots:
-            self._gather_rows(indices, out)
-            return
-        self._load(needed)
-        positions = self.slot_of_block[blocks] * self.block_rows + indices % self.block_rows
-        np.take(self.data, positions, axis=0, out=out, mode="clip")
-
-    def _load(self, needed: np.ndarray) -> None:
-        missing = needed[self.slot_of_block[needed] < 0]
-        if not len(missing):
-            self._touch(needed)
-            return
-        if self.group_of_block is not None:
-            buffers = np.concatenate(
-                [self.groups[g] for g in np.unique(self.group_of_block[missing])]
-            )
-            wanted = np.union1d(needed, buffers)
-            if len(wanted) <= self.slots:
-                missing = wanted[self.slot_of_block[wanted] < 0]
-        if self.data is None:
-            self.data = np.empty(
-                (self.slots * self.block_rows, self.rows.num_features), self.rows.dtype
-            )
-        keep = np.isin(self.block_in_slot, needed)
-        free = np.flatnonzero(~keep)
-        free = free[np.argsort(self.last_used[free], kind="stable")][: len(missing)]
-        for slot, block in zip(free, np.sort(missing), strict=True):  # in file order
-            old = self.block_in_slot[slot]
-            if old >= 0:
-                self.slot_of_block[old] = -1
-            start = block * self.block_rows
-            stop = min(start + self.block_rows, self.rows.num_rows)
-            self.rows.read_range(start, stop, self.data[slot * self.block_rows :])
-            self.block_in_slot[slot], self.slot_of_block[block] = block, slot
-        self._touch(needed)
-
-    def _touch(self, needed: np.ndarray) -> None:
-        self.clock += 1
-        self.last_used[self.slot_of_block[needed]] = self.clock
-
-    def _gather_rows(self, indices: np.ndarray, out: np.ndarray) -> None:
-        """Rows spread over more blocks than the cache holds (a random sample): one small
-        read per row, in file order, instead of whole blocks."""
-        for position in np.argsort(indices, kind="stable"):
-            row = int(indices[position])
-            self.rows.read_range(row, row + 1, out[position : position + 1])
 
 
 def is_streamed(X: Any) -> bool:

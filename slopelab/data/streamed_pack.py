@@ -2,7 +2,7 @@
 
 The splits are carved by :func:`slopelab.data.pack_splits.carve_splits`, as in memory, but on
 row ranges of the files, so nothing is read but the labels. The preprocessing is fitted in one
-streaming pass over the training rows (:func:`slopelab.data.stream.fit_streaming`).
+streaming pass over the training rows (:func:`slopelab.data.stream_stats.fit_streaming`).
 
 A config's ``stream`` entry, ``{"block_rows": R, "buffer_blocks": K}`` (R None: about 8 MB a
 block), says how the training rows are shuffled; a run records it, so a resumed run reads its
@@ -19,7 +19,8 @@ from slopelab.data.files import file_sha256
 from slopelab.data.npyrows import NpyRows
 from slopelab.data.pack import METADATA, Pack, open_pack
 from slopelab.data.pack_splits import carve_splits
-from slopelab.data.stream import BUFFER_BLOCKS, StreamedRows, default_block_rows, fit_streaming
+from slopelab.data.stream import BUFFER_BLOCKS, StreamedRows
+from slopelab.data.stream_stats import default_block_rows, fit_streaming
 
 
 def default_stream() -> dict[str, Any]:
