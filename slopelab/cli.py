@@ -100,6 +100,23 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     return args
 
 
+@contextlib.contextmanager
+def _quiet_unless_first_rank():
+    """Under ``mpiexec -n K`` every rank parses the same command line: only rank 0 prints
+    ``--help`` or a malformed flag's error (all ranks still exit with its code)."""
+    from slopelab.launcher import launched_rank, launched_ranks
+
+    if launched_ranks() == 1 or launched_rank() == 0:
+        yield
+        return
+    with (
+        open(os.devnull, "w") as devnull,
+        contextlib.redirect_stdout(devnull),
+        contextlib.redirect_stderr(devnull),
+    ):
+        yield
+
+
 def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
     for action in parser._actions:  # argparse keeps subparsers only here
         if isinstance(action, argparse._SubParsersAction):
@@ -128,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         parser = build_parser(argv)
-        args = _parse(parser, argv)
+        with _quiet_unless_first_rank():
+            args = _parse(parser, argv)
         args.given = given_options(parser, argv)
         prog = f"slopelab {args.command}"
         code = _run(args, prog)

@@ -14,13 +14,12 @@ same update to the same parameters, so they stay equal without ever being sent. 
 in float64 whatever the data's type; the result equals the one-process step up to rounding.
 
 mpi4py is imported only when a world is joined: a one-process run never pays for it (see
-:func:`launched_ranks`, which reads the launcher's environment variables instead).
+:func:`slopelab.launcher.launched_ranks`, which reads the launcher's environment variables instead).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -30,43 +29,11 @@ from typing import Any
 import numpy as np
 
 from slopelab.errors import CommandError, InterruptedRun, SlopelabError
+from slopelab.launcher import launched_ranks
 from slopelab.losses import Loss, LossParts
 
 INSTALL_FIX = 'pip install "slopelab[mpi]"'
-# (size, rank) variables set by the launchers: MPICH/Intel MPI (hydra, Slurm's PMI), Open MPI.
-SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
-# Ranks on this machine: MPICH's hydra, Open MPI.
-LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")
 HEADER = 5  # data loss, reg loss, correct, examples, stop: the numbers before the gradients
-
-
-def launched_ranks(environ: Mapping[str, str] | None = None) -> int:
-    """The number of ranks the MPI launcher started (1 without one), from its environment
-    variables, without importing mpi4py.
-
-    >>> launched_ranks({"PMI_SIZE": "4"}), launched_ranks({})
-    (4, 1)
-    """
-    environ = os.environ if environ is None else environ
-    for name in SIZE_VARIABLES:
-        value = environ.get(name, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return 1
-
-
-def ranks_on_this_machine(environ: Mapping[str, str] | None = None) -> int:
-    """How many ranks share this machine (1 when the launcher does not say).
-
-    >>> ranks_on_this_machine({"MPI_LOCALNRANKS": "2"})
-    2
-    """
-    environ = os.environ if environ is None else environ
-    for name in LOCAL_SIZE_VARIABLES:
-        value = environ.get(name, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return 1
 
 
 @dataclass

@@ -110,6 +110,23 @@ def test_bad_input_is_one_line_from_rank_0_and_leaves_no_folder(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("arguments", "stream", "code"),
+    [
+        (["train", "--epoch", "2"], "stderr", 2),  # a malformed flag
+        (["train", "--batch-size", "lots"], "stderr", 2),
+        (["train", "--help"], "stdout", 0),
+    ],
+)
+def test_the_command_line_is_answered_once_not_once_per_rank(tmp_path, arguments, stream, code):
+    """Every rank parses the same command line; rank 0 alone prints the answer."""
+    alone = slopelab(1, arguments, tmp_path)
+    finished = slopelab(2, arguments, tmp_path)
+    assert finished.returncode == alone.returncode == code
+    assert getattr(finished, stream) == getattr(alone, stream)
+    assert getattr(alone, stream).strip()
+
+
+@pytest.mark.parametrize(
     ("how", "rank", "code", "line"),
     [
         ("data", 1, 2, "error: digits.csv is not readable on this machine"),

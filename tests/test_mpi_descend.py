@@ -21,11 +21,10 @@ from slopelab.distributed import (
     INSTALL_FIX,
     describe_failure,
     join_world,
-    launched_ranks,
-    ranks_on_this_machine,
     shard_bounds,
 )
 from slopelab.errors import CommandError, InvalidValueError
+from slopelab.launcher import launched_ranks, ranks_on_this_machine
 
 sys.path.insert(0, str(Path(__file__).parent))
 from mpi_program import run_case

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from slopelab.commands.console import Console, console_for
-from slopelab.distributed import World, describe_failure, join_world, ranks_on_this_machine
+from slopelab.distributed import World, describe_failure, join_world
+from slopelab.launcher import ranks_on_this_machine
 
 # A run's ending, identical on every rank, as the exit code of a rank that prints nothing.
 FOLLOWER_EXIT = {"interrupted": 130, "diverged": 2}
