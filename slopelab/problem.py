@@ -37,17 +37,24 @@ class Problem:
 
     def accuracies(self, params: dict[str, np.ndarray]) -> tuple[float, float]:
         """Train and validation accuracy of ``params`` (validation NaN without a split)."""
-        return _accuracy(params, self.X, self.y), self.val_accuracy(params)
+        return split_accuracy(params, self.X, self.y), self.val_accuracy(params)
 
     def val_accuracy(self, params: dict[str, np.ndarray]) -> float:
         """Validation accuracy of ``params``; NaN without a validation split."""
-        return math.nan if self.X_val is None else _accuracy(params, self.X_val, self.y_val)
+        return math.nan if self.X_val is None else split_accuracy(params, self.X_val, self.y_val)
 
 
-def _accuracy(params: dict[str, np.ndarray], X: Any, y: np.ndarray) -> float:
-    """Accuracy on rows in memory, or on streamed rows (``slopelab.data.stream``) scored in
-    blocks by themselves."""
-    return X.accuracy(params, y) if hasattr(X, "epoch_order") else accuracy(params, X, y)
+def split_accuracy(params: dict[str, np.ndarray], X: Any, y: np.ndarray) -> float:
+    """The accuracy of ``params`` on a split in memory, or on streamed rows (scored in blocks
+    by themselves)."""
+    return X.accuracy(params, y) if is_streamed(X) else accuracy(params, X, y)
+
+
+def is_streamed(X: Any) -> bool:
+    """Whether ``X`` is streamed rows (:class:`slopelab.data.stream.StreamedRows`: they give
+    an epoch's order, read a batch's rows and score themselves in blocks) rather than an array
+    in memory."""
+    return hasattr(X, "epoch_order")
 
 
 def make_problem(
@@ -56,40 +63,17 @@ def make_problem(
     """Validate the data once and resolve a loss name (the boundary of every strategy).
 
     The validation split is checked under its own names (``X_val``, ``y_val``) and cast to the
-    dtype of ``X``.
+    dtype of ``X``. Streamed rows were checked when their file was opened (its header) and are
+    never loaded here: only their labels are checked.
     """
-    if hasattr(X, "epoch_order"):  # streamed rows: checked when opened, never loaded here
-        return _streamed_problem(loss, X, y, X_val, y_val, penalty)
-    X, y = check_dataset(X, y)
+    if is_streamed(X):
+        y = check_labels(y, num_examples=X.shape[0])
+    else:
+        X, y = check_dataset(X, y)
     if (X_val is None) != (y_val is None):
         raise InvalidValueError("X_val and y_val must be given together (or neither)")
     if X_val is not None:
-        X_val = check_features(X_val, "X_val", dtype=X.dtype)
-        y_val = check_labels(y_val, name="y_val")
-        if len(y_val) != X_val.shape[0]:
-            raise InvalidValueError(
-                f"X_val has {X_val.shape[0]} rows but y_val has {len(y_val)} labels; "
-                "they must have the same length"
-            )
-        if X_val.shape[1] != X.shape[1]:
-            raise InvalidValueError(
-                f"X_val has {X_val.shape[1]} features but X has {X.shape[1]}; they must match"
-            )
-    loss = get_loss(loss, penalty) if isinstance(loss, str) else loss
-    return Problem(loss, X, y, X_val, y_val)
-
-
-def _streamed_problem(
-    loss: Loss | str, X: Any, y: Any, X_val: Any, y_val: Any, penalty: str
-) -> Problem:
-    """A problem on streamed training rows (and a streamed or in-memory validation split):
-    the labels are checked against the rows, the features were checked when the file was
-    opened (its header) and are read batch by batch."""
-    y = check_labels(y, num_examples=X.shape[0])
-    if (X_val is None) != (y_val is None):
-        raise InvalidValueError("X_val and y_val must be given together (or neither)")
-    if X_val is not None:
-        if not hasattr(X_val, "epoch_order"):
+        if not is_streamed(X_val):
             X_val = check_features(X_val, "X_val", dtype=X.dtype)
         y_val = check_labels(y_val, name="y_val")
         if len(y_val) != X_val.shape[0]:

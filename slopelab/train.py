@@ -36,7 +36,7 @@ from slopelab.history import Budget, EpochRecord, History, StepRecord
 from slopelab.linear import as_generator, init_params
 from slopelab.losses import Loss
 from slopelab.optim import Optimizer, add_updates, get_optimizer
-from slopelab.problem import Problem, make_problem
+from slopelab.problem import Problem, is_streamed, make_problem
 from slopelab.validation import check_choice, check_params, check_positive
 
 if TYPE_CHECKING:
@@ -299,7 +299,7 @@ def _check_config(config: DescentConfig, problem: Problem) -> None:
     if config.eval_every is not None:
         check_positive(config.eval_every, "eval_every", integer=True)
     check_positive(config.divergence_factor, "divergence_factor")
-    if _streamed(problem.X):
+    if is_streamed(problem.X):
         problem.X.check_sampling(config.batch_size, config.sampling)
     if config.patience is not None:
         check_positive(config.patience, "patience", integer=True)
@@ -331,19 +331,13 @@ def _batch_buffer(problem: Problem, config: DescentConfig, batch_size: int) -> n
 def _gather(X: np.ndarray, indices: np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
     """``X[indices]``, written into ``buffer`` when there is one. ``mode="clip"`` because the
     indices are in range by construction, and numpy buffers ``out`` for ``mode="raise"``."""
-    if _streamed(X):
+    if is_streamed(X):
         return X.read(indices, buffer)
     if buffer is None:
         return X[indices]
     rows = buffer[: len(indices)]
     np.take(X, indices, axis=0, out=rows, mode="clip")
     return rows
-
-
-def _streamed(X: Any) -> bool:
-    """Whether the training rows are streamed from a file (``slopelab.data.stream``: they
-    give the epoch's order and read a batch's rows) rather than an array in memory."""
-    return hasattr(X, "epoch_order")
 
 
 def _next_batch(
@@ -364,7 +358,7 @@ def _next_batch(
         if state.batch_in_epoch == 0:
             state.order = (
                 problem.X.epoch_order(state.epochs_done)  # streamed: block shuffle, own seed
-                if _streamed(problem.X)
+                if is_streamed(problem.X)
                 else rng.permutation(num_examples)
             )
         start = state.batch_in_epoch * batch_size

@@ -38,11 +38,12 @@ from slopelab.commands.partial_results import keep_partial_results
 from slopelab.commands.runfolder import add_in_memory_argument, finish_run, start_run
 from slopelab.data.pack import is_pack
 from slopelab.data.prepare import Prepared
-from slopelab.data.stream import split_accuracy, split_loss_and_accuracy
+from slopelab.data.stream import split_loss_and_accuracy
 from slopelab.errors import CommandError
 from slopelab.history import Budget, History
 from slopelab.losses import Loss, get_loss
 from slopelab.optim import OPTIMIZERS
+from slopelab.problem import split_accuracy
 from slopelab.search import COMMAND_SAMPLE_SIZE, random_local_search, random_search
 from slopelab.selection import TRAINING_LOSS, rank_by_validation
 from slopelab.train import gradient_descent, sgd

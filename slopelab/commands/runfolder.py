@@ -20,9 +20,9 @@ from slopelab.commands.console import Console
 from slopelab.data.pack import is_pack
 from slopelab.data.prepare import DATA_OPTIONS, Prepared, data_config, prepare_data
 from slopelab.data.registry import is_file_name
-from slopelab.data.stream import is_streamed
 from slopelab.data.streamed_pack import default_stream
 from slopelab.environment import busy_machine_note, describe_environment
+from slopelab.problem import is_streamed
 from slopelab.runs import (
     CONFIG,
     atomic_write_text,

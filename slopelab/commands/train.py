@@ -39,8 +39,6 @@ from slopelab.commands.train_config import (
 )
 from slopelab.data.prepare import Prepared, prepare_data
 from slopelab.data.stream import (
-    is_streamed,
-    split_accuracy,
     split_loss_and_accuracy,
     split_predictions,
 )
@@ -51,7 +49,7 @@ from slopelab.history import Budget, History
 from slopelab.losses import get_loss
 from slopelab.model import SavedModel, save_model
 from slopelab.optim import Optimizer
-from slopelab.problem import Problem
+from slopelab.problem import Problem, is_streamed, split_accuracy
 from slopelab.runs import (
     CHECKPOINT,
     METRICS,

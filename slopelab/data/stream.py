@@ -33,6 +33,7 @@ from slopelab.data.errors import DataError
 from slopelab.data.npyrows import NpyRows
 from slopelab.data.preprocess import Preprocessor
 from slopelab.data.stream_stats import default_block_rows
+from slopelab.problem import is_streamed
 from slopelab.validation import check_positive
 
 BUFFER_BLOCKS = 16  # blocks shuffled together: 128 MB of rows at the default block size
@@ -250,18 +251,6 @@ class StreamedRows:
         if self._raw is None or len(self._raw) < num_rows:
             self._raw = np.empty((num_rows, self.num_features), self.rows.dtype)
         return self._raw[:num_rows]
-
-
-def is_streamed(X: Any) -> bool:
-    """Whether ``X`` is streamed rows (:class:`StreamedRows`) rather than an array."""
-    return hasattr(X, "epoch_order")
-
-
-def split_accuracy(params: Mapping[str, np.ndarray], X: Any, y: np.ndarray) -> float:
-    """The accuracy of ``params`` on a split in memory or streamed (scored in blocks)."""
-    from slopelab.linear import accuracy
-
-    return X.accuracy(params, y) if is_streamed(X) else accuracy(params, X, y)
 
 
 def split_predictions(params: Mapping[str, np.ndarray], X: Any) -> np.ndarray:
