@@ -133,7 +133,9 @@ class CosineDecay(Schedule):
     def __call__(self, step: int) -> float:
         progress = min(step, self.decay_steps) / self.decay_steps
         weight = 0.5 * (1.0 + math.cos(math.pi * progress))  # 1 at the start, 0 at the end
-        return weight * self.init_value + (1.0 - weight) * self.final_value
+        # The docstring's form, not weight * init + (1 - weight) * final: that convex mix can
+        # round below final_value (by an ulp when init == final; found by hypothesis).
+        return self.final_value + (self.init_value - self.final_value) * weight
 
     def describe(self) -> str:
         return (

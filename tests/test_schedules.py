@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from slopelab.schedules import (
@@ -209,6 +209,7 @@ decaying_schedules = st.one_of(
 
 
 @given(decaying_schedules, st.lists(st.integers(0, 5_000), min_size=2, max_size=30))
+@example(cosine_decay(0.401673806830982, 102, 0.401673806830982), [0, 67])  # mix rounded below
 def test_decaying_schedules_are_non_increasing_and_stay_in_final_init(schedule, steps):
     values = [schedule(step) for step in sorted(steps)]
     init = schedule(0)
