@@ -33,6 +33,7 @@ from slopelab.launcher import launched_ranks
 from slopelab.losses import Loss, LossParts
 
 INSTALL_FIX = 'pip install "slopelab[mpi]"'
+ABORT_GRACE_SECONDS = 0.5
 HEADER = 5  # data loss, reg loss, correct, examples, stop: the numbers before the gradients
 
 
@@ -91,6 +92,10 @@ def abort_on_failure(world: World | None, prog: str) -> Iterator[None]:
             file=sys.stderr,
             flush=True,
         )
+        # The line is in the pipe to the launcher's proxy; MPI_Abort makes the launcher tear
+        # the job down, and it may do so before forwarding the line (seen once in 5 runs on a
+        # busy machine). A short pause lets it forward first.
+        time.sleep(ABORT_GRACE_SECONDS)
         world.comm.Abort(code)
 
 

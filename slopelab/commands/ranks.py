@@ -84,10 +84,15 @@ def threads_per_rank(args: argparse.Namespace, world: World | None) -> int | Non
     return 1 if ranks_on_this_machine() > 1 else None
 
 
+def count(world: World | None) -> int:
+    """The number of ranks training together (1 without MPI)."""
+    return 1 if world is None else world.size
+
+
 def record_ranks(config: dict[str, Any], world: World | None) -> tuple[dict[str, Any], bool]:
     """``config`` with the number of ranks in its environment section, and whether that
     changed it (a run resumed on another number of ranks)."""
-    ranks = 1 if world is None else world.size
+    ranks = count(world)
     environment = config.get("environment")
     if not isinstance(environment, dict):  # a record nobody reads: a hand edit only replaces it
         environment = {}

@@ -104,6 +104,7 @@ def start_run(
     resolve: Callable[[Prepared], dict[str, Any]] | None = None,
     resume: str | None = None,
     keep_raw: bool = False,
+    environment: dict[str, Any] | None = None,
 ) -> tuple[Prepared, Path, dict[str, Any]]:
     """Load and preprocess the data, resolve the command's options with ``resolve`` (values
     decided from the data; it raises on bad input), then create the run folder and write its
@@ -113,7 +114,8 @@ def start_run(
     ``resume`` is the command that continues such a run (``slopelab train --resume``): its
     config.json is read back, so ``resolve`` must record every knob, and the flags are not
     recorded a second time (an edit of a copy nobody reads would be silently ignored).
-    ``keep_raw``: see :func:`slopelab.data.prepare.prepare_data`.
+    ``keep_raw``: see :func:`slopelab.data.prepare.prepare_data`. ``environment``: entries
+    added to the recorded environment (the number of MPI ranks).
     """
     check_run_name(args.out, args.name, resume)
     data = data_config_of(args)
@@ -134,7 +136,7 @@ def start_run(
         "data": data,
         **({} if resume else {"arguments": knobs}),
         **resolved,
-        "environment": describe_environment(),
+        "environment": {**describe_environment(), **(environment or {})},
     }
     run_dir = create_run_folder(args, f"{command}-{run_slug(args.data)}", resume)
     write_config(run_dir, config)

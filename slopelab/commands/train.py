@@ -115,9 +115,8 @@ def run(args: argparse.Namespace) -> int:
                 console,
                 lambda prepared: train_config(args, prepared),
                 resume="slopelab train --resume",
+                environment={"ranks": ranks.count(world)},
             )
-            config, _ = ranks.record_ranks(config, world)
-            write_config(run_dir, config)
             handoff.send((str(run_dir), config, False, None))
         with hold_run_folder(run_dir):
             with abort_on_failure(world, PROG):
