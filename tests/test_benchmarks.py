@@ -329,3 +329,25 @@ def test_quick_stream_benchmark_prints_every_row_and_deletes_its_file(tmp_path):
         assert figure in figures
     assert figures["peak RSS (VmHWM) vs the 1.5 GB bound"][4] == "smoke"  # never PASS/MISS
     assert float(figures["streamed rate / in-memory rate"][2]) > 0
+
+
+@pytest.mark.slow
+def test_quick_mpi_benchmark_compares_one_process_with_two_ranks():
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_mpi.py"), "--quick"],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "- BLAS: " in done.stdout and "mpiexec -n 2" in done.stdout
+    _, rows = parse_table(done.stdout)
+    figures = {cells[0]: cells for cells in rows}
+    for problem in ("digits", "cifar-sized"):
+        one = figures[f"{problem}: epoch, 1 process"]
+        two = figures[f"{problem}: epoch, 2 ranks (ratio: speed-up)"]
+        assert one[1].endswith(" ms") and two[1].endswith(" ms")
+        assert float(two[2]) == pytest.approx(
+            float(one[1][:-3]) / float(two[1][:-3]), rel=0.06, abs=0.006
+        )
+        assert two[4] == "smoke"  # never PASS/MISS from a smoke run
+        assert "of the epoch" in figures[f"{problem}: time inside Allreduce, 2 ranks"][1]
