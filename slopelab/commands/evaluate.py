@@ -35,7 +35,7 @@ from slopelab.data.errors import reported_as
 from slopelab.data.files import file_sha256
 from slopelab.data.labels import to_model_classes
 from slopelab.data.npyrows import NpyRows
-from slopelab.data.pack import is_pack, open_pack
+from slopelab.data.pack import METADATA, is_pack, open_pack
 from slopelab.data.pack_splits import carve_splits
 from slopelab.data.prepare import DATA_OPTIONS, data_config
 from slopelab.data.registry import ALIASES, DATASETS, is_file_name
@@ -200,7 +200,8 @@ def evaluation_data(
         if _changed(saved):
             raise CommandError(
                 f"{saved['data']} changed since {args.model} was trained on it (its SHA-256 "
-                "differs from the one in model.npz), so its splits cannot be re-created: the "
+                f"{'(of pack.json) ' if is_pack(saved['data']) else ''}differs from the one in "
+                "model.npz), so its splits cannot be re-created: the "
                 "test split would hold rows the model was trained on; restore the file to "
                 f"score the held-out splits, or pass --data {saved['data']} to score the file "
                 "as it is now, as new data"
@@ -209,11 +210,17 @@ def evaluation_data(
 
 
 def _changed(saved: dict[str, Any]) -> bool:
-    """Whether the data file saved in a model's meta differs from its recorded SHA-256."""
+    """Whether the data saved in a model's meta differs from its recorded SHA-256: a file's
+    own, or for a pack the SHA-256 of its pack.json (which holds the SHA-256 of every split
+    and the seed of its row order, so a pack written again differs)."""
     recorded = saved.get("sha256")
     path = Path(saved["data"])
-    if not recorded or not is_file_name(saved["data"]) or not path.is_file():
-        return False  # nothing recorded (an older model), or missing: the loader says so
+    if not recorded:
+        return False  # nothing recorded (an older model)
+    if is_pack(path):
+        return file_sha256(path / METADATA) != recorded
+    if not is_file_name(saved["data"]) or not path.is_file():
+        return False  # missing: the loader says so
     return file_sha256(path) != recorded
 
 
@@ -236,9 +243,11 @@ def _dataset_name(args: argparse.Namespace, model: SavedModel) -> str:
 
 
 def _check_saved_file(data: str, args: argparse.Namespace) -> None:
-    if is_file_name(data) and not Path(data).is_file():
+    """A saved file or pack (recorded by its absolute path) that is gone is named as such."""
+    if (is_file_name(data) or Path(data).is_absolute()) and not Path(data).exists():
         raise CommandError(
-            f"{args.model} was trained on {data}, which is not there any more; pass --data FILE"
+            f"{args.model} was trained on {data}, which is not there any more; pass "
+            "--data FILE|PACKED"
         )
 
 
