@@ -6,10 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from slopelab.data.errors import DataError
-from slopelab.data.imagefolder import decode_image, scan_image_folder
+from slopelab.data.imagefolder import (
+    LINK_FOLLOWED,
+    NOT_AN_IMAGE,
+    OUTSIDE_CLASSES,
+    OUTSIDE_SPLITS,
+    decode_image,
+    scan_image_folder,
+)
 
 CLASSES = ("ant", "bee", "cat")
 
@@ -53,7 +62,7 @@ def test_train_val_test_layout(tmp_path):
     assert folder.splits["train"].labels.tolist() == [0, 0, 0, 1, 1, 2]
     assert folder.splits["val"].labels.tolist() == [0, 2]  # numbered as in train
     assert folder.splits["test"].labels.tolist() == [1, 1]
-    assert folder.not_images == ()
+    assert folder.left_out == ()
 
 
 def test_class_folders_directly_are_the_training_split(tmp_path):
@@ -74,7 +83,7 @@ def test_subfolders_upper_case_suffixes_hidden_and_other_files(tmp_path):
     folder = scan_image_folder(tmp_path)
     assert folder.class_names == ("ant", "bee")
     assert folder.splits["train"].files == ("ant/000.png", "ant/deeper/x.JPEG", "bee/000.png")
-    assert sorted(folder.not_images) == ["README", "bee/notes.txt"]
+    assert sorted(folder.left_out) == [("README", NOT_AN_IMAGE), ("bee/notes.txt", NOT_AN_IMAGE)]
 
 
 def _one_class(root: Path) -> None:
@@ -193,3 +202,108 @@ def test_unreadable_files_raise_what_pillow_raises(tmp_path, content):
         path.write_bytes(content)
     with pytest.raises((OSError, ValueError, SyntaxError)):
         decode_image(path, 4)
+
+
+def _two_classes(folder: Path, start: int = 0) -> None:
+    image_tree(folder, {"ant": 1, "bee": 1}, start=start)
+
+
+SPELLINGS = {
+    "train": ("train", "Train", "TRAIN", "training", "Training"),
+    "val": ("val", "Val", "VAL", "valid", "Valid", "validation", "Validation"),
+    "test": ("test", "Test", "TEST", "testing", "Testing"),
+}
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    train=st.sampled_from(SPELLINGS["train"]),
+    val=st.none() | st.sampled_from(SPELLINGS["val"]),
+    test=st.none() | st.sampled_from(SPELLINGS["test"]),
+)
+def test_split_folders_in_any_case_and_with_the_usual_aliases(tmp_path_factory, train, val, test):
+    root = tmp_path_factory.mktemp("source")
+    names = {"train": train, "val": val, "test": test}
+    for index, name in enumerate(names.values()):
+        if name is not None:
+            _two_classes(root / name, start=10 * index)
+    folder = scan_image_folder(root)
+    assert folder.class_names == ("ant", "bee")  # never the split folders' names
+    assert sorted(folder.splits) == sorted(split for split, name in names.items() if name)
+    for split, part in folder.splits.items():
+        assert part.files == (f"{names[split]}/ant/000.png", f"{names[split]}/bee/000.png")
+        assert part.labels.tolist() == [0, 1]
+
+
+def _split_and_class_folders(root: Path) -> None:
+    _two_classes(root / "Train")
+    image_tree(root / "cat", {"ant": 1})
+
+
+def _no_train(root: Path) -> None:
+    _two_classes(root / "val")
+    _two_classes(root / "Test")
+
+
+def _two_val_folders(root: Path) -> None:
+    _two_classes(root / "train")
+    _two_classes(root / "val")
+    _two_classes(root / "Validation")
+
+
+LAYOUT_ERRORS = {
+    "split and class folders": (
+        _split_and_class_folders,
+        r"holds split folders \('Train'\) and other folders \('cat'\); use either train/",
+    ),
+    "val and test without train": (_no_train, r"has 'Test', 'val' but no train/ folder"),
+    "two folders for val": (
+        _two_val_folders,
+        r"has 2 folders for the val split \('Validation', 'val'\); keep one",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LAYOUT_ERRORS))
+def test_ambiguous_layouts_are_refused_naming_the_folders(tmp_path, case):
+    make, message = LAYOUT_ERRORS[case]
+    make(tmp_path)
+    with pytest.raises(DataError, match=message):
+        scan_image_folder(tmp_path)
+
+
+def test_files_outside_class_folders_are_left_out_with_the_reason(tmp_path):
+    _two_classes(tmp_path / "train")
+    save_image(tmp_path / "loose.png", (1, 2, 3))
+    (tmp_path / "notes.txt").write_text("x")
+    save_image(tmp_path / "train" / "stray.jpg", (1, 2, 3), kind="JPEG")
+    folder = scan_image_folder(tmp_path)
+    assert dict(folder.left_out) == {
+        "loose.png": OUTSIDE_CLASSES,
+        "notes.txt": OUTSIDE_SPLITS,
+        "train/stray.jpg": OUTSIDE_CLASSES,
+    }
+    flat = tmp_path / "flat"
+    _two_classes(flat)
+    save_image(flat / "loose.png", (1, 2, 3))
+    assert scan_image_folder(flat).left_out == (("loose.png", OUTSIDE_CLASSES),)
+
+
+def test_folder_links_are_followed_once_and_loops_end(tmp_path):
+    _two_classes(tmp_path)
+    (tmp_path / "ant" / "up").symlink_to(tmp_path / "ant")  # a loop
+    (tmp_path / "bee" / "again").symlink_to(tmp_path / "ant")  # a folder read twice
+    (tmp_path / "bee" / "more").mkdir()
+    save_image(tmp_path / "bee" / "more" / "x.png", (1, 2, 3))
+    (tmp_path / "ant" / "more").symlink_to(tmp_path / "bee" / "more")  # a link read first
+    folder = scan_image_folder(tmp_path)
+    assert folder.splits["train"].files == (
+        "ant/000.png", "ant/more/x.png", "bee/000.png",
+    )  # fmt: skip
+    assert dict(folder.left_out) == {
+        "ant/up": LINK_FOLLOWED,
+        "bee/again": LINK_FOLLOWED,
+        "bee/more": LINK_FOLLOWED,
+    }

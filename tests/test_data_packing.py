@@ -373,3 +373,25 @@ def test_bad_options_from_python_are_named(tmp_path, source, options, message):
 def test_an_empty_data_name_is_not_taken_for_the_current_folder(text):
     with pytest.raises(DataError, match="unknown dataset"):
         load_dataset(text)
+
+
+def test_split_folders_in_other_spellings_are_splits_not_classes(tmp_path):
+    root = tmp_path / "src"
+    train = image_tree(root / "Train", {"ant": 3, "bee": 3})
+    val = image_tree(root / "validation", {"ant": 1, "bee": 1}, start=100)
+    test = image_tree(root / "Test", {"ant": 2, "bee": 1}, start=200)
+    pack = pack_image_folder(root, tmp_path / "out", size=2, jobs=1)
+    assert pack.class_names == ("ant", "bee")
+    for split, expected in (("train", train), ("val", val), ("test", test)):
+        rows, labels = colours_and_labels(pack, split)
+        assert dict(zip(rows, labels, strict=True)) == expected  # val not carved from train
+
+
+def test_loose_files_are_reported_with_why_they_were_left_out(tmp_path):
+    root = tmp_path / "src"
+    image_tree(root / "train", {"ant": 3, "bee": 3})
+    save_image(root / "loose.png", (1, 2, 3))
+    pack = pack_image_folder(root, tmp_path / "out", size=2, jobs=1)
+    assert pack.skipped_files == (
+        "loose.png: an image outside the class folders (images go in SOURCE/<class>/)",
+    )

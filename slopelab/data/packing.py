@@ -175,8 +175,8 @@ def _decode_into(
 
 
 def _skipped(folder: ImageFolder, plan: dict, state: dict[str, Any]) -> list[str]:
-    """``"path: reason"`` for every file left out: not images, then those that failed."""
-    skipped = [f"{name}: not an image file" for name in folder.not_images]
+    """``"path: reason"`` for every file left out: by the scan, then those that failed."""
+    skipped = [f"{name}: {reason}" for name, reason in folder.left_out]
     for split, failed in state["failed"].items():
         files = plan[split][0]
         for slot in sorted(failed, key=int):
