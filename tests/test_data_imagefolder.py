@@ -307,3 +307,39 @@ def test_folder_links_are_followed_once_and_loops_end(tmp_path):
         "bee/again": LINK_FOLLOWED,
         "bee/more": LINK_FOLLOWED,
     }
+
+
+GRADIENT = np.tile(np.arange(256), (256, 1))  # columns 0 .. 255: the oracle is its 8-bit value
+
+
+@pytest.mark.parametrize(
+    ("mode", "values", "kind"),
+    [
+        ("I;16", GRADIENT * 257, "PNG"),  # 0 .. 65535 exactly
+        ("I;16", GRADIENT * 256 + 255, "TIFF"),  # low bits set: dropped, not rounded up
+        ("I;16B", GRADIENT * 257, "TIFF"),
+        ("I", GRADIENT * 1000 - 50_000, "TIFF"),  # own range [-50000, 205000] -> [0, 255]
+        ("F", GRADIENT / 255 * 3.5 + 1, "TIFF"),  # own range [1, 4.5] -> [0, 255]
+    ],
+    ids=["I;16 png", "I;16 tiff low bits", "I;16B tiff", "I tiff", "F tiff"],
+)
+def test_deep_grey_images_are_scaled_to_eight_bits(tmp_path, mode, values, kind):
+    dtype = {"I;16": "<u2", "I;16B": ">u2", "I": "<i4", "F": "<f4"}[mode]
+    image = Image.frombytes(mode, (256, 256), values.astype(dtype).tobytes())
+    path = tmp_path / f"deep.{kind.lower()}"
+    image.save(path, format=kind)
+    with Image.open(path) as reread:
+        assert reread.mode == mode  # the file really is that deep
+    row = decode_image(path, 256, channels=1)
+    np.testing.assert_array_equal(row.reshape(256, 256), GRADIENT)
+    assert decode_image(path, 32).reshape(3, 32, 32).mean() == pytest.approx(127.5, abs=0.5)
+
+
+def test_constant_and_non_finite_deep_images(tmp_path):
+    Image.fromarray(np.full((4, 4), 7.0, np.float32)).save(tmp_path / "flat.tiff")
+    assert decode_image(tmp_path / "flat.tiff", 2).tolist() == [0] * 12
+    values = np.ones((4, 4), np.float32)
+    values[1, 2] = np.nan
+    Image.fromarray(values).save(tmp_path / "nan.tiff")
+    with pytest.raises(ValueError, match="F image with NaN or infinite pixels"):
+        decode_image(tmp_path / "nan.tiff", 2)

@@ -51,6 +51,7 @@ SPLIT_NAMES = {
     "testing": "test",
 }  # fmt: skip  (folder name, lower-cased -> split)
 MODES = {1: "L", 3: "RGB"}
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")  # Pillow's unsigned 16-bit grey
 LAYOUT = "SOURCE/train/<class>/*.jpg (optionally val/ and test/) or SOURCE/<class>/*.jpg"
 NOT_AN_IMAGE = "not an image file"
 OUTSIDE_CLASSES = "an image outside the class folders (images go in SOURCE/<class>/)"
@@ -257,6 +258,27 @@ def decode_image(path: str | Path, size: int, channels: int = 3) -> np.ndarray:
         warnings.simplefilter("ignore")
         with Image.open(path) as image:
             image.draft(mode, (size, size))
-            square = ImageOps.fit(image.convert(mode), (size, size), method=Image.Resampling.BOX)
+            eight_bits = _eight_bits(image)
+            square = ImageOps.fit(
+                eight_bits.convert(mode), (size, size), method=Image.Resampling.BOX
+            )
             pixels = np.asarray(square, dtype=np.uint8).reshape(size, size, channels)
     return np.ascontiguousarray(pixels.transpose(2, 0, 1)).reshape(-1)
+
+
+def _eight_bits(image):  # a PIL.Image in, a PIL.Image out (Pillow loads only when used)
+    """Grey images of more than 8 bits scaled to 8 (see the module docstring); Pillow's
+    ``convert`` would clip them instead (a 16-bit image comes out almost all white)."""
+    from PIL import Image
+
+    if image.mode in SIXTEEN_BIT_MODES:
+        values = np.asarray(image).astype(np.uint16)
+        return Image.fromarray((values >> 8).astype(np.uint8), "L")
+    if image.mode not in ("I", "F"):
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"a {image.mode} image with NaN or infinite pixels")
+    low, high = values.min(), values.max()
+    scaled = (values - low) * (255 / (high - low)) if high > low else np.zeros_like(values)
+    return Image.fromarray(np.rint(scaled).astype(np.uint8), "L")
