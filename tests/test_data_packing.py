@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from slopelab.data import load_dataset
 from slopelab.data.errors import DataError
@@ -150,7 +152,35 @@ def _fail_once(monkeypatch, target, name: str) -> None:
     monkeypatch.setattr(target, name, failing)
 
 
-STOPS = ["after 1 chunk", "after 4 chunks", "while shrinking", "writing y", "writing pack.json"]
+def _fail_on_call(monkeypatch, target, name: str, call: int, when=lambda *args: True) -> None:
+    """Raise Stop on the ``call``-th call of ``target.name`` for which ``when(*args)`` holds."""
+    real = getattr(target, name)
+    seen = []
+
+    def failing(*args, **kwargs):
+        if when(*args):
+            seen.append(1)
+            if len(seen) == call:
+                raise Stop
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, failing)
+
+
+def _writing_val(writer, *args) -> bool:
+    return writer.path.name == "val-X.npy"
+
+
+STOPS = [
+    "after 1 chunk",
+    "after 4 chunks",
+    "while shrinking",
+    "copying val rows",
+    "cutting val rows off",
+    "cutting val rows off, val file lost",
+    "writing y",
+    "writing pack.json",
+]
 
 
 @pytest.mark.parametrize("stop", STOPS)
@@ -165,6 +195,10 @@ def test_an_interrupted_pack_continues_to_the_same_bytes(tmp_path, source, monke
         progress, _ = stop_after(int(stop.split()[1]))
     elif stop == "while shrinking":
         _fail_once(monkeypatch, RowWriter, "shrink")
+    elif stop == "copying val rows":
+        _fail_on_call(monkeypatch, RowWriter, "write", 1, when=_writing_val)
+    elif stop.startswith("cutting val rows off"):
+        _fail_on_call(monkeypatch, RowWriter, "shrink", 2)  # the first fills the holes
     elif stop == "writing y":
         _fail_once(monkeypatch, __import__("slopelab.data.packing").data.packing, "npy_bytes")
     else:
@@ -172,11 +206,15 @@ def test_an_interrupted_pack_continues_to_the_same_bytes(tmp_path, source, monke
     with pytest.raises(Stop):
         pack_image_folder(root, out, on_progress=progress, **options)
     assert (out / PROGRESS).exists() and not (out / "pack.json").exists()
+    if stop.endswith("val file lost"):
+        (out / "val-X.npy").unlink()  # the carved rows are gone: train is decoded again
     resumed, seen = stop_after(10**6)
     pack_image_folder(root, out, on_progress=resumed, **options)
     assert packed_bytes(out) == packed_bytes(tmp_path / "whole")
     if stop == "after 4 chunks":
         assert seen[0] == 4 * 3  # the rerun started after the 4 chunks recorded
+    if stop.endswith("val file lost"):
+        assert seen[0] == 0
 
 
 def test_a_rerun_with_other_options_is_refused_unless_overwrite(tmp_path, source):
@@ -395,3 +433,73 @@ def test_loose_files_are_reported_with_why_they_were_left_out(tmp_path):
     assert pack.skipped_files == (
         "loose.png: an image outside the class folders (images go in SOURCE/<class>/)",
     )
+
+
+def _good_and_junk(root: Path, good: int) -> dict:
+    colours = image_tree(root, {"ant": good, "bee": good})
+    for name in ("ant", "bee"):
+        (root / name / "bad.png").write_bytes(b"junk")
+    return colours
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**31), num_val=st.none() | st.integers(1, 7))
+def test_validation_is_carved_from_the_images_that_were_read(tmp_path_factory, seed, num_val):
+    root = tmp_path_factory.mktemp("src")
+    colours = _good_and_junk(root, good=4)  # 8 readable images, 2 junk ones, in any order
+    out = tmp_path_factory.mktemp("out") / "pack"
+    pack = pack_image_folder(root, out, size=2, jobs=1, chunk_rows=3, seed=seed, num_val=num_val)
+    expected_val = num_val or math.ceil(0.1 * 8)  # 10% of the readable images, rounded up
+    assert pack.split("val").rows == expected_val
+    assert pack.split("train").rows == 8 - expected_val
+    found = {}
+    for split in pack.splits:
+        rows, labels = colours_and_labels(pack, split)
+        found.update(zip(rows, labels, strict=True))
+    assert found == colours
+    assert pack.skipped == 2
+
+
+def test_too_few_readable_images_for_the_validation_rows(tmp_path):
+    _good_and_junk(tmp_path / "src", good=2)
+    with pytest.raises(
+        DataError, match=r"has 4 readable training images \(of 6\): too few for --num-val 4 "
+    ):
+        pack_image_folder(tmp_path / "src", tmp_path / "out", size=2, jobs=1, num_val=4)
+
+
+def test_a_class_none_of_whose_images_can_be_read_is_refused(tmp_path):
+    root = tmp_path / "src"
+    image_tree(root, {"ant": 3, "bee": 3})
+    for number in range(2):
+        (root / "cat" / f"{number}.png").parent.mkdir(exist_ok=True)
+        (root / "cat" / f"{number}.png").write_bytes(b"junk")
+    with pytest.raises(
+        DataError, match=r"no training image of class 'cat' could be read \(the first: cat/"
+    ):
+        pack_image_folder(root, tmp_path / "out", size=2, jobs=1)
+
+
+def test_a_class_whose_only_images_went_to_validation_is_noted(tmp_path):
+    root = tmp_path / "src"
+    image_tree(root, {"ant": 6, "bee": 1})
+    notes = []
+    for seed in range(50):
+        pack = pack_image_folder(
+            root,
+            tmp_path / f"out{seed}",
+            size=2,
+            jobs=1,
+            seed=seed,
+            num_val=1,
+            on_note=notes.append,
+        )
+        if 1 not in pack.split("train").y.tolist():
+            break
+    assert pack.split("val").y.tolist() == [1]
+    assert notes == [
+        "class 'bee' has no training rows: its few images all went to the validation split; "
+        "pass a smaller --num-val or another --seed, or add images"
+    ]

@@ -158,6 +158,7 @@ def run_pack(args: argparse.Namespace) -> int:
                     chunk_rows=args.chunk,
                     overwrite=args.overwrite,
                     on_progress=show,
+                    on_note=lambda text: console.say(f"note: {text}"),
                 )
             except KeyboardInterrupt:
                 raise InterruptedRun(

@@ -11,9 +11,10 @@ hole, filled at the end by a row from the end of the split (the order stays a se
 one), and is listed in ``pack.json`` with the reason.
 
 The order: the training images are permuted with ``default_rng(seed)``; without a ``val/``
-folder the last ``num_val`` of them (default: 10%, rounded up, at most 10,000) are the
-validation split. ``val/`` and ``test/`` are permuted with ``default_rng([seed, 1])`` and
-``default_rng([seed, 2])``.
+folder, once they are decoded, the last ``num_val`` of those that could be read (default: 10%
+of them, rounded up, at most 10,000) are moved to the validation split. ``val/`` and ``test/``
+are permuted with ``default_rng([seed, 1])`` and ``default_rng([seed, 2])``. A class none of
+whose training images can be read is refused.
 
 A dataset name or a ``.npz``/``.csv`` file is loaded with :func:`load_dataset` (its usual
 train/val/test split) and written with :func:`~slopelab.data.pack.write_pack`.
@@ -35,6 +36,7 @@ import numpy as np
 from slopelab.data.dataset import check_seed, check_size
 from slopelab.data.errors import DataError, option
 from slopelab.data.imagefolder import MODES, ImageFolder, decode_image, scan_image_folder
+from slopelab.data.labels import listing
 from slopelab.data.npyformat import RowWriter, npy_bytes, npy_shape
 from slopelab.data.pack import METADATA, Pack, finish_pack, is_pack, write_pack
 from slopelab.runs import atomic_write_bytes, atomic_write_text, is_leftover, remove_leftovers
@@ -45,6 +47,8 @@ DEFAULT_SIZE = 32  # pixels a side, as the downsampled-ImageNet benchmarks use
 VAL_FRACTION, MAX_DEFAULT_VAL = 0.1, 10_000
 MAX_LISTED = 1000  # skipped files named in pack.json (the count is always exact)
 PACK_FILES = ("train", "val", "test")
+PROGRESS_KEYS = ("done", "failed", "filled", "carved")  # per split, in the progress state
+COPY_ROWS = 1024  # rows copied at a time when the validation rows are carved off
 
 Progress = Callable[[int, int], None]  # (images done, images in all)
 
@@ -72,9 +76,11 @@ def pack_image_folder(
     overwrite: bool = False,
     chunk_rows: int = CHUNK_ROWS,
     on_progress: Progress | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Pack:
     """Pack the image folder ``source`` into the folder ``out`` (see the module docstring);
-    ``on_progress(done, total)`` is called after each chunk."""
+    ``on_progress(done, total)`` is called after each chunk, ``on_note(text)`` with what the
+    caller should be told (a class with no training rows)."""
     _check_options(size, channels, seed, jobs, chunk_rows)
     folder = scan_image_folder(source)
     out = Path(out).expanduser()
@@ -89,7 +95,7 @@ def pack_image_folder(
         "size": size,
         "channels": channels,
         "seed": seed,
-        "num_val": len(plan["val"][0]),
+        "num_val": num_val,
         "chunk_rows": chunk_rows,
         "files": _files_digest(plan),
     }
@@ -101,12 +107,22 @@ def pack_image_folder(
             writers[split] = _writer(out, split, len(files), num_features, state)
         tasks = _tasks(folder.root, plan, state, size, channels, chunk_rows)
         _decode_into(writers, tasks, jobs, out, state, plan, on_progress)
-        sizes = {
+        labels = {
             split: _close_holes(writers[split], plan[split][1], split, out, state) for split in plan
         }
+        _check_every_class_read(folder, plan, labels["train"], state)
+        if "val" not in plan:
+            found = len(plan["train"][0])
+            _check_val_count(len(labels["train"]), found, num_val, folder.root)
+            labels["train"], labels["val"] = _carve_val(
+                writers["train"], labels["train"], num_val, out, state
+            )
     finally:
         for writer in writers.values():
             writer.close()
+    for split, y in labels.items():
+        atomic_write_bytes(out / f"{split}-y.npy", npy_bytes(y))
+    _note_classes_without_training_rows(folder, labels, on_note)
     skipped = _skipped(folder, plan, state)
     pack = finish_pack(
         out,
@@ -118,7 +134,7 @@ def pack_image_folder(
         num_features=num_features,
         default_preprocess="standardize",
         seed=seed,
-        splits=sizes,
+        splits={split: len(y) for split, y in labels.items()},
         skipped_files=skipped[:MAX_LISTED],
         extra={"skipped": len(skipped), "resize": RESIZE},
     )
@@ -188,37 +204,100 @@ RESIZE = "centre square crop, box-resampled to size x size (shorter side to size
 
 
 def _plan(folder: ImageFolder, seed: int, num_val: int | None) -> dict[str, tuple[tuple, Any]]:
-    """``{split: (files, labels)}`` in the order the rows are written."""
-    train = folder.splits["train"]
-    order = np.random.default_rng(seed).permutation(len(train.files))
-    files = tuple(train.files[i] for i in order)
-    labels = train.labels[order]
+    """``{split: (files, labels)}`` of the split folders, in the order the rows are written.
+    Without a val/ folder, the validation rows are carved from the training rows once they
+    are decoded (:func:`_carve_val`): how many depends on how many can be read."""
     plan = {}
-    if "val" in folder.splits:
-        if num_val is not None:
-            raise DataError(
-                f"{option('num_val', num_val)} carves the validation split from the training "
-                f"images, but {folder.root} has a val/ folder, which is the validation split; "
-                "drop --num-val"
-            )
-        plan["train"] = (files, labels)
-    else:
-        count = num_val or min(math.ceil(VAL_FRACTION * len(files)), MAX_DEFAULT_VAL)
-        if count >= len(files):
-            raise DataError(
-                f"{folder.root} has {len(files)} training images: too few for "
-                f"{option('num_val', count) if num_val else f'{count} validation images'} plus "
-                "at least 1 for training; pass a smaller --num-val, or add a val/ folder"
-            )
-        cut = len(files) - count
-        plan["train"] = (files[:cut], labels[:cut])
-        plan["val"] = (files[cut:], labels[cut:])
-    for index, split in ((1, "val"), (2, "test")):
+    for index, split in enumerate(PACK_FILES):
         if split in folder.splits:
             part = folder.splits[split]
-            order = np.random.default_rng([seed, index]).permutation(len(part.files))
+            rng = np.random.default_rng(seed if split == "train" else [seed, index])
+            order = rng.permutation(len(part.files))
             plan[split] = (tuple(part.files[i] for i in order), part.labels[order])
-    return {split: plan[split] for split in PACK_FILES if split in plan}
+    if "val" in plan and num_val is not None:
+        raise DataError(
+            f"{option('num_val', num_val)} carves the validation split from the training "
+            f"images, but {folder.root} has a val/ folder, which is the validation split; "
+            "drop --num-val"
+        )
+    if "val" not in plan:
+        _check_val_count(len(plan["train"][0]), len(plan["train"][0]), num_val, folder.root)
+    return plan
+
+
+def _val_count(readable: int, num_val: int | None) -> int:
+    """The validation rows carved from ``readable`` training rows."""
+    return num_val or min(math.ceil(VAL_FRACTION * readable), MAX_DEFAULT_VAL)
+
+
+def _check_val_count(readable: int, found: int, num_val: int | None, where: object) -> None:
+    count = _val_count(readable, num_val)
+    if count < readable:
+        return
+    images = (
+        f"{found} training images"
+        if readable == found
+        else (f"{readable} readable training images (of {found})")
+    )
+    raise DataError(
+        f"{where} has {images}: too few for "
+        f"{option('num_val', count) if num_val else f'{count} validation images'} plus "
+        "at least 1 for training; pass a smaller --num-val, or add a val/ folder"
+    )
+
+
+def _carve_val(
+    train: RowWriter, y: np.ndarray, num_val: int | None, out: Path, state: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move the last training rows (of those read) to ``val-X.npy``; return the training and
+    validation labels. Recorded in the progress state before the training file is cut, so an
+    interruption at any point redoes or skips the copy, never loses rows."""
+    readable = len(y)
+    count = _val_count(readable, num_val)
+    cut = readable - count
+    if "train" not in state["carved"]:
+        with RowWriter(out / "val-X.npy", count, train.num_features, "uint8") as val:
+            for start in range(0, count, COPY_ROWS):
+                block = min(COPY_ROWS, count - start)
+                val.write(start, train.read(cut + start, block))
+            val.sync()
+        state["carved"]["train"] = count
+        _save_state(out, state)
+    if train.rows != cut:
+        train.shrink(cut)
+        train.sync()
+    return y[:cut], y[cut:]
+
+
+def _check_every_class_read(
+    folder: ImageFolder, plan: dict, y: np.ndarray, state: dict[str, Any]
+) -> None:
+    """Refuse a class none of whose training images could be read: no row would teach it."""
+    counts = np.bincount(y, minlength=len(folder.class_names))
+    unread = [label for label, count in enumerate(counts) if count == 0]
+    if not unread:
+        return
+    files, labels = plan["train"]
+    failed = state["failed"]["train"]
+    slot = next(int(s) for s in sorted(failed, key=int) if labels[int(s)] == unread[0])
+    names = listing([folder.class_names[label] for label in unread])
+    raise DataError(
+        f"no training image of class {names} could be read (the first: {files[slot]}: "
+        f"{failed[str(slot)]}); a classifier cannot learn a class it never sees: fix or "
+        "remove those files, then pack again with --overwrite"
+    )
+
+
+def _note_classes_without_training_rows(
+    folder: ImageFolder, labels: dict[str, np.ndarray], on_note: Callable[[str], None] | None
+) -> None:
+    counts = np.bincount(labels["train"], minlength=len(folder.class_names))
+    empty = [folder.class_names[label] for label, count in enumerate(counts) if count == 0]
+    if empty and on_note is not None:
+        on_note(
+            f"class {listing(empty)} has no training rows: its few images all went to the "
+            "validation split; pass a smaller --num-val or another --seed, or add images"
+        )
 
 
 def _files_digest(plan: dict[str, tuple[tuple, Any]]) -> str:
@@ -232,7 +311,7 @@ def _files_digest(plan: dict[str, tuple[tuple, Any]]) -> str:
 def _start(out: Path, options: dict[str, Any], overwrite: bool) -> dict[str, Any]:
     """The progress state to continue from (fresh unless an interrupted pack with the same
     options is in ``out``); refuses a complete pack or a folder of other files."""
-    fresh = {"options": options, "done": {}, "failed": {}, "filled": {}}
+    fresh = {"options": options, "done": {}, "failed": {}, "filled": {}, "carved": {}}
     if out.exists() and not out.is_dir():
         raise DataError(f"{out} is a file; --out must be a folder (new, or empty)")
     if is_pack(out) and not overwrite:
@@ -293,18 +372,20 @@ def _save_state(out: Path, state: dict[str, Any]) -> None:
 
 
 def _writer(out: Path, split: str, rows: int, num_features: int, state: dict) -> RowWriter:
-    """The split's X file, kept when it is the one the progress state describes."""
+    """The split's X file, kept when it has the rows the progress state describes (all, the
+    holes filled, or the validation rows carved off); else a new one, and its rows are decoded
+    again."""
     path = out / f"{split}-X.npy"
     filled = state["filled"].get(split)
-    if filled is not None and npy_shape(path) == (rows, num_features):
-        return RowWriter(path, rows, num_features, "uint8")  # holes filled, not yet shrunk
-    writer = RowWriter(path, rows if filled is None else filled, num_features, "uint8")
-    if writer.created and (state["done"].get(split) or filled is not None):
-        for key in ("done", "failed", "filled"):  # its rows are gone: decode them again
-            state[key].pop(split, None)
-        writer.close()
-        writer = RowWriter(path, rows, num_features, "uint8")
-    return writer
+    carved = state["carved"].get(split, 0)
+    expected = {rows} if filled is None else {rows, filled, filled - carved}
+    shape = npy_shape(path)
+    val_kept = not carved or npy_shape(out / "val-X.npy") == (carved, num_features)
+    if shape is not None and shape[1:] == (num_features,) and shape[0] in expected and val_kept:
+        return RowWriter(path, shape[0], num_features, "uint8")
+    for key in PROGRESS_KEYS:
+        state[key].pop(split, None)
+    return RowWriter(path, rows, num_features, "uint8")
 
 
 def _decoded(tasks: list[Task], jobs: int | None) -> Iterator[tuple[Task, np.ndarray, list]]:
@@ -349,9 +430,9 @@ def _reason(error: Exception) -> str:
 
 def _close_holes(
     writer: RowWriter, labels: np.ndarray, split: str, out: Path, state: dict[str, Any]
-) -> int:
-    """Move rows from the end of the split into the rows of files that failed, cut the file
-    to the rows kept, write y; return the number of rows kept.
+) -> np.ndarray:
+    """Move rows from the end of the split into the rows of files that failed and cut the
+    file to the rows kept; return their labels.
 
     Donor rows lie past the kept rows and are never written, so redoing the moves after an
     interruption gives the same result."""
@@ -375,11 +456,10 @@ def _close_holes(
         _save_state(out, state)
     y = labels.copy()
     y[holes] = y[donors]
-    if writer.rows != kept:
+    if writer.rows == rows and rows != kept:
         writer.shrink(kept)
         writer.sync()
-    atomic_write_bytes(out / f"{split}-y.npy", npy_bytes(y[:kept]))
-    return kept
+    return y[:kept]
 
 
 def pack_dataset(
