@@ -115,6 +115,8 @@ SOURCE_ERRORS = {
     "file": (["x.jpg"], "is a file; pass a folder of images"),
     "one class": (["one"], "has only the class folder 'ant'; a classifier needs at least 2"),
     "size for a dataset": (["digits", "--size", "4"], "--size 4 (size=4 in Python) resizes"),
+    "size too large": (["two", "--size", "100000"], "is too large: at most 256 pixels a side"),
+    "val without train": (["splits"], "has 'Test', 'val' but no train/ folder"),
 }
 
 
@@ -123,9 +125,13 @@ def test_bad_sources_are_one_line_errors(tmp_path, monkeypatch, capsys, case):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.jpg").write_bytes(b"x")
     image_tree(tmp_path / "one", {"ant": 2})
+    image_tree(tmp_path / "two", {"ant": 2, "bee": 2})
+    image_tree(tmp_path / "splits" / "val", {"ant": 2, "bee": 2})
+    image_tree(tmp_path / "splits" / "Test", {"ant": 2, "bee": 2})
     arguments, message = SOURCE_ERRORS[case]
     code, _, err = run(["data", "pack", *arguments, "--out", "p", "--jobs", "1"], capsys)
     assert_one_line_error(code, err, message)
+    assert not (tmp_path / "p").exists()
 
 
 def test_out_that_is_a_file_or_a_pack(tmp_path, images, capsys):

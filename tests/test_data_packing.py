@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -398,6 +399,14 @@ def test_a_dataset_pack_cut_short_is_written_again_without_overwrite(tmp_path, m
         ({"jobs": -1}, "jobs must be a whole number >= 1"),
         ({"channels": 2}, r"channels must be 1 \(grey\) or 3 \(RGB\); got 2"),
         ({"seed": -1}, "seed must be >= 0"),
+        ({"size": 100_000}, r"--size 100000 \(size=100000 in Python\) is too large: at most 256"),
+        ({"size": 257}, "is too large: at most 256 pixels a side, since a row holds"),
+        (
+            {"size": 256, "chunk_rows": 2000},
+            r"--chunk 2000 \(chunk_rows=2000 in Python\): rows of 196,608 bytes is 393 MB for "
+            "each decoding process to hold; at most 256 MB: pass --chunk 1302 or less",
+        ),
+        ({"size": 32, "chunk_rows": 10**7}, r"rows of 3,072 bytes is 31 GB .* --chunk 83333 or"),
     ],
 )
 def test_bad_options_from_python_are_named(tmp_path, source, options, message):
@@ -503,3 +512,25 @@ def test_a_class_whose_only_images_went_to_validation_is_noted(tmp_path):
         "class 'bee' has no training rows: its few images all went to the validation split; "
         "pass a smaller --num-val or another --seed, or add images"
     ]
+
+
+def test_a_pack_larger_than_the_free_space_is_refused_before_any_file(
+    tmp_path, source, monkeypatch
+):
+    root, _ = source  # 21 images of 2 x 2 x 3 bytes: 21 x (12 + 8) + 6 x 128 + 3 x 20 bytes
+    needed = 21 * 20 + 6 * 128 + math.ceil(0.1 * 21) * 20
+    usage = shutil.disk_usage(tmp_path)
+
+    def disk_usage(path):
+        return usage._replace(free=needed - 1)
+
+    monkeypatch.setattr(shutil, "disk_usage", disk_usage)
+    out = tmp_path / "new" / "out"
+    with pytest.raises(DataError, match=rf"the pack needs 1.2 KB but {tmp_path} has 1.2 KB free"):
+        pack_image_folder(root, out, size=2, jobs=1)
+    assert not (tmp_path / "new").exists()
+    with pytest.raises(DataError, match=r"the pack needs .* free; free some space, choose another"):
+        pack_dataset("digits", tmp_path / "digits")
+    assert not (tmp_path / "digits").exists()
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=needed))
+    assert pack_image_folder(root, out, size=2, jobs=1).split("train").rows == 18

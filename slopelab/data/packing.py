@@ -38,12 +38,26 @@ from slopelab.data.errors import DataError, option
 from slopelab.data.imagefolder import MODES, ImageFolder, decode_image, scan_image_folder
 from slopelab.data.labels import listing
 from slopelab.data.npyformat import RowWriter, npy_bytes, npy_shape
-from slopelab.data.pack import METADATA, Pack, finish_pack, is_pack, write_pack
+from slopelab.data.pack import (
+    METADATA,
+    NPY_HEADER_BYTES,
+    Pack,
+    check_free_space,
+    finish_pack,
+    is_pack,
+    size_text,
+    write_pack,
+)
 from slopelab.runs import atomic_write_bytes, atomic_write_text, is_leftover, remove_leftovers
 
 PROGRESS = ".pack-progress.json"
 CHUNK_ROWS = 512  # images decoded per task; progress is recorded after each chunk
 DEFAULT_SIZE = 32  # pixels a side, as the downsampled-ImageNet benchmarks use
+# Rows are the features of a linear classifier, and every decoding process holds a chunk of
+# them: 256 x 256 RGB is 196,608 bytes a row (100 MB a chunk of 512), and a weight matrix of
+# 196,608 x 1,000 float64 is already 1.6 GB. Downsampled ImageNet uses 8 to 64.
+MAX_SIZE = 256
+MAX_CHUNK_BYTES = 256_000_000  # a chunk of decoded rows held by one decoding process
 VAL_FRACTION, MAX_DEFAULT_VAL = 0.1, 10_000
 MAX_LISTED = 1000  # skipped files named in pack.json (the count is always exact)
 PACK_FILES = ("train", "val", "test")
@@ -99,8 +113,9 @@ def pack_image_folder(
         "chunk_rows": chunk_rows,
         "files": _files_digest(plan),
     }
-    state = _start(out, options, overwrite)
     num_features = size * size * channels
+    check_free_space(out, _pack_bytes(plan, num_features, num_val))
+    state = _start(out, options, overwrite)
     writers = {}
     try:
         for split, (files, _) in plan.items():
@@ -148,6 +163,21 @@ def _check_options(size: int, channels: int, seed: int, jobs: int | None, chunk_
         check_size(value, name)
     if channels not in MODES:
         raise DataError(f"channels must be 1 (grey) or 3 (RGB); got {channels!r}")
+    if size > MAX_SIZE:
+        raise DataError(
+            f"{option('size', size)} is too large: at most {MAX_SIZE} pixels a side, since a "
+            f"row holds size x size x channels bytes, each decoding process holds {chunk_rows} "
+            "of them, and a linear classifier has a weight per byte per class (downsampled "
+            "ImageNet uses 8 to 64)"
+        )
+    row_bytes = size * size * channels
+    largest = MAX_CHUNK_BYTES // row_bytes
+    if chunk_rows > largest:
+        raise DataError(
+            f"--chunk {chunk_rows} (chunk_rows={chunk_rows} in Python): rows of {row_bytes:,} "
+            f"bytes is {size_text(chunk_rows * row_bytes)} for each decoding process to hold; "
+            f"at most {size_text(MAX_CHUNK_BYTES)}: pass --chunk {largest} or less"
+        )
 
 
 def _tasks(
@@ -223,6 +253,15 @@ def _plan(folder: ImageFolder, seed: int, num_val: int | None) -> dict[str, tupl
     if "val" not in plan:
         _check_val_count(len(plan["train"][0]), len(plan["train"][0]), num_val, folder.root)
     return plan
+
+
+def _pack_bytes(plan: dict, num_features: int, num_val: int | None) -> int:
+    """The bytes a pack of ``plan`` takes at most, while the validation rows are carved off
+    (then both copies exist) included."""
+    rows = sum(len(files) for files, _ in plan.values())
+    carved = 0 if "val" in plan else _val_count(len(plan["train"][0]), num_val)
+    header_bytes = 2 * len(PACK_FILES) * NPY_HEADER_BYTES
+    return rows * (num_features + 8) + carved * (num_features + 8) + header_bytes
 
 
 def _val_count(readable: int, num_val: int | None) -> int:
