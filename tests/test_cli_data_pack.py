@@ -16,7 +16,7 @@ import pytest
 
 from slopelab.cli import main
 from slopelab.data.pack import open_pack
-from slopelab.data.packing import PROGRESS
+from slopelab.data.packing import PROGRESS, pack_image_folder
 from tests.test_data_imagefolder import image_tree, save_image
 from tests.test_data_packing import add_bad_files, fake_cifar10, packed_bytes
 
@@ -152,9 +152,17 @@ def many_images(root: Path, count: int) -> None:
 
 
 def start_pack(source: Path, out: Path, *extra: str) -> subprocess.Popen:
+    """The pack in a session of its own, as a terminal runs a command: its process group gets
+    the terminal's Ctrl-C (and the test's own group does not)."""
     command = [sys.executable, "-m", "slopelab", "data", "pack", str(source), "--out", str(out),
                "--size", "2", "--chunk", "2", "--no-progress", *extra]  # fmt: skip
-    return subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        command,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def chunks_done(out: Path) -> int:
@@ -184,8 +192,9 @@ def test_sigkill_then_the_same_command_gives_the_uninterrupted_pack(tmp_path, jo
         process = start_pack(tmp_path / "src", out, "--jobs", jobs)
         wait_for_chunks(process, out, kill_after)
         process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)  # the workers hold stderr open until they end
         assert process.returncode == -signal.SIGKILL
+        assert err == b""  # orphaned workers end quietly: no BrokenPipe, no leaked semaphores
         assert not (out / "pack.json").exists()
     process = start_pack(tmp_path / "src", out, "--jobs", jobs)
     _, err = process.communicate(timeout=120)
@@ -213,3 +222,57 @@ def test_ctrl_c_stops_with_one_line_saying_how_to_continue(tmp_path):
     assert open_pack(out).split("train").rows + open_pack(out).split("val").rows == 300
     pixels = np.concatenate([open_pack(out).split(s).X[:, 0] for s in ("train", "val")])
     assert sorted(pixels.tolist()) == sorted(index % 256 for index in range(300))
+
+
+def wait_for(condition, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert process.poll() is None, "the pack ended before it could be stopped"
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
+MOMENTS = {
+    "as the workers start": lambda process, out: wait_for((out / PROGRESS).exists, process),
+    "after 20 chunks": lambda process, out: wait_for(lambda: chunks_done(out) >= 20, process),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", list(MOMENTS))
+@pytest.mark.parametrize("to", ["process group", "parent"])
+def test_ctrl_c_at_any_moment_prints_one_line_and_the_rerun_is_the_same_pack(tmp_path, moment, to):
+    many_images(tmp_path / "src", 1000)
+    pack_image_folder(tmp_path / "src", tmp_path / "whole", size=2, chunk_rows=2, jobs=1)
+    out = tmp_path / "out"
+    process = start_pack(tmp_path / "src", out, "--jobs", "2")
+    MOMENTS[moment](process, out)
+    if to == "parent":
+        process.send_signal(signal.SIGINT)
+    else:
+        os.killpg(process.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err.decode()
+    lines = err.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("slopelab data: interrupted"), lines
+    if chunks_done(out) == 0:
+        assert "kept in" not in lines[0]
+    process = start_pack(tmp_path / "src", out, "--jobs", "2")
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 0 and err == b"", err.decode()
+    assert packed_bytes(out) == packed_bytes(tmp_path / "whole")
+
+
+def test_ctrl_c_before_out_exists_does_not_say_images_are_kept_in_it(
+    tmp_path, images, capsys, monkeypatch
+):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("slopelab.data.packing.pack_image_folder", interrupted)
+    code, _, err = run(["data", "pack", str(images), "--out", str(tmp_path / "p")], capsys)
+    assert code == 130
+    assert err == (
+        "slopelab data: interrupted before any image was packed; run the same command again "
+        "to start\n"
+    )

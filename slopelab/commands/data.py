@@ -161,15 +161,23 @@ def run_pack(args: argparse.Namespace) -> int:
                     on_note=lambda text: console.say(f"note: {text}"),
                 )
             except KeyboardInterrupt:
-                raise InterruptedRun(
-                    f"interrupted; the images packed so far are kept in {args.out}: run the "
-                    "same command again to continue"
-                ) from None
+                raise InterruptedRun(_interrupted(args.out)) from None
     seconds = time.perf_counter() - started
     _describe_pack(console, pack)
     console.say(f"packed into {pack.path} in {seconds:.1f} s")
     console.emit({**_pack_document(pack), "seconds": seconds})
     return 0
+
+
+def _interrupted(out: str) -> str:
+    from slopelab.data.packing import chunks_done
+
+    if chunks_done(out):
+        return (
+            f"interrupted; the images packed so far are kept in {out}: run the same command "
+            "again to continue"
+        )
+    return "interrupted before any image was packed; run the same command again to start"
 
 
 def _describe_pack(console: Console, pack: Pack) -> None:

@@ -25,17 +25,17 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from slopelab.data.dataset import check_seed, check_size
+from slopelab.data.decoding import Task, decoded
 from slopelab.data.errors import DataError, option
-from slopelab.data.imagefolder import MODES, ImageFolder, decode_image, scan_image_folder
+from slopelab.data.imagefolder import MODES, ImageFolder, scan_image_folder
 from slopelab.data.labels import listing
 from slopelab.data.npyformat import RowWriter, npy_bytes, npy_shape
 from slopelab.data.pack import (
@@ -65,17 +65,6 @@ PROGRESS_KEYS = ("done", "failed", "filled", "carved")  # per split, in the prog
 COPY_ROWS = 1024  # rows copied at a time when the validation rows are carved off
 
 Progress = Callable[[int, int], None]  # (images done, images in all)
-
-
-@dataclass(frozen=True)
-class Task:
-    """One chunk to decode: the split, its first row, and the files (absolute paths)."""
-
-    split: str
-    start: int
-    paths: tuple[str, ...]
-    size: int
-    channels: int
 
 
 def pack_image_folder(
@@ -208,16 +197,17 @@ def _decode_into(
     done_rows = total - sum(len(task.paths) for task in tasks)
     if on_progress is not None:
         on_progress(done_rows, total)
-    for task, rows, failures in _decoded(tasks, jobs):
-        writers[task.split].write(task.start, rows)
-        writers[task.split].sync()
-        for index, reason in failures:
-            state["failed"].setdefault(task.split, {})[str(task.start + index)] = reason
-        state["done"][task.split] = state["done"].get(task.split, 0) + 1
-        _save_state(out, state)
-        done_rows += len(task.paths)
-        if on_progress is not None:
-            on_progress(done_rows, total)
+    with closing(decoded(tasks, jobs)) as results:  # an interruption stops the workers now
+        for task, rows, failures in results:
+            writers[task.split].write(task.start, rows)
+            writers[task.split].sync()
+            for index, reason in failures:
+                state["failed"].setdefault(task.split, {})[str(task.start + index)] = reason
+            state["done"][task.split] = state["done"].get(task.split, 0) + 1
+            _save_state(out, state)
+            done_rows += len(task.paths)
+            if on_progress is not None:
+                on_progress(done_rows, total)
 
 
 def _skipped(folder: ImageFolder, plan: dict, state: dict[str, Any]) -> list[str]:
@@ -398,6 +388,13 @@ def _clear(out: Path) -> None:
     remove_leftovers(out)
 
 
+def chunks_done(out: str | Path) -> int:
+    """How many chunks the progress state in ``out`` records as packed (0: none, or no state)."""
+    state = _load_state(Path(out).expanduser())
+    done = state.get("done") if state else None
+    return sum(done.values()) if isinstance(done, dict) else 0
+
+
 def _load_state(out: Path) -> dict[str, Any] | None:
     try:
         state = json.loads((out / PROGRESS).read_text(encoding="utf-8"))
@@ -425,46 +422,6 @@ def _writer(out: Path, split: str, rows: int, num_features: int, state: dict) ->
     for key in PROGRESS_KEYS:
         state[key].pop(split, None)
     return RowWriter(path, rows, num_features, "uint8")
-
-
-def _decoded(tasks: list[Task], jobs: int | None) -> Iterator[tuple[Task, np.ndarray, list]]:
-    """``(task, rows, failures)`` for each task, in order; in ``jobs`` processes."""
-    jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield (task, *decode_chunk(task))
-        return
-    import multiprocessing
-
-    # spawn: a forked child would inherit the parent's threads (BLAS, tqdm) in any state.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(min(jobs, len(tasks)), initializer=_ignore_interrupts) as pool:
-        for task, result in zip(tasks, pool.imap(decode_chunk, tasks), strict=True):
-            yield (task, *result)
-
-
-def _ignore_interrupts() -> None:
-    """Ctrl-C stops the parent, which ends the pool; the workers stay quiet."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def decode_chunk(task: Task) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """The rows of one chunk (zeros where a file failed) and ``(index, reason)`` failures."""
-    rows = np.zeros((len(task.paths), task.size * task.size * task.channels), np.uint8)
-    failures = []
-    for index, path in enumerate(task.paths):
-        try:
-            rows[index] = decode_image(path, task.size, task.channels)
-        except Exception as error:  # any file Pillow cannot read is skipped, never fatal
-            failures.append((index, _reason(error)))
-    return rows, failures
-
-
-def _reason(error: Exception) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _close_holes(
