@@ -50,8 +50,8 @@ def test_pack_prints_what_it_made_and_the_skipped_files(tmp_path, images, capsys
                           "--size", "2", "--jobs", "1", "--no-progress"], capsys)  # fmt: skip
     assert code == 0, err
     assert "src: 27 train / 3 val, 12 features (2x2x3, uint8), 3 classes" in out
-    assert "skipped 4 files that are not images or could not be read: " in out
-    assert "and 1 more (listed in" in out and "ant/notes.txt: not an image file" in out
+    assert "skipped 4 files: ant/notes.txt: not an image file; " in out
+    assert "and 1 more (listed with the reason in" in out
     assert open_pack(tmp_path / "p").skipped == 4
 
 
@@ -276,3 +276,55 @@ def test_ctrl_c_before_out_exists_does_not_say_images_are_kept_in_it(
         "slopelab data: interrupted before any image was packed; run the same command again "
         "to start\n"
     )
+
+
+DATASET_OPTIONS = {  # digits: 8x8 grey images; a CSV: not images
+    ("digits", "--size", "8"): "ok",
+    ("digits", "--channels", "1"): "ok",
+    ("digits", "--size", "8", "--channels", "1"): "ok",
+    ("digits", "--size", "32"): "--size 32 (size=32 in Python) resizes the images of a folder; "
+    "the rows of digits are 8x8x1 images and are packed as they are: drop --size",
+    ("digits", "--channels", "3"): "--channels 3 (channels=3 in Python) converts the images of "
+    "a folder; the rows of digits are 8x8x1 images and are packed as they are: drop --channels",
+    ("table.csv", "--channels", "1"): "the rows of table are not images and are packed as they",
+    ("table.csv", "--size", "8"): "the rows of table are not images and are packed as they",
+}
+
+
+@pytest.mark.parametrize("arguments", list(DATASET_OPTIONS), ids=" ".join)
+def test_a_dataset_takes_the_options_that_match_it_and_refuses_the_others(
+    tmp_path, monkeypatch, capsys, arguments
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "table.csv").write_text("a,b,label\n" + "1,2,0\n3,4,1\n" * 20)
+    code, _, err = run(["data", "pack", *arguments, "--out", "p", "--no-progress"], capsys)
+    expected = DATASET_OPTIONS[arguments]
+    if expected == "ok":
+        assert code == 0, err
+        assert open_pack(tmp_path / "p").image_shape == (8, 8, 1)
+    else:
+        assert_one_line_error(code, err, expected)
+        assert not (tmp_path / "p").exists()
+
+
+def test_decoding_options_are_noted_as_ignored_for_a_dataset(tmp_path, capsys):
+    arguments = ["data", "pack", "digits", "--out", str(tmp_path / "p"), "--no-progress"]
+    code, out, _ = run([*arguments, "--jobs", "2", "--chunk", "64"], capsys)
+    assert code == 0
+    assert (
+        "note: --jobs and --chunk apply to decoding an image folder; a dataset is packed as it "
+        "is, so they are ignored\n"
+    ) in out
+    code, out, _ = run([*arguments, "--overwrite"], capsys)
+    assert code == 0 and "note:" not in out
+
+
+def test_one_skipped_file_is_one_file(tmp_path, images, capsys):
+    save_image(images / "loose.png", (1, 2, 3))
+    code, out, err = run(["data", "pack", str(images), "--out", str(tmp_path / "p"),
+                          "--size", "2", "--jobs", "1", "--no-progress"], capsys)  # fmt: skip
+    assert code == 0, err
+    assert (
+        "skipped 1 file: loose.png: an image outside the class folders (images go in "
+        f"SOURCE/<class>/) (listed with the reason in {tmp_path / 'p' / 'pack.json'})\n"
+    ) in out

@@ -463,24 +463,30 @@ def pack_dataset(
     out: str | Path,
     *,
     size: int | None = None,
+    channels: int | None = None,
     seed: int = 0,
     num_val: int | None = None,
     overwrite: bool = False,
     data_dir: str | Path | None = None,
 ) -> Pack:
     """Pack a dataset name or a ``.npz``/``.csv`` file as :func:`load_dataset` splits it
-    (``seed`` and ``num_val`` as there); its rows are packed as they are, so ``size`` must be
-    None or the side of its images."""
+    (``seed`` and ``num_val`` as there). Its rows are packed as they are, so ``size`` and
+    ``channels`` must be None or what its images are: anything else is refused, since the
+    rows would not be what was asked for."""
     from slopelab.data.registry import load_dataset
 
     dataset = load_dataset(source, data_dir=data_dir, num_val=num_val, seed=seed)
     shape = dataset.image_shape
-    if size is not None and (shape is None or shape[:2] != (size, size)):
-        what = "x".join(map(str, shape)) + " images" if shape else "not images"
-        raise DataError(
-            f"{option('size', size)} resizes the images of a folder; the rows of "
-            f"{dataset.name} are {what} and are packed as they are: drop --size"
-        )
+    what = "x".join(map(str, shape)) + " images" if shape else "not images"
+    for name, value, matches, verb in (
+        ("size", size, shape is not None and shape[:2] == (size, size), "resizes"),
+        ("channels", channels, shape is not None and shape[2] == channels, "converts"),
+    ):
+        if value is not None and not matches:
+            raise DataError(
+                f"{option(name, value)} {verb} the images of a folder; the rows of "
+                f"{dataset.name} are {what} and are packed as they are: drop --{name}"
+            )
     out = Path(out).expanduser()
     _make_room(out, overwrite)
     splits = {
