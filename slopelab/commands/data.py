@@ -176,7 +176,7 @@ def run_pack(args: argparse.Namespace) -> int:
 
 
 def _interrupted(out: str) -> str:
-    from slopelab.data.packing import chunks_done
+    from slopelab.data.pack_progress import chunks_done
 
     if chunks_done(out):
         return (

@@ -23,7 +23,6 @@ train/val/test split) and written with :func:`~slopelab.data.pack.write_pack`.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Callable
 from contextlib import closing
@@ -37,9 +36,8 @@ from slopelab.data.decoding import Task, decoded
 from slopelab.data.errors import DataError, option
 from slopelab.data.imagefolder import MODES, ImageFolder, scan_image_folder
 from slopelab.data.labels import listing
-from slopelab.data.npyformat import RowWriter, npy_bytes, npy_shape
+from slopelab.data.npyformat import RowWriter, npy_bytes
 from slopelab.data.pack import (
-    METADATA,
     NPY_HEADER_BYTES,
     Pack,
     check_free_space,
@@ -48,9 +46,16 @@ from slopelab.data.pack import (
     size_text,
     write_pack,
 )
-from slopelab.runs import atomic_write_bytes, atomic_write_text, is_leftover, remove_leftovers
+from slopelab.data.pack_progress import (
+    PACK_FILES,
+    PROGRESS,
+    clear_pack_files,
+    save_state,
+    split_writer,
+    start_progress,
+)
+from slopelab.runs import atomic_write_bytes
 
-PROGRESS = ".pack-progress.json"
 CHUNK_ROWS = 512  # images decoded per task; progress is recorded after each chunk
 DEFAULT_SIZE = 32  # pixels a side, as the downsampled-ImageNet benchmarks use
 # Rows are the features of a linear classifier, and every decoding process holds a chunk of
@@ -60,8 +65,6 @@ MAX_SIZE = 256
 MAX_CHUNK_BYTES = 256_000_000  # a chunk of decoded rows held by one decoding process
 VAL_FRACTION, MAX_DEFAULT_VAL = 0.1, 10_000
 MAX_LISTED = 1000  # skipped files named in pack.json (the count is always exact)
-PACK_FILES = ("train", "val", "test")
-PROGRESS_KEYS = ("done", "failed", "filled", "carved")  # per split, in the progress state
 COPY_ROWS = 1024  # rows copied at a time when the validation rows are carved off
 
 Progress = Callable[[int, int], None]  # (images done, images in all)
@@ -104,11 +107,11 @@ def pack_image_folder(
     }
     num_features = size * size * channels
     check_free_space(out, _pack_bytes(plan, num_features, num_val))
-    state = _start(out, options, overwrite)
+    state = start_progress(out, options, overwrite)
     writers = {}
     try:
         for split, (files, _) in plan.items():
-            writers[split] = _writer(out, split, len(files), num_features, state)
+            writers[split] = split_writer(out, split, len(files), num_features, state)
         tasks = _tasks(folder.root, plan, state, size, channels, chunk_rows)
         _decode_into(writers, tasks, jobs, out, state, plan, on_progress)
         labels = {
@@ -204,7 +207,7 @@ def _decode_into(
             for index, reason in failures:
                 state["failed"].setdefault(task.split, {})[str(task.start + index)] = reason
             state["done"][task.split] = state["done"].get(task.split, 0) + 1
-            _save_state(out, state)
+            save_state(out, state)
             done_rows += len(task.paths)
             if on_progress is not None:
                 on_progress(done_rows, total)
@@ -291,7 +294,7 @@ def _carve_val(
                 val.write(start, train.read(cut + start, block))
             val.sync()
         state["carved"]["train"] = count
-        _save_state(out, state)
+        save_state(out, state)
     if train.rows != cut:
         train.shrink(cut)
         train.sync()
@@ -337,93 +340,6 @@ def _files_digest(plan: dict[str, tuple[tuple, Any]]) -> str:
     return digest.hexdigest()
 
 
-def _start(out: Path, options: dict[str, Any], overwrite: bool) -> dict[str, Any]:
-    """The progress state to continue from (fresh unless an interrupted pack with the same
-    options is in ``out``); refuses a complete pack or a folder of other files."""
-    fresh = {"options": options, "done": {}, "failed": {}, "filled": {}, "carved": {}}
-    if out.exists() and not out.is_dir():
-        raise DataError(f"{out} is a file; --out must be a folder (new, or empty)")
-    if is_pack(out) and not overwrite:
-        raise DataError(
-            f"{out} already holds a pack; choose another --out, or pass --overwrite to replace it"
-        )
-    state = _load_state(out)
-    if state is not None and state.get("options") == options and not is_pack(out):
-        return _resumed(out, state)
-    if state is not None and not overwrite and not is_pack(out):
-        changed = [key for key in options if state.get("options", {}).get(key) != options[key]]
-        raise DataError(
-            f"{out} holds an interrupted pack made with other options or files "
-            f"({', '.join(changed) or 'unknown'} differ); run the command it was started with "
-            "to continue it, or pass --overwrite to start again"
-        )
-    if out.is_dir():
-        _clear(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _save_state(out, fresh)
-    return fresh
-
-
-def _resumed(out: Path, state: dict[str, Any]) -> dict[str, Any]:
-    """``state`` to continue from, once the temporary files of writes that a kill cut short
-    are removed (one pack at a time writes in a folder)."""
-    remove_leftovers(out)
-    return state
-
-
-def _clear(out: Path) -> None:
-    """Remove a previous pack's files (complete or not) from ``out``, pack.json first so
-    that it no longer counts as complete; refuse a folder that holds any other file."""
-    known = {METADATA, PROGRESS} | {f"{s}-{a}.npy" for s in PACK_FILES for a in "Xy"}
-    others = sorted(
-        path.name for path in out.iterdir() if path.name not in known and not is_leftover(path)
-    )
-    if others:
-        raise DataError(
-            f"{out} is not empty (it holds {others[0]}) and is not a pack; choose a new or "
-            "empty folder for --out"
-        )
-    for name in [METADATA, *sorted(known - {METADATA})]:
-        (out / name).unlink(missing_ok=True)
-    remove_leftovers(out)
-
-
-def chunks_done(out: str | Path) -> int:
-    """How many chunks the progress state in ``out`` records as packed (0: none, or no state)."""
-    state = _load_state(Path(out).expanduser())
-    done = state.get("done") if state else None
-    return sum(done.values()) if isinstance(done, dict) else 0
-
-
-def _load_state(out: Path) -> dict[str, Any] | None:
-    try:
-        state = json.loads((out / PROGRESS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) else None
-
-
-def _save_state(out: Path, state: dict[str, Any]) -> None:
-    atomic_write_text(out / PROGRESS, json.dumps(state))
-
-
-def _writer(out: Path, split: str, rows: int, num_features: int, state: dict) -> RowWriter:
-    """The split's X file, kept when it has the rows the progress state describes (all, the
-    holes filled, or the validation rows carved off); else a new one, and its rows are decoded
-    again."""
-    path = out / f"{split}-X.npy"
-    filled = state["filled"].get(split)
-    carved = state["carved"].get(split, 0)
-    expected = {rows} if filled is None else {rows, filled, filled - carved}
-    shape = npy_shape(path)
-    val_kept = not carved or npy_shape(out / "val-X.npy") == (carved, num_features)
-    if shape is not None and shape[1:] == (num_features,) and shape[0] in expected and val_kept:
-        return RowWriter(path, shape[0], num_features, "uint8")
-    for key in PROGRESS_KEYS:
-        state[key].pop(split, None)
-    return RowWriter(path, rows, num_features, "uint8")
-
-
 def _close_holes(
     writer: RowWriter, labels: np.ndarray, split: str, out: Path, state: dict[str, Any]
 ) -> np.ndarray:
@@ -449,7 +365,7 @@ def _close_holes(
             writer.write(hole, writer.read(donor, 1))
         writer.sync()
         state["filled"][split] = kept
-        _save_state(out, state)
+        save_state(out, state)
     y = labels.copy()
     y[holes] = y[donors]
     if writer.rows == rows and rows != kept:
@@ -517,7 +433,7 @@ def _make_room(out: Path, overwrite: bool) -> None:
             f"{out} already holds a pack (or an interrupted one); choose another --out, or pass "
             "--overwrite to replace it"
         )
-    _clear(out)
+    clear_pack_files(out)
 
 
 def is_folder_source(source: str) -> bool:
