@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -407,6 +408,7 @@ def test_a_dataset_pack_cut_short_is_written_again_without_overwrite(tmp_path, m
             "each decoding process to hold; at most 256 MB: pass --chunk 1302 or less",
         ),
         ({"size": 32, "chunk_rows": 10**7}, r"rows of 3,072 bytes is 31 GB .* --chunk 83333 or"),
+        ({"jobs": 4 * (os.cpu_count() or 1) + 1}, r"decoding processes .* \(4 a core\)"),
     ],
 )
 def test_bad_options_from_python_are_named(tmp_path, source, options, message):

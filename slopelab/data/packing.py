@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -62,6 +63,7 @@ DEFAULT_SIZE = 32  # pixels a side, as the downsampled-ImageNet benchmarks use
 # them: 256 x 256 RGB is 196,608 bytes a row (100 MB a chunk of 512), and a weight matrix of
 # 196,608 x 1,000 float64 is already 1.6 GB. Downsampled ImageNet uses 8 to 64.
 MAX_SIZE = 256
+JOBS_PER_CORE = 4  # decoding processes waiting on a slow disk can outnumber the cores a little
 MAX_CHUNK_BYTES = 256_000_000  # a chunk of decoded rows held by one decoding process
 VAL_FRACTION, MAX_DEFAULT_VAL = 0.1, 10_000
 MAX_LISTED = 1000  # skipped files named in pack.json (the count is always exact)
@@ -155,6 +157,13 @@ def _check_options(size: int, channels: int, seed: int, jobs: int | None, chunk_
         check_size(value, name)
     if channels not in MODES:
         raise DataError(f"channels must be 1 (grey) or 3 (RGB); got {channels!r}")
+    cores = os.cpu_count() or 1
+    if jobs is not None and jobs > JOBS_PER_CORE * cores:
+        raise DataError(
+            f"{option('jobs', jobs)} starts {jobs} decoding processes (each a Python with numpy "
+            f"and Pillow, about 40 MB) on {cores} cores; at most {JOBS_PER_CORE * cores} "
+            f"({JOBS_PER_CORE} a core)"
+        )
     if size > MAX_SIZE:
         raise DataError(
             f"{option('size', size)} is too large: at most {MAX_SIZE} pixels a side, since a "
