@@ -1,10 +1,11 @@
 """``slopelab data pack``: turn an image folder, or any dataset slopelab reads, into a pack.
 
 An image folder (:mod:`slopelab.data.imagefolder`) is decoded in chunks of ``chunk_rows``
-images, in parallel processes, straight into preallocated ``.npy`` files
-(:class:`~slopelab.data.npyformat.RowWriter`), so ``X`` never has to fit in memory. After each
-chunk, ``.pack-progress.json`` in the output folder is replaced atomically: it records the
-options, the chunks done and the files that could not be read. Run the same command again
+images, in worker processes (:mod:`slopelab.data.decoding`), straight into preallocated
+``.npy`` files (:class:`~slopelab.data.npyformat.RowWriter`), so ``X`` never has to fit in
+memory. After each step, ``.pack-progress.json`` in the output folder is replaced atomically
+(:mod:`slopelab.data.pack_progress`): it records the options, the chunks done and the files
+that could not be read. Run the same command again
 after an interruption (Ctrl-C, a kill, a crash) and it continues after the last recorded
 chunk; other options are refused unless ``overwrite``. A file that cannot be decoded leaves a
 hole, filled at the end by a row from the end of the split (the order stays a seeded random
@@ -15,6 +16,9 @@ folder, once they are decoded, the last ``num_val`` of those that could be read 
 of them, rounded up, at most 10,000) are moved to the validation split. ``val/`` and ``test/``
 are permuted with ``default_rng([seed, 1])`` and ``default_rng([seed, 2])``. A class none of
 whose training images can be read is refused.
+
+Before any file is created, the options are bounded (``size``, ``chunk_rows``, ``jobs``: see
+their constants for why) and the pack's size is checked against the free disk space.
 
 A dataset name or a ``.npz``/``.csv`` file is loaded with :func:`load_dataset` (its usual
 train/val/test split) and written with :func:`~slopelab.data.pack.write_pack`.
