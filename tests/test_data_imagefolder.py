@@ -6,10 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from slopelab.data.errors import DataError
-from slopelab.data.imagefolder import decode_image, scan_image_folder
+from slopelab.data.imagefolder import (
+    LINK_FOLLOWED,
+    NOT_AN_IMAGE,
+    OUTSIDE_CLASSES,
+    OUTSIDE_SPLITS,
+    decode_image,
+    scan_image_folder,
+)
 
 CLASSES = ("ant", "bee", "cat")
 
@@ -53,7 +62,7 @@ def test_train_val_test_layout(tmp_path):
     assert folder.splits["train"].labels.tolist() == [0, 0, 0, 1, 1, 2]
     assert folder.splits["val"].labels.tolist() == [0, 2]  # numbered as in train
     assert folder.splits["test"].labels.tolist() == [1, 1]
-    assert folder.not_images == ()
+    assert folder.left_out == ()
 
 
 def test_class_folders_directly_are_the_training_split(tmp_path):
@@ -74,7 +83,7 @@ def test_subfolders_upper_case_suffixes_hidden_and_other_files(tmp_path):
     folder = scan_image_folder(tmp_path)
     assert folder.class_names == ("ant", "bee")
     assert folder.splits["train"].files == ("ant/000.png", "ant/deeper/x.JPEG", "bee/000.png")
-    assert sorted(folder.not_images) == ["README", "bee/notes.txt"]
+    assert sorted(folder.left_out) == [("README", NOT_AN_IMAGE), ("bee/notes.txt", NOT_AN_IMAGE)]
 
 
 def _one_class(root: Path) -> None:
@@ -193,3 +202,144 @@ def test_unreadable_files_raise_what_pillow_raises(tmp_path, content):
         path.write_bytes(content)
     with pytest.raises((OSError, ValueError, SyntaxError)):
         decode_image(path, 4)
+
+
+def _two_classes(folder: Path, start: int = 0) -> None:
+    image_tree(folder, {"ant": 1, "bee": 1}, start=start)
+
+
+SPELLINGS = {
+    "train": ("train", "Train", "TRAIN", "training", "Training"),
+    "val": ("val", "Val", "VAL", "valid", "Valid", "validation", "Validation"),
+    "test": ("test", "Test", "TEST", "testing", "Testing"),
+}
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    train=st.sampled_from(SPELLINGS["train"]),
+    val=st.none() | st.sampled_from(SPELLINGS["val"]),
+    test=st.none() | st.sampled_from(SPELLINGS["test"]),
+)
+def test_split_folders_in_any_case_and_with_the_usual_aliases(tmp_path_factory, train, val, test):
+    root = tmp_path_factory.mktemp("source")
+    names = {"train": train, "val": val, "test": test}
+    for index, name in enumerate(names.values()):
+        if name is not None:
+            _two_classes(root / name, start=10 * index)
+    folder = scan_image_folder(root)
+    assert folder.class_names == ("ant", "bee")  # never the split folders' names
+    assert sorted(folder.splits) == sorted(split for split, name in names.items() if name)
+    for split, part in folder.splits.items():
+        assert part.files == (f"{names[split]}/ant/000.png", f"{names[split]}/bee/000.png")
+        assert part.labels.tolist() == [0, 1]
+
+
+def _split_and_class_folders(root: Path) -> None:
+    _two_classes(root / "Train")
+    image_tree(root / "cat", {"ant": 1})
+
+
+def _no_train(root: Path) -> None:
+    _two_classes(root / "val")
+    _two_classes(root / "Test")
+
+
+def _two_val_folders(root: Path) -> None:
+    _two_classes(root / "train")
+    _two_classes(root / "val")
+    _two_classes(root / "Validation")
+
+
+LAYOUT_ERRORS = {
+    "split and class folders": (
+        _split_and_class_folders,
+        r"holds split folders \('Train'\) and other folders \('cat'\); use either train/",
+    ),
+    "val and test without train": (_no_train, r"has 'Test', 'val' but no train/ folder"),
+    "two folders for val": (
+        _two_val_folders,
+        r"has 2 folders for the val split \('Validation', 'val'\); keep one",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LAYOUT_ERRORS))
+def test_ambiguous_layouts_are_refused_naming_the_folders(tmp_path, case):
+    make, message = LAYOUT_ERRORS[case]
+    make(tmp_path)
+    with pytest.raises(DataError, match=message):
+        scan_image_folder(tmp_path)
+
+
+def test_files_outside_class_folders_are_left_out_with_the_reason(tmp_path):
+    _two_classes(tmp_path / "train")
+    save_image(tmp_path / "loose.png", (1, 2, 3))
+    (tmp_path / "notes.txt").write_text("x")
+    save_image(tmp_path / "train" / "stray.jpg", (1, 2, 3), kind="JPEG")
+    folder = scan_image_folder(tmp_path)
+    assert dict(folder.left_out) == {
+        "loose.png": OUTSIDE_CLASSES,
+        "notes.txt": OUTSIDE_SPLITS,
+        "train/stray.jpg": OUTSIDE_CLASSES,
+    }
+    flat = tmp_path / "flat"
+    _two_classes(flat)
+    save_image(flat / "loose.png", (1, 2, 3))
+    assert scan_image_folder(flat).left_out == (("loose.png", OUTSIDE_CLASSES),)
+
+
+def test_folder_links_are_followed_once_and_loops_end(tmp_path):
+    _two_classes(tmp_path)
+    (tmp_path / "ant" / "up").symlink_to(tmp_path / "ant")  # a loop
+    (tmp_path / "bee" / "again").symlink_to(tmp_path / "ant")  # a folder read twice
+    (tmp_path / "bee" / "more").mkdir()
+    save_image(tmp_path / "bee" / "more" / "x.png", (1, 2, 3))
+    (tmp_path / "ant" / "more").symlink_to(tmp_path / "bee" / "more")  # a link read first
+    folder = scan_image_folder(tmp_path)
+    assert folder.splits["train"].files == (
+        "ant/000.png", "ant/more/x.png", "bee/000.png",
+    )  # fmt: skip
+    assert dict(folder.left_out) == {
+        "ant/up": LINK_FOLLOWED,
+        "bee/again": LINK_FOLLOWED,
+        "bee/more": LINK_FOLLOWED,
+    }
+
+
+GRADIENT = np.tile(np.arange(256), (256, 1))  # columns 0 .. 255: the oracle is its 8-bit value
+
+
+@pytest.mark.parametrize(
+    ("mode", "values", "kind"),
+    [
+        ("I;16", GRADIENT * 257, "PNG"),  # 0 .. 65535 exactly
+        ("I;16", GRADIENT * 256 + 255, "TIFF"),  # low bits set: dropped, not rounded up
+        ("I;16B", GRADIENT * 257, "TIFF"),
+        ("I", GRADIENT * 1000 - 50_000, "TIFF"),  # own range [-50000, 205000] -> [0, 255]
+        ("F", GRADIENT / 255 * 3.5 + 1, "TIFF"),  # own range [1, 4.5] -> [0, 255]
+    ],
+    ids=["I;16 png", "I;16 tiff low bits", "I;16B tiff", "I tiff", "F tiff"],
+)
+def test_deep_grey_images_are_scaled_to_eight_bits(tmp_path, mode, values, kind):
+    dtype = {"I;16": "<u2", "I;16B": ">u2", "I": "<i4", "F": "<f4"}[mode]
+    image = Image.frombytes(mode, (256, 256), values.astype(dtype).tobytes())
+    path = tmp_path / f"deep.{kind.lower()}"
+    image.save(path, format=kind)
+    with Image.open(path) as reread:
+        assert reread.mode == mode  # the file really is that deep
+    row = decode_image(path, 256, channels=1)
+    np.testing.assert_array_equal(row.reshape(256, 256), GRADIENT)
+    assert decode_image(path, 32).reshape(3, 32, 32).mean() == pytest.approx(127.5, abs=0.5)
+
+
+def test_constant_and_non_finite_deep_images(tmp_path):
+    Image.fromarray(np.full((4, 4), 7.0, np.float32)).save(tmp_path / "flat.tiff")
+    assert decode_image(tmp_path / "flat.tiff", 2).tolist() == [0] * 12
+    values = np.ones((4, 4), np.float32)
+    values[1, 2] = np.nan
+    Image.fromarray(values).save(tmp_path / "nan.tiff")
+    with pytest.raises(ValueError, match="F image with NaN or infinite pixels"):
+        decode_image(tmp_path / "nan.tiff", 2)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from slopelab.data import load_dataset
 from slopelab.data.errors import DataError
@@ -150,7 +154,35 @@ def _fail_once(monkeypatch, target, name: str) -> None:
     monkeypatch.setattr(target, name, failing)
 
 
-STOPS = ["after 1 chunk", "after 4 chunks", "while shrinking", "writing y", "writing pack.json"]
+def _fail_on_call(monkeypatch, target, name: str, call: int, when=lambda *args: True) -> None:
+    """Raise Stop on the ``call``-th call of ``target.name`` for which ``when(*args)`` holds."""
+    real = getattr(target, name)
+    seen = []
+
+    def failing(*args, **kwargs):
+        if when(*args):
+            seen.append(1)
+            if len(seen) == call:
+                raise Stop
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, failing)
+
+
+def _writing_val(writer, *args) -> bool:
+    return writer.path.name == "val-X.npy"
+
+
+STOPS = [
+    "after 1 chunk",
+    "after 4 chunks",
+    "while shrinking",
+    "copying val rows",
+    "cutting val rows off",
+    "cutting val rows off, val file lost",
+    "writing y",
+    "writing pack.json",
+]
 
 
 @pytest.mark.parametrize("stop", STOPS)
@@ -165,6 +197,10 @@ def test_an_interrupted_pack_continues_to_the_same_bytes(tmp_path, source, monke
         progress, _ = stop_after(int(stop.split()[1]))
     elif stop == "while shrinking":
         _fail_once(monkeypatch, RowWriter, "shrink")
+    elif stop == "copying val rows":
+        _fail_on_call(monkeypatch, RowWriter, "write", 1, when=_writing_val)
+    elif stop.startswith("cutting val rows off"):
+        _fail_on_call(monkeypatch, RowWriter, "shrink", 2)  # the first fills the holes
     elif stop == "writing y":
         _fail_once(monkeypatch, __import__("slopelab.data.packing").data.packing, "npy_bytes")
     else:
@@ -172,11 +208,15 @@ def test_an_interrupted_pack_continues_to_the_same_bytes(tmp_path, source, monke
     with pytest.raises(Stop):
         pack_image_folder(root, out, on_progress=progress, **options)
     assert (out / PROGRESS).exists() and not (out / "pack.json").exists()
+    if stop.endswith("val file lost"):
+        (out / "val-X.npy").unlink()  # the carved rows are gone: train is decoded again
     resumed, seen = stop_after(10**6)
     pack_image_folder(root, out, on_progress=resumed, **options)
     assert packed_bytes(out) == packed_bytes(tmp_path / "whole")
     if stop == "after 4 chunks":
         assert seen[0] == 4 * 3  # the rerun started after the 4 chunks recorded
+    if stop.endswith("val file lost"):
+        assert seen[0] == 0
 
 
 def test_a_rerun_with_other_options_is_refused_unless_overwrite(tmp_path, source):
@@ -360,6 +400,15 @@ def test_a_dataset_pack_cut_short_is_written_again_without_overwrite(tmp_path, m
         ({"jobs": -1}, "jobs must be a whole number >= 1"),
         ({"channels": 2}, r"channels must be 1 \(grey\) or 3 \(RGB\); got 2"),
         ({"seed": -1}, "seed must be >= 0"),
+        ({"size": 100_000}, r"--size 100000 \(size=100000 in Python\) is too large: at most 256"),
+        ({"size": 257}, "is too large: at most 256 pixels a side, since a row holds"),
+        (
+            {"size": 256, "chunk_rows": 2000},
+            r"--chunk 2000 \(chunk_rows=2000 in Python\): rows of 196,608 bytes is 393 MB for "
+            "each decoding process to hold; at most 256 MB: pass --chunk 1302 or less",
+        ),
+        ({"size": 32, "chunk_rows": 10**7}, r"rows of 3,072 bytes is 31 GB .* --chunk 83333 or"),
+        ({"jobs": 4 * (os.cpu_count() or 1) + 1}, r"decoding processes .* \(4 a core\)"),
     ],
 )
 def test_bad_options_from_python_are_named(tmp_path, source, options, message):
@@ -373,3 +422,117 @@ def test_bad_options_from_python_are_named(tmp_path, source, options, message):
 def test_an_empty_data_name_is_not_taken_for_the_current_folder(text):
     with pytest.raises(DataError, match="unknown dataset"):
         load_dataset(text)
+
+
+def test_split_folders_in_other_spellings_are_splits_not_classes(tmp_path):
+    root = tmp_path / "src"
+    train = image_tree(root / "Train", {"ant": 3, "bee": 3})
+    val = image_tree(root / "validation", {"ant": 1, "bee": 1}, start=100)
+    test = image_tree(root / "Test", {"ant": 2, "bee": 1}, start=200)
+    pack = pack_image_folder(root, tmp_path / "out", size=2, jobs=1)
+    assert pack.class_names == ("ant", "bee")
+    for split, expected in (("train", train), ("val", val), ("test", test)):
+        rows, labels = colours_and_labels(pack, split)
+        assert dict(zip(rows, labels, strict=True)) == expected  # val not carved from train
+
+
+def test_loose_files_are_reported_with_why_they_were_left_out(tmp_path):
+    root = tmp_path / "src"
+    image_tree(root / "train", {"ant": 3, "bee": 3})
+    save_image(root / "loose.png", (1, 2, 3))
+    pack = pack_image_folder(root, tmp_path / "out", size=2, jobs=1)
+    assert pack.skipped_files == (
+        "loose.png: an image outside the class folders (images go in SOURCE/<class>/)",
+    )
+
+
+def _good_and_junk(root: Path, good: int) -> dict:
+    colours = image_tree(root, {"ant": good, "bee": good})
+    for name in ("ant", "bee"):
+        (root / name / "bad.png").write_bytes(b"junk")
+    return colours
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**31), num_val=st.none() | st.integers(1, 7))
+def test_validation_is_carved_from_the_images_that_were_read(tmp_path_factory, seed, num_val):
+    root = tmp_path_factory.mktemp("src")
+    colours = _good_and_junk(root, good=4)  # 8 readable images, 2 junk ones, in any order
+    out = tmp_path_factory.mktemp("out") / "pack"
+    pack = pack_image_folder(root, out, size=2, jobs=1, chunk_rows=3, seed=seed, num_val=num_val)
+    expected_val = num_val or math.ceil(0.1 * 8)  # 10% of the readable images, rounded up
+    assert pack.split("val").rows == expected_val
+    assert pack.split("train").rows == 8 - expected_val
+    found = {}
+    for split in pack.splits:
+        rows, labels = colours_and_labels(pack, split)
+        found.update(zip(rows, labels, strict=True))
+    assert found == colours
+    assert pack.skipped == 2
+
+
+def test_too_few_readable_images_for_the_validation_rows(tmp_path):
+    _good_and_junk(tmp_path / "src", good=2)
+    with pytest.raises(
+        DataError, match=r"has 4 readable training images \(of 6\): too few for --num-val 4 "
+    ):
+        pack_image_folder(tmp_path / "src", tmp_path / "out", size=2, jobs=1, num_val=4)
+
+
+def test_a_class_none_of_whose_images_can_be_read_is_refused(tmp_path):
+    root = tmp_path / "src"
+    image_tree(root, {"ant": 3, "bee": 3})
+    for number in range(2):
+        (root / "cat" / f"{number}.png").parent.mkdir(exist_ok=True)
+        (root / "cat" / f"{number}.png").write_bytes(b"junk")
+    with pytest.raises(
+        DataError, match=r"no training image of class 'cat' could be read \(the first: cat/"
+    ):
+        pack_image_folder(root, tmp_path / "out", size=2, jobs=1)
+
+
+def test_a_class_whose_only_images_went_to_validation_is_noted(tmp_path):
+    root = tmp_path / "src"
+    image_tree(root, {"ant": 6, "bee": 1})
+    notes = []
+    for seed in range(50):
+        pack = pack_image_folder(
+            root,
+            tmp_path / f"out{seed}",
+            size=2,
+            jobs=1,
+            seed=seed,
+            num_val=1,
+            on_note=notes.append,
+        )
+        if 1 not in pack.split("train").y.tolist():
+            break
+    assert pack.split("val").y.tolist() == [1]
+    assert notes == [
+        "class 'bee' has no training rows: its few images all went to the validation split; "
+        "pass a smaller --num-val or another --seed, or add images"
+    ]
+
+
+def test_a_pack_larger_than_the_free_space_is_refused_before_any_file(
+    tmp_path, source, monkeypatch
+):
+    root, _ = source  # 21 images of 2 x 2 x 3 bytes: 21 x (12 + 8) + 6 x 128 + 3 x 20 bytes
+    needed = 21 * 20 + 6 * 128 + math.ceil(0.1 * 21) * 20
+    usage = shutil.disk_usage(tmp_path)
+
+    def disk_usage(path):
+        return usage._replace(free=needed - 1)
+
+    monkeypatch.setattr(shutil, "disk_usage", disk_usage)
+    out = tmp_path / "new" / "out"
+    with pytest.raises(DataError, match=rf"the pack needs 1.2 KB but {tmp_path} has 1.2 KB free"):
+        pack_image_folder(root, out, size=2, jobs=1)
+    assert not (tmp_path / "new").exists()
+    with pytest.raises(DataError, match=r"the pack needs .* free; free some space, choose another"):
+        pack_dataset("digits", tmp_path / "digits")
+    assert not (tmp_path / "digits").exists()
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=needed))
+    assert pack_image_folder(root, out, size=2, jobs=1).split("train").rows == 18

@@ -77,7 +77,9 @@ def add_pack_parser(actions: argparse._SubParsersAction) -> None:
         "and test/, or SOURCE/<class>/*.jpg) or anything --data reads (cifar10, mnist, "
         "fashion-mnist, digits, a .npz or .csv file). Images become RGB rows of --size x "
         "--size pixels (the centre square, box-resampled), uint8, in a seeded random order. "
-        "An interrupted pack continues when the same command is run again.",
+        "An interrupted pack continues when the same command is run again. A dataset is "
+        "packed as it is: --size and --channels, if given, must be what its images are, and "
+        "--jobs and --chunk are ignored (a note says so).",
     )
     pack.add_argument("source", metavar="SOURCE")
     pack.add_argument("--out", required=True, metavar="PACKED", help="folder to write")
@@ -88,7 +90,6 @@ def add_pack_parser(actions: argparse._SubParsersAction) -> None:
         "--channels",
         type=int,
         choices=(1, 3),
-        default=3,
         help="3: RGB (default; grey images are repeated); 1: grey",
     )
     pack.add_argument(
@@ -104,7 +105,6 @@ def add_pack_parser(actions: argparse._SubParsersAction) -> None:
     pack.add_argument(
         "--chunk",
         type=positive_int,
-        default=512,
         metavar="N",
         help="images per decoding task; progress is saved after each (default: 512)",
     )
@@ -118,6 +118,7 @@ def add_pack_parser(actions: argparse._SubParsersAction) -> None:
 
 def run_pack(args: argparse.Namespace) -> int:
     from slopelab.data.packing import (
+        CHUNK_ROWS,
         DEFAULT_SIZE,
         is_folder_source,
         pack_dataset,
@@ -127,12 +128,17 @@ def run_pack(args: argparse.Namespace) -> int:
     console = console_for(args)
     started = time.perf_counter()
     if not is_folder_source(args.source):
-        if args.channels != 3 or args.jobs is not None:
-            console.say("note: --channels and --jobs apply to image folders only; ignored")
+        ignored = [f"--{name}" for name in ("jobs", "chunk") if getattr(args, name) is not None]
+        if ignored:
+            console.say(
+                f"note: {' and '.join(ignored)} apply to decoding an image folder; a dataset "
+                "is packed as it is, so they are ignored"
+            )
         pack = pack_dataset(
             args.source,
             args.out,
             size=args.size,
+            channels=args.channels,
             seed=args.seed,
             num_val=args.num_val,
             overwrite=args.overwrite,
@@ -151,24 +157,33 @@ def run_pack(args: argparse.Namespace) -> int:
                     args.source,
                     args.out,
                     size=args.size or DEFAULT_SIZE,
-                    channels=args.channels,
+                    channels=args.channels or 3,
                     seed=args.seed,
                     num_val=args.num_val,
                     jobs=args.jobs,
-                    chunk_rows=args.chunk,
+                    chunk_rows=args.chunk or CHUNK_ROWS,
                     overwrite=args.overwrite,
                     on_progress=show,
+                    on_note=lambda text: console.say(f"note: {text}"),
                 )
             except KeyboardInterrupt:
-                raise InterruptedRun(
-                    f"interrupted; the images packed so far are kept in {args.out}: run the "
-                    "same command again to continue"
-                ) from None
+                raise InterruptedRun(_interrupted(args.out)) from None
     seconds = time.perf_counter() - started
     _describe_pack(console, pack)
     console.say(f"packed into {pack.path} in {seconds:.1f} s")
     console.emit({**_pack_document(pack), "seconds": seconds})
     return 0
+
+
+def _interrupted(out: str) -> str:
+    from slopelab.data.pack_progress import chunks_done
+
+    if chunks_done(out):
+        return (
+            f"interrupted; the images packed so far are kept in {out}: run the same command "
+            "again to continue"
+        )
+    return "interrupted before any image was packed; run the same command again to start"
 
 
 def _describe_pack(console: Console, pack: Pack) -> None:
@@ -182,9 +197,9 @@ def _describe_pack(console: Console, pack: Pack) -> None:
     if pack.skipped:
         named = "; ".join(pack.skipped_files[:SKIPPED_SHOWN])
         more = f" and {pack.skipped - SKIPPED_SHOWN} more" if pack.skipped > SKIPPED_SHOWN else ""
+        files = "1 file" if pack.skipped == 1 else f"{pack.skipped} files"
         console.say(
-            f"skipped {pack.skipped} file{'s' if pack.skipped != 1 else ''} that are not "
-            f"images or could not be read: {named}{more} (listed in {pack.path / 'pack.json'})"
+            f"skipped {files}: {named}{more} (listed with the reason in {pack.path / 'pack.json'})"
         )
 
 

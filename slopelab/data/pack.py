@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ VERSION = 1
 METADATA = "pack.json"
 DTYPES = ("uint8", "float32")
 HASH_CHUNK = 1 << 22  # bytes read at a time when hashing
+NPY_HEADER_BYTES = 128  # at most, for the 2-D and 1-D arrays of a pack
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,11 @@ def write_pack(
             X, y = X[order], y[order]
         arrays[split] = (X, y)
     _check_consistent(arrays, image_shape)
+    row_bytes = arrays["train"][0].shape[1] * np.dtype(dtype).itemsize
+    check_free_space(
+        folder,
+        sum(npy_file_bytes(len(y), row_bytes + 8) + NPY_HEADER_BYTES for _, y in arrays.values()),
+    )
     make_pack_folder(folder)
     for split, (X, y) in arrays.items():
         atomic_write_bytes(folder / f"{split}-X.npy", npy_bytes(X))
@@ -277,6 +284,42 @@ def finish_pack(
     }
     atomic_write_text(folder / METADATA, json.dumps(meta, indent=2) + "\n")
     return open_pack(folder)
+
+
+def check_free_space(folder: Path, needed: int) -> None:
+    """Refuse, before any file is written, a pack of ``needed`` bytes that the file system
+    holding ``folder`` has no room for; the pack files already in ``folder`` count as room
+    (they are replaced)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        return  # no answer (an odd file system): the writes themselves will say
+    if folder.is_dir():
+        free += sum(
+            path.stat().st_blocks * 512 for path in folder.glob("*-[Xy].npy") if path.is_file()
+        )
+    if needed > free:
+        raise DataError(
+            f"the pack needs {size_text(needed)} but {existing} has {size_text(free)} free; free "
+            "some space, choose another --out, or pack fewer or smaller images"
+        )
+
+
+def size_text(num_bytes: int) -> str:
+    """``num_bytes`` for people: ``"3.2 TB"``, ``"147 MB"``, ``"12 KB"``."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if num_bytes >= scale:
+            value = num_bytes / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
+    return f"{num_bytes} bytes"
+
+
+def npy_file_bytes(rows: int, row_bytes: int) -> int:
+    """The size of an ``.npy`` file of ``rows`` rows of ``row_bytes`` bytes (header included)."""
+    return NPY_HEADER_BYTES + rows * row_bytes
 
 
 def make_pack_folder(folder: Path) -> None:
