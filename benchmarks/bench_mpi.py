@@ -80,7 +80,9 @@ def worker(problem: str, epochs: int, rows: int) -> None:
 def run_worker(ranks: int, problem: str, epochs: int, rows: int) -> dict[str, float]:
     command = [sys.executable, str(HERE), "--worker", problem, str(epochs), str(rows)]
     if ranks > 1:
-        command = ["mpiexec", "-n", str(ranks), *command]
+        from slopelab.launcher import find_mpiexec
+
+        command = [find_mpiexec() or "mpiexec", "-n", str(ranks), *command]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")

@@ -53,3 +53,17 @@ def ranks_on_this_machine(environ: Mapping[str, str] | None = None) -> int:
     2
     """
     return _first_number(LOCAL_SIZE_VARIABLES, environ, 1) or 1
+
+
+def find_mpiexec() -> str | None:
+    """The ``mpiexec`` to start ranks with: the one beside this Python (the MPICH wheel that
+    ``slopelab[mpi]`` installs puts it there, matching the installed mpi4py), else the first
+    on ``PATH``; None when there is none."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "mpiexec"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("mpiexec")

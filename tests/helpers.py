@@ -11,6 +11,17 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 
+def mpiexec() -> str:
+    """The mpiexec the MPI tests launch ranks with; a missing one fails the test (CI installs
+    ``slopelab[mpi]``, which brings it), never skips it."""
+    from slopelab.launcher import find_mpiexec
+
+    found = find_mpiexec()
+    if found is None:
+        raise RuntimeError('no mpiexec beside this Python or on PATH; pip install -e ".[mpi]"')
+    return found
+
+
 def digits_split(seed: int = 0):
     """scikit-learn's digits, standardized on the training part, 80/20 stratified split."""
     X, y = load_digits(return_X_y=True)
