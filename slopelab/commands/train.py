@@ -8,7 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from slopelab.checkpoint import Progress, load_checkpoint, read_progress, save_checkpoint
+from slopelab.checkpoint import (
+    Progress,
+    check_saved_plan,
+    load_checkpoint,
+    read_progress,
+    save_checkpoint,
+)
 from slopelab.commands import ranks, summary
 from slopelab.commands.arguments import (
     add_common_arguments,
@@ -172,6 +178,7 @@ def _resume(args: argparse.Namespace, console: Console, handoff: ranks.Handoff) 
             request = f"--epochs {args.epochs}"
             check_run_length(config["training"], len(prepared.y_train), request, EPOCHS_FLAG_FIX)
         check_against_data(config, run_dir, len(prepared.y_train))
+        check_saved_plan(run_dir, checkpoint_plan(config))
         extended = config["training"]["epochs"] != planned
         config, threads, rethreaded = _resumed_threads(config, args)
         config, reranked = ranks.record_ranks(config, handoff.world)

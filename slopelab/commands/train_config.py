@@ -269,6 +269,7 @@ def checkpoint_plan(config: Mapping[str, Any]) -> dict[str, Any]:
         "batch_size": None if training.get("full_batch") else training["batch_size"],
         "sampling": training["sampling"],
         "seed": training["seed"],
+        "data": config["data"],
     }
 
 
