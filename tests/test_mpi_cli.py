@@ -135,6 +135,8 @@ def test_the_command_line_is_answered_once_not_once_per_rank(tmp_path, arguments
     ],
 )
 def test_a_failing_rank_stops_the_job_with_one_line(tmp_path, how, rank, code, line):
+    """It also left rank 0's new run folder holding only config.json (the abort ended rank 0
+    before its CLI removed it)."""
     failing = [sys.executable, str(PROGRAM), "failing-cli", how, *TRAIN, "--epochs", "50"]
     commands = [
         failing if index == rank else [*SLOPELAB, *TRAIN, "--epochs", "50"] for index in (0, 1)
@@ -142,6 +144,8 @@ def test_a_failing_rank_stops_the_job_with_one_line(tmp_path, how, rank, code, l
     finished = run(["mpiexec", "-n", "1", *commands[0], ":", "-n", "1", *commands[1]], tmp_path)
     assert finished.returncode == code
     assert f"slopelab train: rank {rank} of 2: {line}; stopping all ranks" in finished.stderr
+    # before its first checkpoint: the new run folder held only config.json, and stayed
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 @pytest.mark.parametrize("rank", [0, 1])
@@ -153,3 +157,59 @@ def test_a_killed_rank_ends_the_job(tmp_path, rank):
     finished = run(["mpiexec", "-n", "1", *commands[0], ":", "-n", "1", *commands[1]], tmp_path)
     assert finished.returncode != 0
     assert "Killed (signal 9)" in finished.stdout + finished.stderr
+
+
+def pack_for(folder: Path) -> str:
+    from tests.test_cli_stream import write_toy_pack
+
+    write_toy_pack(folder / "packed")
+    return "packed"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--batch-size", "full"], "full-batch gradient descent needs all 117 training rows"),
+        (["--sampling", "replacement"], "sampling 'replacement' would read random rows"),
+    ],
+)
+def test_what_streaming_cannot_do_is_rank_0_s_line_and_leaves_no_folder(tmp_path, flags, message):
+    """It was refused inside the loop: 'rank 1 of 2: error: ...; stopping all ranks', MPICH's
+    abort banner, and a run folder holding only config.json."""
+    arguments = ["train", "--data", pack_for(tmp_path), "--epochs", "1", "--no-progress", *flags]
+    for ranks in (1, 2):
+        finished = slopelab(ranks, arguments, tmp_path)
+        assert finished.returncode == 2
+        [line] = finished.stderr.splitlines()
+        assert line.startswith("slopelab train: error: ") and message in line
+        assert not (tmp_path / "runs").exists()
+
+
+def edit_config(run_dir: Path, section: str, key: str, value) -> None:
+    path = run_dir / "config.json"
+    config = json.loads(path.read_text())
+    config[section][key] = value
+    path.write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("training", "epochs", 1, "config.json plans 1 epochs, but the run has already trained 2"),
+        ("data", "preprocess", "standardize", "on data with data.preprocess"),
+        ("training", "full_batch", True, "full-batch gradient descent needs all 117"),
+    ],
+)
+def test_a_resume_refused_with_the_data_is_rank_0_s_line(tmp_path, section, key, value, message):
+    """The epochs check and the checkpoint's were made by every rank after the handoff."""
+    train = ["train", "--data", pack_for(tmp_path), "--batch-size", "117", "--no-progress"]
+    assert slopelab(1, [*train, "--epochs", "2", "--name", "run"], tmp_path).returncode == 0
+    edit_config(tmp_path / "runs/run", section, key, value)
+    if key == "full_batch":  # a whole batch: the checkpoint at an epoch's end allows it
+        edit_config(tmp_path / "runs/run", "training", "epochs", 3)
+    before = {path.name: path.read_bytes() for path in (tmp_path / "runs/run").iterdir()}
+    finished = slopelab(2, ["train", "--resume", "runs/run", "--no-progress"], tmp_path)
+    assert finished.returncode == 2
+    [line] = finished.stderr.splitlines()
+    assert line.startswith("slopelab train: error: ") and message in line
+    assert {path.name: path.read_bytes() for path in (tmp_path / "runs/run").iterdir()} == before

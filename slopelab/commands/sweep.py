@@ -33,7 +33,7 @@ from slopelab.commands.arguments import (
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.limits import check_recorded_steps
 from slopelab.commands.partial_results import keep_partial_results
-from slopelab.commands.runfolder import finish_run, start_run
+from slopelab.commands.runfolder import discard_if_unused, finish_run, start_run
 from slopelab.commands.sweep_trials import TrialRunner
 from slopelab.data.prepare import Prepared, prepare_data
 from slopelab.distributed import World, abort_on_failure
@@ -157,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
             prepared, run_dir, config = start_run(
                 args, "sweep", console, lambda prepared: check_budget(args, len(prepared.y_train))
             )
-            handoff.send(config["data"])
-        with abort_on_failure(world, PROG):
+            handoff.send((config["data"], str(run_dir)))
+        with abort_on_failure(world, PROG, lambda: discard_if_unused(run_dir)):
             return _sweep(args, prepared, run_dir, console, world)
 
 
@@ -169,10 +169,11 @@ def _follow(args: argparse.Namespace, world: World) -> int:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        data = ranks.Handoff(world).receive()
+        data, run_dir = ranks.Handoff(world).receive()
     except ranks.RootFailed as failed:
         return failed.code
-    with abort_on_failure(world, PROG):
+    # the abort ends rank 0 too, before its CLI removes the new run folder: do it here
+    with abort_on_failure(world, PROG, lambda: discard_if_unused(Path(run_dir))):
         prepared = prepare_data(data)
         coarse_to_fine(prepared, args, ranks.QuietConsole(), world=world)
     return 0
