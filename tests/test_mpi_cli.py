@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +214,66 @@ def test_a_resume_refused_with_the_data_is_rank_0_s_line(tmp_path, section, key,
     [line] = finished.stderr.splitlines()
     assert line.startswith("slopelab train: error: ") and message in line
     assert {path.name: path.read_bytes() for path in (tmp_path / "runs/run").iterdir()} == before
+
+
+def ranks_of(launcher: subprocess.Popen) -> list[int]:
+    """The process ids of the Python processes ``mpiexec`` started (its descendants)."""
+    table = subprocess.run(["ps", "-eo", "pid,ppid,comm"], capture_output=True, text=True)
+    children: dict[int, list[tuple[int, str]]] = {}
+    for line in table.stdout.splitlines()[1:]:
+        pid, parent, command = line.split(None, 2)
+        children.setdefault(int(parent), []).append((int(pid), command))
+    found, waiting = [], [launcher.pid]
+    while waiting:
+        for pid, command in children.get(waiting.pop(), []):
+            waiting.append(pid)
+            if command.startswith("python"):
+                found.append(pid)
+    return found
+
+
+def ctrl_c_after_epoch_line(folder: Path, epoch: int, epochs: int) -> tuple[int, list[str]]:
+    """``mpiexec -n 2 slopelab train`` on a pack, SIGINT to both ranks (as a terminal's
+    Ctrl-C sends it to the whole process group) once epoch ``epoch``'s line is printed; the
+    job's exit code and stderr lines."""
+    arguments = ["train", "--data", pack_for(folder), "--epochs", str(epochs)]
+    arguments += ["--batch-size", "20", "--no-progress", "--name", "run"]
+    launcher = subprocess.Popen(
+        ["mpiexec", "-n", "2", *SLOPELAB, *arguments],
+        cwd=folder,
+        env={**environment(), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    signalled = []
+    for line in launcher.stdout:
+        if line.startswith(f"epoch {float(epoch):5.1f}/{epochs}"):
+            signalled = ranks_of(launcher)
+            for pid in signalled:
+                os.kill(pid, signal.SIGINT)
+            break
+    _, err = launcher.communicate(timeout=TIMEOUT)
+    assert len(signalled) == 2
+    return launcher.returncode, err.splitlines()
+
+
+def test_ctrl_c_during_training_stops_every_rank_with_rank_0_s_line(tmp_path):
+    code, lines = ctrl_c_after_epoch_line(tmp_path, 1, 2000)
+    assert code == 130
+    [line] = lines
+    assert line.startswith("slopelab train: stopped at step ")
+    assert line.endswith(f"Resume with: slopelab train --resume {Path('runs/run')}")
+    assert (tmp_path / "runs/run/checkpoint.npz").exists()
+
+
+def test_ctrl_c_after_the_last_step_ends_the_job_as_rank_0_ends(tmp_path):
+    """Rank 1, past its last collective call, waited for rank 0 in MPI_Finalize, where Python
+    had put back SIGINT's default action: it died of the signal and the job exited 2."""
+    for attempt in range(3):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        code, lines = ctrl_c_after_epoch_line(folder, 30, 30)
+        assert code in (0, 130), lines
+        assert lines == (["slopelab train: interrupted"] if code == 130 else []), lines
+        assert (folder / "runs/run/checkpoint.npz").exists()

@@ -16,7 +16,7 @@ from slopelab.checkpoint import (
     read_progress,
     save_checkpoint,
 )
-from slopelab.commands import ranks, summary
+from slopelab.commands import interrupts, ranks, summary
 from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
@@ -335,11 +335,12 @@ def train_run(
             stop_requested=reducer.agreed_stop(stop_requested) if reducer else stop_requested,
             reducer=reducer,
         )
-    if world is not None:
-        reducer.check_same_params(history.params)
-        world.together = False  # the last collective call: from here on rank 0 goes alone
-        if not world.is_root:
-            return {"status": history.status}
+        if world is not None:  # a Ctrl-C now is flagged: it cannot break the collective call
+            reducer.check_same_params(history.params)
+            world.together = False  # the last collective call: from here on rank 0 goes alone
+    if world is not None and not world.is_root:
+        interrupts.ignore_from_now()  # rank 0 alone decides how the job ends
+        return {"status": history.status}
     metrics.sync(history)
     save_checkpoint(run_dir, state, rng, plan)
     if history.status == "interrupted":
