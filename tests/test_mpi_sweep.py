@@ -1,6 +1,6 @@
 """Sweep parallelism (slopelab/commands/sweep_trials.py): ``--jobs N`` and ``mpiexec -n K``
-report the trials and the best setting of ``--jobs 1``, exactly; Ctrl-C leaves no process
-behind."""
+report the trials and the best setting of ``--jobs 1`` (with the same BLAS threads), exactly;
+Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
@@ -96,3 +96,30 @@ def test_ctrl_c_with_jobs_leaves_no_process_behind(tmp_path):
     assert "interrupted" in stderr.decode()
     alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     assert not alive, f"worker processes {alive} outlived the sweep"
+
+
+def blas_threads_recorded(cwd: Path, name: str) -> set[int]:
+    config = json.loads((cwd / "runs" / name / "config.json").read_text())
+    return {pool["threads"] for pool in config["environment"]["blas"]}
+
+
+@pytest.mark.parametrize(("extra", "threads"), [([], 1), (["--threads", "2"], 2)])
+def test_jobs_record_and_use_the_blas_threads_of_their_processes(tmp_path, extra, threads):
+    """--jobs 2 recorded the parent's 2 BLAS threads while its workers ran 1: the trials are
+    those of --jobs 1 with the workers' threads, and config.json says how many."""
+
+    def run(arguments: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*SLOPELAB, *SWEEP, "--no-progress", *arguments],
+            cwd=tmp_path,
+            env={**environment(), "OPENBLAS_NUM_THREADS": "2"},  # the library's own choice
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+
+    alone = run(["--threads", str(threads), "--name", "alone"])
+    parallel = run(["--jobs", "2", *extra, "--name", "parallel"])
+    assert alone.returncode == parallel.returncode == 0, parallel.stderr
+    assert blas_threads_recorded(tmp_path, "parallel") == {threads}
+    assert results(tmp_path, "parallel") == results(tmp_path, "alone")

@@ -137,8 +137,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=1,
         metavar="N",
-        help="run N trials at a time in local processes of one BLAS thread each (default: 1; "
-        "the results are those of --jobs 1); under mpiexec the trials spread over the ranks",
+        help="run N trials at a time in local processes of one BLAS thread each, or --threads "
+        "(default: 1; the results are those of --jobs 1 with as many BLAS threads, e.g. "
+        "--jobs 1 --threads 1); under mpiexec the trials spread over the ranks",
     )
     add_common_arguments(parser)
     ranks.add_distributed_argument(parser)
@@ -147,7 +148,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     world = ranks.join(args)
-    with blas_threads(ranks.threads_per_rank(args, world)):
+    with blas_threads(ranks.threads_per_rank(args, world) or threads_per_job(args)):
         if world is not None and not world.is_root:
             return _follow(args, world)
         console = console_for(args)
@@ -160,6 +161,17 @@ def run(args: argparse.Namespace) -> int:
             handoff.send((config["data"], str(run_dir)))
         with abort_on_failure(world, PROG, lambda: discard_if_unused(run_dir)):
             return _sweep(args, prepared, run_dir, console, world)
+
+
+def threads_per_job(args: argparse.Namespace) -> int | None:
+    """The BLAS threads of each ``--jobs`` process: ``--threads``, else one (N processes already
+    keep N cores busy). The whole command runs with them, so the BLAS threads ``config.json``
+    records are those of every trial, and the trials are those of ``--jobs 1`` with as many
+    threads (a multi-threaded matrix product sums in another order: other last bits). None:
+    one process, the threads as they are."""
+    if getattr(args, "jobs", 1) <= 1:
+        return None
+    return args.threads or 1
 
 
 def _follow(args: argparse.Namespace, world: World) -> int:
@@ -246,7 +258,7 @@ def coarse_to_fine(
     def one_trial(stage: int, learning_rate: float, reg: float, epochs: int) -> tuple:
         return run_trial(prepared, args, stage, learning_rate, reg, epochs)
 
-    runner = TrialRunner(one_trial, getattr(args, "jobs", 1), world)
+    runner = TrialRunner(one_trial, getattr(args, "jobs", 1), world, threads_per_job(args) or 1)
     with runner.running():
         for stage in range(1, args.stages + 1):
             epochs = epochs_of_stage(args.epochs, stage)
