@@ -63,7 +63,11 @@ def join_world(requested: bool = False) -> World | None:
         from mpi4py import MPI
     except ImportError:
         launched = launched_ranks()
-        how = f"started as {launched} MPI ranks" if launched > 1 else "--distributed"
+        how = (
+            f"the launcher started {launched} MPI ranks, and running as one of them"
+            if launched > 1
+            else "--distributed"
+        )
         raise CommandError(
             f"{how} needs mpi4py, which is not installed; install it with {INSTALL_FIX}"
         ) from None

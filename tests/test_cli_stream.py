@@ -258,3 +258,12 @@ def test_a_resume_in_memory_refuses_other_data_too(workdir, capsys, monkeypatch,
     code, _, err = cli(["train", "--resume", "runs/cut", "--no-progress"], capsys)
     assert code == 2 and err.count("\n") == 1
     assert f"on data with {entry} " in err, err
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "compare", "sweep", "lr-find"])
+def test_the_data_flag_says_it_takes_a_packed_folder(capsys, command):
+    code, out, _ = cli([command, "--help"], capsys)
+    assert code == 0
+    out = " ".join(out.split())
+    assert "--data NAME|FILE|PACKED" in out
+    assert "or a folder packed by slopelab data pack" in out

@@ -206,9 +206,12 @@ def _sweep(
 
         def finished(trial: Trial) -> None:
             recorded.append(asdict(trial))
-            progress.finished(
-                f"{len(recorded)} of {total} trials", {"trials": recorded, "run_dir": str(run_dir)}
+            done = (
+                f"all {total} trials, before the best setting's test accuracy and report"
+                if len(recorded) == total
+                else f"{len(recorded)} of {total} trials"
             )
+            progress.finished(done, {"trials": recorded, "run_dir": str(run_dir)})
 
         trials, best, best_params = coarse_to_fine(prepared, args, console, finished, world)
         if world is not None:
