@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -277,3 +278,32 @@ def test_ctrl_c_after_the_last_step_ends_the_job_as_rank_0_ends(tmp_path):
         assert code in (0, 130), lines
         assert lines == (["slopelab train: interrupted"] if code == 130 else []), lines
         assert (folder / "runs/run/checkpoint.npz").exists()
+
+
+def test_ctrl_c_during_rank_0_s_start_up_is_rank_0_s_line(tmp_path):
+    """Rank 1, waiting for the handoff, also said 'slopelab train: interrupted'."""
+    slow, waiting = (
+        [sys.executable, str(PROGRAM), "failing-cli", how, *TRAIN, "--epochs", "5"]
+        for how in ("slow", "waiting")
+    )
+    launcher = subprocess.Popen(
+        ["mpiexec", "-n", "1", *slow, ":", "-n", "1", *waiting],
+        cwd=tmp_path,
+        env={**environment(), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said = ""
+    while not ("loading" in said and "waiting" in said):  # the ranks' lines may interleave
+        said += launcher.stdout.read(1)
+        assert said, "the ranks never started"
+    time.sleep(0.5)  # from printing "waiting" into the wait
+    signalled = ranks_of(launcher)
+    for pid in signalled:
+        os.kill(pid, signal.SIGINT)
+    _, err = launcher.communicate(timeout=TIMEOUT)
+    assert len(signalled) == 2
+    assert launcher.returncode == 130
+    assert err.splitlines() == ["slopelab train: interrupted"]
+    assert not (tmp_path / "runs").exists()
