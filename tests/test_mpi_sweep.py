@@ -79,7 +79,9 @@ def children(pid: int) -> set[int]:
 
 
 def test_ctrl_c_with_jobs_leaves_no_process_behind(tmp_path):
-    command = [*SLOPELAB, *SWEEP[:-1], "200", "--jobs", "2", "--no-progress"]
+    # 20,000 epochs a trial: still training when the Ctrl-C comes 1 s in, on a busy machine too
+    # (with 200 the sweep could be ending, and a SIGINT during the exit kills outright)
+    command = [*SLOPELAB, *SWEEP[:-1], "20000", "--jobs", "2", "--no-progress"]
     process = subprocess.Popen(
         command, cwd=tmp_path, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
