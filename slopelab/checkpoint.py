@@ -27,7 +27,9 @@ from slopelab.problem import Problem
 from slopelab.runs import CHECKPOINT, CONFIG, RunError, atomic_save_npz, load_npz, read_config
 from slopelab.train import DescentState
 
-PLAN = ("optimizer", "batch_size", "sampling", "seed")  # the settings a saved state depends on
+PLAN = ("optimizer", "batch_size", "sampling", "seed", "data")  # what a saved state depends on
+OLDER_PLAN = PLAN[:4]  # checkpoints written before the data was part of the plan
+MOVABLE = ("data_dir",)  # data entries that may change: where a named dataset is kept
 Plan = dict[str, Any]
 COUNTERS = ("step", "batch_in_epoch", "epochs_done", "evaluations", "examples", "stale_epochs")
 RUNNING_COUNTERS = ("epoch_correct", "epoch_scored")  # absent from older checkpoints: 0
@@ -83,11 +85,9 @@ def load_checkpoint(
     """Read ``checkpoint.npz`` of a run on ``problem`` with ``optimizer``: return the loop
     state and set ``rng`` to the saved bit-generator state.
 
-    ``plan`` is the run's ``{"optimizer", "batch_size", "sampling", "seed"}`` now; when the
-    checkpoint saved its own, a change is refused by name where the state cannot follow it:
-    another update rule (its state arrays mean something else), another seed (the saved random
-    stream continues, so the new seed would be ignored), or other batches in the middle of an
-    epoch (the epoch's position counts batches of the saved size)."""
+    ``plan`` is the run's ``{"optimizer", "batch_size", "sampling", "seed", "data"}`` now (the
+    data config of the run); when the checkpoint saved its own, a change is refused by name
+    where the state cannot follow it (see :func:`check_saved_plan`)."""
     path = Path(run_dir) / CHECKPOINT
     arrays = _read(path)
     try:
@@ -130,6 +130,27 @@ def read_progress(run_dir: Path) -> Progress | None:
         raise _corrupt(path, error) from None
 
 
+def check_saved_plan(run_dir: Path, plan: Plan) -> None:
+    """Refuse, by name, a change of the run's settings since ``checkpoint.npz`` was saved that
+    its state cannot follow: another update rule (its state arrays mean something else),
+    another seed (the saved random stream continues, so the new seed would be ignored), other
+    batches in the middle of an epoch (the epoch's position counts batches of the saved size),
+    or other data or another order of its rows (any entry of ``plan["data"]`` but the folder of
+    a named dataset, and the path of a file whose SHA-256 is recorded, since the run checks its
+    bytes): the saved position, permutation and parameters belong to the data as it was. Nothing
+    to check without a checkpoint, or one saved without a plan."""
+    path = Path(run_dir) / CHECKPOINT
+    if not path.exists():
+        return
+    arrays = _read(path)
+    if "plan" in arrays:
+        try:
+            batch_in_epoch = _counter(arrays, "batch_in_epoch")
+        except _CorruptError as error:
+            raise _corrupt(path, error) from None
+        _check_plan(_saved_plan(arrays, path), plan, batch_in_epoch, path)
+
+
 def missing_model_error(run_dir: Path) -> RunError:
     """Why the folder ``run_dir`` holds no ``model.npz``, and what to do, as a RunError."""
     try:
@@ -169,14 +190,14 @@ def _saved_plan(arrays: dict[str, np.ndarray], path: Path) -> Plan:
         saved = _json(arrays, "plan")
     except _CorruptError as error:
         raise _corrupt(path, error) from None
-    if not isinstance(saved, dict) or set(saved) != set(PLAN):
+    if not isinstance(saved, dict) or set(saved) not in (set(PLAN), set(OLDER_PLAN)):
         raise _corrupt(path, _CorruptError(f"plan is {saved!r}; expected keys {list(PLAN)}"))
     return saved
 
 
 def _check_plan(saved: Plan, plan: Plan, batch_in_epoch: int, path: Path) -> None:
-    """Refuse another update rule or seed, or other batches in the middle of an epoch."""
-    changed = [key for key in PLAN if saved[key] != plan[key]]
+    """Refuse another update rule, seed or data, or other batches in the middle of an epoch."""
+    changed = [key for key in saved if key in plan and saved[key] != plan[key]]
     if "optimizer" in changed:
         raise RunError(
             f"{path} holds the state of update rule {saved['optimizer']!r}, but the run's "
@@ -190,6 +211,9 @@ def _check_plan(saved: Plan, plan: Plan, batch_in_epoch: int, path: Path) -> Non
             f"{CONFIG} now says {plan['seed']}; set training.seed back to {saved['seed']}, or "
             "remove the checkpoint to train the run again from the start"
         )
+    if "data" in changed:
+        _check_data(saved["data"], plan["data"], path)
+    changed = [key for key in changed if key in ("batch_size", "sampling")]
     if changed and batch_in_epoch:
         key = changed[0]
 
@@ -202,6 +226,33 @@ def _check_plan(saved: Plan, plan: Plan, batch_in_epoch: int, path: Path) -> Non
             "change at the end of an epoch), or remove the checkpoint to train the run again "
             "from the start"
         )
+
+
+def _check_data(saved: Any, now: Any, path: Path) -> None:
+    """Refuse the first entry of the data config that changed, but the movable ones."""
+    movable = MOVABLE + (("data",) if isinstance(saved, dict) and saved.get("sha256") else ())
+    for entry, before, after in _changes(saved, now, "data"):
+        if entry.removeprefix("data.") not in movable:
+            raise RunError(
+                f"{path} was saved by a run on data with {entry} {_shown(before)}, but the "
+                f"run's {CONFIG} now says {_shown(after)}; set {entry} back (a run's data and "
+                "the order it reads the rows in cannot change), or remove the checkpoint to "
+                "train the run again from the start"
+            )
+
+
+def _changes(saved: Any, now: Any, entry: str) -> Any:
+    """``(entry, saved value, value now)`` for every entry that differs, nested objects
+    entry by entry (``data.stream.block_rows``)."""
+    if isinstance(saved, dict) and isinstance(now, dict):
+        for key in [*saved, *(key for key in now if key not in saved)]:
+            yield from _changes(saved.get(key), now.get(key), f"{entry}.{key}")
+    elif saved != now:
+        yield entry, saved, now
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value)
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:

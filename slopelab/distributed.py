@@ -63,7 +63,11 @@ def join_world(requested: bool = False) -> World | None:
         from mpi4py import MPI
     except ImportError:
         launched = launched_ranks()
-        how = f"started as {launched} MPI ranks" if launched > 1 else "--distributed"
+        how = (
+            f"the launcher started {launched} MPI ranks, and running as one of them"
+            if launched > 1
+            else "--distributed"
+        )
         raise CommandError(
             f"{how} needs mpi4py, which is not installed; install it with {INSTALL_FIX}"
         ) from None
@@ -72,12 +76,16 @@ def join_world(requested: bool = False) -> World | None:
 
 
 @contextlib.contextmanager
-def abort_on_failure(world: World | None, prog: str) -> Iterator[None]:
+def abort_on_failure(
+    world: World | None, prog: str, before_abort: Callable[[], None] | None = None
+) -> Iterator[None]:
     """Inside, an exception on any rank prints one line naming the rank and aborts every rank
     (``MPI_Abort``, exit code 2 for bad input, 130 for Ctrl-C, 1 otherwise): the other ranks
     would otherwise wait forever in their next Allreduce. Nothing changes without a world, or
     once ``world.together`` is off (every rank is past its last collective call: the failure is
-    reported as in one process)."""
+    reported as in one process). ``before_abort`` runs first: the abort ends every rank at
+    once, rank 0 included, so nothing cleans up after it (a rank other than 0 removes the new
+    run folder rank 0 would have removed)."""
     if world is None:
         yield
         return
@@ -87,6 +95,9 @@ def abort_on_failure(world: World | None, prog: str) -> Iterator[None]:
         if not world.together:
             raise
         message, code = describe_failure(error)
+        if before_abort is not None:
+            with contextlib.suppress(Exception):  # the abort must happen whatever it meets
+                before_abort()
         print(
             f"{prog}: rank {world.rank} of {world.size}: {message}; stopping all ranks",
             file=sys.stderr,

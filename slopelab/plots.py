@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +30,37 @@ from slopelab.smoothing import centered_moving_average
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 
 
+MISSING_GLYPH = re.compile(r"Glyph \d+ .*missing from font")  # matplotlib's UserWarning
+MISSING_GLYPH_NOTE = "some characters of the labels are not in the font (drawn as boxes)"
+
+
 def save(figure: plt.Figure, path: Path) -> Path:
-    """Render ``figure`` to PNG at ``path`` atomically and close it."""
+    """Render ``figure`` to PNG at ``path`` atomically and close it. Labels with characters
+    the font lacks (class names in Chinese, say) are drawn as boxes, and the figure says so
+    in a footnote, instead of matplotlib warning once per character."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = _render(figure)
+    missing = [warning for warning in caught if MISSING_GLYPH.search(str(warning.message))]
+    for warning in caught:
+        if warning not in missing:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    if missing:
+        figure.text(0.0, 1.0, MISSING_GLYPH_NOTE, fontsize=7, color="0.4", va="bottom")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=MISSING_GLYPH.pattern)
+            png = _render(figure)
+    plt.close(figure)
+    atomic_write_bytes(Path(path), png)
+    return Path(path)
+
+
+def _render(figure: plt.Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    atomic_write_bytes(Path(path), buffer.getvalue())
-    return Path(path)
+    return buffer.getvalue()
 
 
 def is_minibatch(history: History) -> bool:

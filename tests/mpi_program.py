@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 import numpy as np
@@ -92,7 +93,9 @@ def _fail(rank: str, how: str) -> None:
 
 def _failing_cli(how: str, *argv: str) -> None:
     """``slopelab ARGV`` in which this rank fails: ``data`` (its data load raises a DataError,
-    as a missing file on one machine would), ``raise`` or ``kill`` (at its fifth step)."""
+    as a missing file on one machine would), ``raise`` or ``kill`` (at its fifth step); or
+    ``slow``: rank 0's start-up prints ``loading`` and takes 30 s more; ``waiting``: another rank
+    prints ``waiting`` as it starts waiting for rank 0's handoff."""
     from slopelab.cli import main
     from slopelab.commands import train
     from slopelab.data.errors import DataError
@@ -112,9 +115,27 @@ def _failing_cli(how: str, *argv: str) -> None:
             raise RuntimeError("rank failed on purpose")
         return original(self, *args)
 
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        print("loading", flush=True)
+        time.sleep(30)
+        return original_prepare(*args, **kwargs)
+
+    original_prepare = train.start_run.__globals__["prepare_data"]
     if how == "data":
         train.prepare_data = refuse
         train.start_run.__globals__["prepare_data"] = refuse
+    elif how == "slow":
+        train.start_run.__globals__["prepare_data"] = slow
+    elif how == "waiting":
+        from slopelab.commands import ranks
+
+        original_receive = ranks.Handoff.receive
+
+        def receive(self: Any) -> Any:
+            print("waiting", flush=True)
+            return original_receive(self)
+
+        ranks.Handoff.receive = receive
     else:
         Reducer.loss_parts = failing
     sys.exit(main(list(argv)))

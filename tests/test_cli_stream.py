@@ -160,3 +160,110 @@ def test_compare_streams_the_minibatch_strategies_only(workdir, capsys):  # noqa
     code, out, err = cli([*base, "--json", "--in-memory"], capsys)
     assert code == 0, err
     assert "gradient-descent" in {row["name"] for row in json.loads(out)["strategies"]}
+
+
+def edit_data(run_dir: Path, change) -> None:
+    path = run_dir / "config.json"
+    config = json.loads(path.read_text())
+    change(config["data"])
+    path.write_text(json.dumps(config))
+
+
+def set_entry(*keys_and_value):
+    *keys, value = keys_and_value
+
+    def change(data: dict) -> None:
+        for key in keys[:-1]:
+            data = data[key]
+        data[keys[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize("polls", [2, 4])  # in the middle of an epoch, and at its end
+@pytest.mark.parametrize(
+    ("change", "entry", "after"),
+    [
+        (set_entry("stream", "block_rows", 100), "data.stream.block_rows", "100"),
+        (set_entry("stream", "buffer_blocks", 1), "data.stream.buffer_blocks", "1"),
+        (set_entry("stream", None), "data.stream", "null"),
+        (set_entry("preprocess", "standardize"), "data.preprocess", '"standardize"'),
+        (set_entry("num_val", 5), "data.num_val", "5"),
+        (set_entry("seed", 3), "data.seed", "3"),
+    ],
+)
+def test_a_resume_refuses_other_data_or_another_order_of_its_rows(
+    workdir,  # noqa: F811
+    capsys,
+    monkeypatch,
+    polls,
+    change,
+    entry,
+    after,
+):
+    """block_rows edited mid-epoch resumed at the step, and the run went on in another order
+    (the checkpoint's position and parameters belong to the rows as they were read)."""
+    write_toy_pack(workdir / "packed")
+    with monkeypatch.context() as patched:
+        patched.setattr(train_command, "interrupt_flag", lambda: stop_after(polls))
+        assert cli([*TRAIN, "--name", "cut"], capsys)[0] == 130
+    run_dir = workdir / "runs/cut"
+    saved = json.loads((run_dir / "config.json").read_text())
+    for key in entry.split(".")[:-1]:
+        saved = saved[key]
+    before = json.dumps(saved[entry.split(".")[-1]])
+    edit_data(run_dir, change)
+    before_files = {path.name: path.read_bytes() for path in run_dir.iterdir()}
+    code, out, err = cli(["train", "--resume", "runs/cut", "--no-progress"], capsys)
+    assert code == 2 and "resuming" not in out
+    assert err.count("\n") == 1
+    assert f"runs/cut/checkpoint.npz was saved by a run on data with {entry} {before}" in err
+    assert f"now says {after}; set {entry} back" in err
+    assert {path.name: path.read_bytes() for path in run_dir.iterdir()} == before_files
+
+
+def test_a_moved_pack_resumes(workdir, capsys, monkeypatch):  # noqa: F811
+    """The pack's path may change: the run checks the pack's bytes (its SHA-256)."""
+    write_toy_pack(workdir / "packed")
+    assert cli([*TRAIN, "--name", "whole"], capsys)[0] == 0
+    with monkeypatch.context() as patched:
+        patched.setattr(train_command, "interrupt_flag", lambda: stop_after(2))
+        assert cli([*TRAIN, "--name", "cut"], capsys)[0] == 130
+    (workdir / "packed").rename(workdir / "moved")
+    edit_data(workdir / "runs/cut", set_entry("data", str(workdir / "moved")))
+    code, out, err = cli(["train", "--resume", "runs/cut", "--no-progress"], capsys)
+    assert code == 0, err
+    assert "resuming runs/cut at step 2" in out
+    whole = arrays(workdir / "runs/whole/model.npz", skip=("meta",))
+    resumed = arrays(workdir / "runs/cut/model.npz", skip=("meta",))
+    for key in whole:
+        assert np.array_equal(whole[key], resumed[key]), key
+
+
+@pytest.mark.parametrize(
+    ("change", "entry"),
+    [
+        (set_entry("preprocess", "standardize"), "data.preprocess"),
+        (set_entry("num_train", 100), "data.num_train"),
+        (set_entry("sha256", None), "data.sha256"),  # so that another file may be given
+    ],
+)
+def test_a_resume_in_memory_refuses_other_data_too(workdir, capsys, monkeypatch, change, entry):  # noqa: F811
+    """Another preprocessing resumed silently on other numbers (exit 0)."""
+    write_toy_pack(workdir / "packed")
+    with monkeypatch.context() as patched:
+        patched.setattr(train_command, "interrupt_flag", lambda: stop_after(2))
+        assert cli([*TRAIN, "--in-memory", "--name", "cut"], capsys)[0] == 130
+    edit_data(workdir / "runs/cut", change)
+    code, _, err = cli(["train", "--resume", "runs/cut", "--no-progress"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"on data with {entry} " in err, err
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "compare", "sweep", "lr-find"])
+def test_the_data_flag_says_it_takes_a_packed_folder(capsys, command):
+    code, out, _ = cli([command, "--help"], capsys)
+    assert code == 0
+    out = " ".join(out.split())
+    assert "--data NAME|FILE|PACKED" in out
+    assert "or a folder packed by slopelab data pack" in out

@@ -1,6 +1,6 @@
 """Sweep parallelism (slopelab/commands/sweep_trials.py): ``--jobs N`` and ``mpiexec -n K``
-report the trials and the best setting of ``--jobs 1``, exactly; Ctrl-C leaves no process
-behind."""
+report the trials and the best setting of ``--jobs 1`` (with the same BLAS threads), exactly;
+Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
@@ -79,7 +79,9 @@ def children(pid: int) -> set[int]:
 
 
 def test_ctrl_c_with_jobs_leaves_no_process_behind(tmp_path):
-    command = [*SLOPELAB, *SWEEP[:-1], "200", "--jobs", "2", "--no-progress"]
+    # 20,000 epochs a trial: still training when the Ctrl-C comes 1 s in, on a busy machine too
+    # (with 200 the sweep could be ending, and a SIGINT during the exit kills outright)
+    command = [*SLOPELAB, *SWEEP[:-1], "20000", "--jobs", "2", "--no-progress"]
     process = subprocess.Popen(
         command, cwd=tmp_path, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -96,3 +98,30 @@ def test_ctrl_c_with_jobs_leaves_no_process_behind(tmp_path):
     assert "interrupted" in stderr.decode()
     alive = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     assert not alive, f"worker processes {alive} outlived the sweep"
+
+
+def blas_threads_recorded(cwd: Path, name: str) -> set[int]:
+    config = json.loads((cwd / "runs" / name / "config.json").read_text())
+    return {pool["threads"] for pool in config["environment"]["blas"]}
+
+
+@pytest.mark.parametrize(("extra", "threads"), [([], 1), (["--threads", "2"], 2)])
+def test_jobs_record_and_use_the_blas_threads_of_their_processes(tmp_path, extra, threads):
+    """--jobs 2 recorded the parent's 2 BLAS threads while its workers ran 1: the trials are
+    those of --jobs 1 with the workers' threads, and config.json says how many."""
+
+    def run(arguments: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*SLOPELAB, *SWEEP, "--no-progress", *arguments],
+            cwd=tmp_path,
+            env={**environment(), "OPENBLAS_NUM_THREADS": "2"},  # the library's own choice
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+
+    alone = run(["--threads", str(threads), "--name", "alone"])
+    parallel = run(["--jobs", "2", *extra, "--name", "parallel"])
+    assert alone.returncode == parallel.returncode == 0, parallel.stderr
+    assert blas_threads_recorded(tmp_path, "parallel") == {threads}
+    assert results(tmp_path, "parallel") == results(tmp_path, "alone")

@@ -100,8 +100,9 @@ def add_data_arguments(
     group.add_argument(
         "--data",
         default=default,
-        metavar="NAME|FILE",
-        help=f"dataset: {names}, toy2d:GENERATOR, or a .npz/.csv file{shown}",
+        metavar="NAME|FILE|PACKED",
+        help=f"dataset: {names}, toy2d:GENERATOR, a .npz/.csv file, or a folder packed by "
+        f"slopelab data pack (images from folders){shown}",
     )
     group.add_argument(
         "--data-dir",

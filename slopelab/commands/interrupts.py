@@ -33,6 +33,15 @@ def install() -> None:
     signal.signal(signal.SIGINT, _raise_interrupt)
 
 
+def ignore_from_now() -> None:
+    """Ctrl-C does nothing from here on, and one seen before is forgotten: for an MPI rank
+    other than 0 past its last collective call, whose job ends as rank 0 ends it. (At exit
+    Python puts SIGINT's default action back, and a rank waiting for rank 0 in
+    ``MPI_Finalize`` would die of the signal, which the launcher reports as exit 2.)"""
+    _seen[0] = False
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
 def interrupt_flag() -> Iterator[list[bool]]:
     """While inside, Ctrl-C sets ``flag[0]`` instead of raising, so the loop can stop between

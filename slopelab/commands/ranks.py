@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -125,8 +126,14 @@ class Handoff:
         self.sent = True
 
     def receive(self) -> Any:
-        """On a rank other than 0: rank 0's payload, or RootFailed."""
-        status, payload = self.world.comm.bcast(None, root=0)
+        """On a rank other than 0: rank 0's payload, or RootFailed. A Ctrl-C meanwhile is
+        ignored here: it reaches rank 0 too, whose start-up then fails and ends this rank
+        quietly with exit code 130 (this rank would print a second line)."""
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            status, payload = self.world.comm.bcast(None, root=0)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         if status == "failed":
             raise RootFailed(payload)
         return payload

@@ -161,10 +161,19 @@ def discard_unused_run_folders() -> list[Path]:
     removed = []
     while _created:
         run_dir = _created.pop()
-        if not run_dir.is_dir():
-            continue
-        names = {path.name for path in run_dir.iterdir() if not path.name.endswith(".tmp")}
-        if names <= {CONFIG}:
-            shutil.rmtree(run_dir, ignore_errors=True)
+        if discard_if_unused(run_dir):
             removed.append(run_dir)
     return removed
+
+
+def discard_if_unused(run_dir: Path) -> bool:
+    """Remove ``run_dir`` if it holds nothing but ``config.json`` (and temporary files of an
+    interrupted write); whether it did."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return False
+    names = {path.name for path in run_dir.iterdir() if not path.name.endswith(".tmp")}
+    if names <= {CONFIG}:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return True
+    return False

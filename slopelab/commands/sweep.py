@@ -33,7 +33,7 @@ from slopelab.commands.arguments import (
 from slopelab.commands.console import Console, console_for
 from slopelab.commands.limits import check_recorded_steps
 from slopelab.commands.partial_results import keep_partial_results
-from slopelab.commands.runfolder import finish_run, start_run
+from slopelab.commands.runfolder import discard_if_unused, finish_run, start_run
 from slopelab.commands.sweep_trials import TrialRunner
 from slopelab.data.prepare import Prepared, prepare_data
 from slopelab.distributed import World, abort_on_failure
@@ -137,8 +137,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=1,
         metavar="N",
-        help="run N trials at a time in local processes of one BLAS thread each (default: 1; "
-        "the results are those of --jobs 1); under mpiexec the trials spread over the ranks",
+        help="run N trials at a time in local processes of one BLAS thread each, or --threads "
+        "(default: 1; the results are those of --jobs 1 with as many BLAS threads, e.g. "
+        "--jobs 1 --threads 1); under mpiexec the trials spread over the ranks",
     )
     add_common_arguments(parser)
     ranks.add_distributed_argument(parser)
@@ -147,7 +148,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     world = ranks.join(args)
-    with blas_threads(ranks.threads_per_rank(args, world)):
+    with blas_threads(ranks.threads_per_rank(args, world) or threads_per_job(args)):
         if world is not None and not world.is_root:
             return _follow(args, world)
         console = console_for(args)
@@ -157,9 +158,20 @@ def run(args: argparse.Namespace) -> int:
             prepared, run_dir, config = start_run(
                 args, "sweep", console, lambda prepared: check_budget(args, len(prepared.y_train))
             )
-            handoff.send(config["data"])
-        with abort_on_failure(world, PROG):
+            handoff.send((config["data"], str(run_dir)))
+        with abort_on_failure(world, PROG, lambda: discard_if_unused(run_dir)):
             return _sweep(args, prepared, run_dir, console, world)
+
+
+def threads_per_job(args: argparse.Namespace) -> int | None:
+    """The BLAS threads of each ``--jobs`` process: ``--threads``, else one (N processes already
+    keep N cores busy). The whole command runs with them, so the BLAS threads ``config.json``
+    records are those of every trial, and the trials are those of ``--jobs 1`` with as many
+    threads (a multi-threaded matrix product sums in another order: other last bits). None:
+    one process, the threads as they are."""
+    if getattr(args, "jobs", 1) <= 1:
+        return None
+    return args.threads or 1
 
 
 def _follow(args: argparse.Namespace, world: World) -> int:
@@ -169,10 +181,11 @@ def _follow(args: argparse.Namespace, world: World) -> int:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        data = ranks.Handoff(world).receive()
+        data, run_dir = ranks.Handoff(world).receive()
     except ranks.RootFailed as failed:
         return failed.code
-    with abort_on_failure(world, PROG):
+    # the abort ends rank 0 too, before its CLI removes the new run folder: do it here
+    with abort_on_failure(world, PROG, lambda: discard_if_unused(Path(run_dir))):
         prepared = prepare_data(data)
         coarse_to_fine(prepared, args, ranks.QuietConsole(), world=world)
     return 0
@@ -193,9 +206,12 @@ def _sweep(
 
         def finished(trial: Trial) -> None:
             recorded.append(asdict(trial))
-            progress.finished(
-                f"{len(recorded)} of {total} trials", {"trials": recorded, "run_dir": str(run_dir)}
+            done = (
+                f"all {total} trials, before the best setting's test accuracy and report"
+                if len(recorded) == total
+                else f"{len(recorded)} of {total} trials"
             )
+            progress.finished(done, {"trials": recorded, "run_dir": str(run_dir)})
 
         trials, best, best_params = coarse_to_fine(prepared, args, console, finished, world)
         if world is not None:
@@ -245,7 +261,7 @@ def coarse_to_fine(
     def one_trial(stage: int, learning_rate: float, reg: float, epochs: int) -> tuple:
         return run_trial(prepared, args, stage, learning_rate, reg, epochs)
 
-    runner = TrialRunner(one_trial, getattr(args, "jobs", 1), world)
+    runner = TrialRunner(one_trial, getattr(args, "jobs", 1), world, threads_per_job(args) or 1)
     with runner.running():
         for stage in range(1, args.stages + 1):
             epochs = epochs_of_stage(args.epochs, stage)

@@ -4,8 +4,9 @@ order: a trial depends only on its setting and the seed (it starts its own RNG f
 ``--seed``), never on which process ran it or when.
 
 Local processes are forked, so they share the prepared data with the parent without copying
-it; each runs one BLAS thread (N processes already keep N cores busy) and ignores Ctrl-C, which
-the parent handles by terminating them all: no process outlives the command.
+it; each runs the BLAS threads it is given (the sweep gives one: N processes already keep N
+cores busy) and ignores Ctrl-C, which the parent handles by terminating them all: no process
+outlives the command.
 
 Over MPI, rank ``r`` runs the trials ``r, r + K, r + 2K, ...`` of each stage; the ranks then
 exchange their trials (small records), and the rank holding the stage's best trial sends its
@@ -36,10 +37,13 @@ class TrialRunner:
     """Runs a stage's settings and yields ``(trial, params)`` in the settings' order; over MPI,
     ``params`` is None except for the stage's best trial (the only one a sweep keeps)."""
 
-    def __init__(self, run_trial: RunTrial, jobs: int = 1, world: World | None = None) -> None:
+    def __init__(
+        self, run_trial: RunTrial, jobs: int = 1, world: World | None = None, threads: int = 1
+    ) -> None:
         self.run_trial = run_trial
         self.jobs = jobs
         self.world = world
+        self.threads = threads  # BLAS threads of each local process
         self._pool: Any = None
 
     @contextlib.contextmanager
@@ -50,7 +54,7 @@ class TrialRunner:
             return
         # fork: the workers see the prepared data without a copy (spawn would pickle it to each)
         context = multiprocessing.get_context("fork")
-        with context.Pool(self.jobs, _start_worker, (self.run_trial,)) as pool:
+        with context.Pool(self.jobs, _start_worker, (self.run_trial, self.threads)) as pool:
             self._pool = pool
             try:
                 yield self
@@ -98,13 +102,13 @@ class TrialRunner:
             yield trial, params if index == stage_best else None
 
 
-def _start_worker(run_trial: RunTrial) -> None:
+def _start_worker(run_trial: RunTrial, threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = "1"
-    threadpool_limits(1, user_api="blas")
+        os.environ[name] = str(threads)
+    threadpool_limits(threads, user_api="blas")
     _worker_trial.append(run_trial)
 
 

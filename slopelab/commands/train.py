@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from slopelab.checkpoint import Progress, load_checkpoint, read_progress, save_checkpoint
-from slopelab.commands import ranks, summary
+from slopelab.checkpoint import (
+    Progress,
+    check_saved_plan,
+    load_checkpoint,
+    read_progress,
+    save_checkpoint,
+)
+from slopelab.commands import interrupts, ranks, summary
 from slopelab.commands.arguments import (
     add_common_arguments,
     add_data_arguments,
@@ -22,6 +29,7 @@ from slopelab.commands.interrupts import interrupt_flag
 from slopelab.commands.optimizer_setup import build_optimizer, idle_steps_note
 from slopelab.commands.runfolder import (
     add_in_memory_argument,
+    discard_if_unused,
     finish_run,
     load_prepared,
     start_run,
@@ -31,6 +39,7 @@ from slopelab.commands.train_config import (
     check_against_data,
     check_extension,
     check_run_length,
+    check_streaming,
     checked_config,
     checkpoint_plan,
     refuse_diverged,
@@ -117,10 +126,11 @@ def run(args: argparse.Namespace) -> int:
                 resume="slopelab train --resume",
                 environment={"ranks": ranks.count(world)},
             )
+            start = start_training(config, prepared, run_dir)
             handoff.send((str(run_dir), config, False, None))
         with hold_run_folder(run_dir):
-            with abort_on_failure(world, PROG):
-                result = train_run(config, prepared, run_dir, console, world=world)
+            with abort_on_failure(world, PROG, lambda: discard_if_unused(run_dir)):
+                result = train_run(config, prepared, run_dir, console, start, world=world)
             return finish_run(console, run_dir, result)
 
 
@@ -132,9 +142,15 @@ def _follow(world: World) -> int:
     except ranks.RootFailed as failed:
         return failed.code
     console = ranks.QuietConsole()
-    with abort_on_failure(world, PROG), blas_threads(threads):
+
+    def discard_new_folder() -> None:  # what rank 0's CLI would do, had the abort spared it
+        if not resume:
+            discard_if_unused(Path(run_dir))
+
+    with abort_on_failure(world, PROG, discard_new_folder), blas_threads(threads):
         prepared = prepare_data(config["data"])
-        result = train_run(config, prepared, Path(run_dir), console, resume=resume, world=world)
+        start = start_training(config, prepared, Path(run_dir), resume=resume)
+        result = train_run(config, prepared, Path(run_dir), console, start, world=world)
     return ranks.FOLLOWER_EXIT.get(result["status"], 0)
 
 
@@ -172,9 +188,13 @@ def _resume(args: argparse.Namespace, console: Console, handoff: ranks.Handoff) 
             request = f"--epochs {args.epochs}"
             check_run_length(config["training"], len(prepared.y_train), request, EPOCHS_FLAG_FIX)
         check_against_data(config, run_dir, len(prepared.y_train))
+        check_streaming(config["training"], prepared.X_train)
+        check_saved_plan(run_dir, checkpoint_plan(config))
         extended = config["training"]["epochs"] != planned
         config, threads, rethreaded = _resumed_threads(config, args)
         config, reranked = ranks.record_ranks(config, handoff.world)
+        start = start_training(config, prepared, run_dir, resume=True)
+        console.say(what_resuming_does(run_dir, start.progress, config, start.problem.num_examples))
         handoff.send((str(run_dir), config, True, threads))
         with blas_threads(threads), abort_on_failure(handoff.world, PROG):
             result = train_run(
@@ -182,7 +202,7 @@ def _resume(args: argparse.Namespace, console: Console, handoff: ranks.Handoff) 
                 prepared,
                 run_dir,
                 console,
-                resume=True,
+                start,
                 save_config=extended or rethreaded or reranked,
                 world=handoff.world,
             )
@@ -206,20 +226,28 @@ def _resumed_threads(
     return {**changed, "environment": describe_environment()}, None, True
 
 
-def train_run(
-    config: dict[str, Any],
-    prepared: Prepared,
-    run_dir: Path,
-    console: Console,
-    resume: bool = False,
-    save_config: bool = False,
-    world: World | None = None,
-) -> dict[str, Any]:
-    """Train (or continue training) as ``config`` says; write everything into ``run_dir``.
-    ``resume``: continue from the checkpoint, after one line saying what that does;
-    ``save_config``: write ``config`` once the checkpoint is known to fit it (``--epochs``).
-    ``world``: one of several MPI ranks, each training on its shard of every batch; a rank
-    other than 0 writes nothing and returns only the run's ``status``."""
+@dataclass
+class Start:
+    """What a run starts (or continues) from: the problem, the update rule and the loop's
+    knobs, the RNG, and the state, history and progress (None: from the first step)."""
+
+    problem: Problem
+    optimizer: Optimizer
+    descent: DescentConfig
+    plan: dict[str, Any]
+    rng: np.random.Generator
+    state: DescentState
+    history: History
+    progress: Progress | None
+    resumed: bool = False
+
+
+def start_training(
+    config: dict[str, Any], prepared: Prepared, run_dir: Path, resume: bool = False
+) -> Start:
+    """The start of a run as ``config`` says, on ``prepared``; with ``resume``, from the
+    checkpoint in ``run_dir`` (a RunError when it or metrics.jsonl does not fit the run).
+    Rank 0 calls it before handing the run over, so what it refuses is one line of rank 0's."""
     training = config["training"]
     loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"])
     if is_streamed(prepared.X_train):  # its epochs are block shuffles of the training seed
@@ -232,20 +260,46 @@ def train_run(
         sampling=training["sampling"],
         patience=training["patience"],
     )
-    budget = Budget(epochs=training["epochs"])
     plan = checkpoint_plan(config)
     rng = np.random.default_rng(training["seed"])
+    if resume:
+        state, history, progress = _resumed(run_dir, problem, optimizer, rng, plan)
+    else:
+        state, history, progress = start_state(problem, optimizer, rng), History("sgd"), None
+    return Start(problem, optimizer, descent, plan, rng, state, history, progress, resume)
+
+
+def train_run(
+    config: dict[str, Any],
+    prepared: Prepared,
+    run_dir: Path,
+    console: Console,
+    start: Start,
+    save_config: bool = False,
+    world: World | None = None,
+) -> dict[str, Any]:
+    """Train (or continue training) as ``config`` says from ``start``; write everything into
+    ``run_dir``. ``save_config``: write ``config`` once the checkpoint is known to fit it
+    (``--epochs``). ``world``: one of several MPI ranks, each training on its shard of every
+    batch; a rank other than 0 writes nothing and returns only the run's ``status``."""
+    training = config["training"]
+    problem, optimizer, descent, plan, rng = (
+        start.problem,
+        start.optimizer,
+        start.descent,
+        start.plan,
+        start.rng,
+    )
+    state, history = start.state, start.history
+    resume = start.resumed
+    budget = Budget(epochs=training["epochs"])
     writes = world is None or world.is_root
     metrics = MetricsLog(run_dir) if writes else ranks.QuietMetrics()
     reducer = Reducer(world) if world is not None else None
     if resume:
-        state, history, progress = _resumed(run_dir, problem, optimizer, rng, plan)
-        console.say(what_resuming_does(run_dir, progress, config, problem.num_examples))
         if save_config and writes:
             write_config(run_dir, config)
         metrics.rewrite(history)
-    else:
-        state, history = start_state(problem, optimizer, rng), History("sgd")
 
     total_steps = training["epochs"] * steps_per_epoch(problem.num_examples, descent.batch_size)
     idle = idle_steps_note(optimizer.learning_rate, total_steps)
@@ -281,11 +335,12 @@ def train_run(
             stop_requested=reducer.agreed_stop(stop_requested) if reducer else stop_requested,
             reducer=reducer,
         )
-    if world is not None:
-        reducer.check_same_params(history.params)
-        world.together = False  # the last collective call: from here on rank 0 goes alone
-        if not world.is_root:
-            return {"status": history.status}
+        if world is not None:  # a Ctrl-C now is flagged: it cannot break the collective call
+            reducer.check_same_params(history.params)
+            world.together = False  # the last collective call: from here on rank 0 goes alone
+    if world is not None and not world.is_root:
+        interrupts.ignore_from_now()  # rank 0 alone decides how the job ends
+        return {"status": history.status}
     metrics.sync(history)
     save_checkpoint(run_dir, state, rng, plan)
     if history.status == "interrupted":

@@ -35,6 +35,7 @@ from slopelab.commands.optimizer_setup import (
 from slopelab.data.prepare import DATA_OPTIONS, Prepared
 from slopelab.data.streamed_pack import check_stream_entry
 from slopelab.errors import CommandError, SlopelabError
+from slopelab.problem import is_streamed
 from slopelab.runs import CONFIG, RunError
 from slopelab.train import steps_per_epoch
 
@@ -65,6 +66,7 @@ def train_config(args: argparse.Namespace, prepared: Prepared) -> dict[str, Any]
         "threads": args.threads,  # BLAS threads; a resume continues with them
     }
     check_run_length(training, num_examples, f"--epochs {args.epochs}", EPOCHS_FLAG_FIX)
+    check_streaming(training, prepared.X_train)
     return {
         "loss": {"loss": args.loss, "penalty": args.penalty, "reg": args.reg},
         "optimizer": optimizer_config(
@@ -116,6 +118,15 @@ def checked_config(
             "edit learning_rate (learning_rate_spec records what --learning-rate said)",
         )
     return checked
+
+
+def check_streaming(training: Mapping[str, Any], X_train: Any) -> None:
+    """Refuse on streamed training rows what the loop would refuse only once training starts
+    (the full batch, sampling with replacement): checked with the other options, before a run
+    folder exists or other MPI ranks join in, the refusal is one line of rank 0's."""
+    if is_streamed(X_train):
+        batch_size = None if training.get("full_batch") else training["batch_size"]
+        X_train.check_sampling(batch_size, training["sampling"])
 
 
 def check_against_data(config: Mapping[str, Any], run_dir: Path, num_examples: int) -> None:
@@ -269,6 +280,7 @@ def checkpoint_plan(config: Mapping[str, Any]) -> dict[str, Any]:
         "batch_size": None if training.get("full_batch") else training["batch_size"],
         "sampling": training["sampling"],
         "seed": training["seed"],
+        "data": config["data"],
     }
 
 
