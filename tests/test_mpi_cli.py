@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers import mpiexec
+
 pytestmark = pytest.mark.slow  # real MPI processes
 
 ROOT = Path(__file__).parent.parent
@@ -36,7 +38,7 @@ def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 def slopelab(ranks: int, arguments: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    launcher = [] if ranks == 1 else ["mpiexec", "-n", str(ranks)]
+    launcher = [] if ranks == 1 else [mpiexec(), "-n", str(ranks)]
     return run([*launcher, *SLOPELAB, *arguments], cwd)
 
 
@@ -143,7 +145,7 @@ def test_a_failing_rank_stops_the_job_with_one_line(tmp_path, how, rank, code, l
     commands = [
         failing if index == rank else [*SLOPELAB, *TRAIN, "--epochs", "50"] for index in (0, 1)
     ]
-    finished = run(["mpiexec", "-n", "1", *commands[0], ":", "-n", "1", *commands[1]], tmp_path)
+    finished = run([mpiexec(), "-n", "1", *commands[0], ":", "-n", "1", *commands[1]], tmp_path)
     assert finished.returncode == code
     assert f"slopelab train: rank {rank} of 2: {line}; stopping all ranks" in finished.stderr
     # before its first checkpoint: the new run folder held only config.json, and stayed
@@ -156,7 +158,7 @@ def test_a_killed_rank_ends_the_job(tmp_path, rank):
     commands = [
         failing if index == rank else [*SLOPELAB, *TRAIN, "--epochs", "50"] for index in (0, 1)
     ]
-    finished = run(["mpiexec", "-n", "1", *commands[0], ":", "-n", "1", *commands[1]], tmp_path)
+    finished = run([mpiexec(), "-n", "1", *commands[0], ":", "-n", "1", *commands[1]], tmp_path)
     assert finished.returncode != 0
     assert "Killed (signal 9)" in finished.stdout + finished.stderr
 
@@ -240,7 +242,7 @@ def ctrl_c_after_epoch_line(folder: Path, epoch: int, epochs: int) -> tuple[int,
     arguments = ["train", "--data", pack_for(folder), "--epochs", str(epochs)]
     arguments += ["--batch-size", "20", "--no-progress", "--name", "run"]
     launcher = subprocess.Popen(
-        ["mpiexec", "-n", "2", *SLOPELAB, *arguments],
+        [mpiexec(), "-n", "2", *SLOPELAB, *arguments],
         cwd=folder,
         env={**environment(), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
@@ -287,7 +289,7 @@ def test_ctrl_c_during_rank_0_s_start_up_is_rank_0_s_line(tmp_path):
         for how in ("slow", "waiting")
     )
     launcher = subprocess.Popen(
-        ["mpiexec", "-n", "1", *slow, ":", "-n", "1", *waiting],
+        [mpiexec(), "-n", "1", *slow, ":", "-n", "1", *waiting],
         cwd=tmp_path,
         env={**environment(), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,

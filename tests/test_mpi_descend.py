@@ -29,6 +29,8 @@ from slopelab.launcher import launched_ranks, ranks_on_this_machine
 sys.path.insert(0, str(Path(__file__).parent))
 from mpi_program import run_case
 
+from tests.helpers import mpiexec as mpiexec_path
+
 PROGRAM = Path(__file__).parent / "mpi_program.py"
 ROOT = Path(__file__).parent.parent
 TIMEOUT = 120  # seconds; a hung rank fails the test instead of the suite
@@ -58,7 +60,7 @@ def mpi_environment() -> dict[str, str]:
 
 def mpiexec(ranks: int, *arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["mpiexec", "-n", str(ranks), sys.executable, str(PROGRAM), *arguments],
+        [mpiexec_path(), "-n", str(ranks), sys.executable, str(PROGRAM), *arguments],
         env=mpi_environment(),
         capture_output=True,
         text=True,

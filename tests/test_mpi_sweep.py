@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import mpiexec
+
 pytestmark = pytest.mark.slow  # real processes
 
 ROOT = Path(__file__).parent.parent
@@ -49,7 +51,7 @@ def report(finished: subprocess.CompletedProcess) -> list[str]:
 
 @pytest.mark.parametrize(
     ("launcher", "extra"),
-    [([], ["--jobs", "2"]), ([], ["--jobs", "3"]), (["mpiexec", "-n", "3"], [])],
+    [([], ["--jobs", "2"]), ([], ["--jobs", "3"]), ([mpiexec(), "-n", "3"], [])],
     ids=["jobs-2", "jobs-3", "mpiexec-3"],
 )
 def test_parallel_trials_report_what_one_process_does(tmp_path, launcher, extra):
@@ -62,7 +64,7 @@ def test_parallel_trials_report_what_one_process_does(tmp_path, launcher, extra)
 
 
 def test_jobs_under_mpiexec_is_refused_in_one_line(tmp_path):
-    finished = sweep(["mpiexec", "-n", "2"], ["--jobs", "2"], tmp_path)
+    finished = sweep([mpiexec(), "-n", "2"], ["--jobs", "2"], tmp_path)
     assert finished.returncode == 2
     assert finished.stderr.splitlines() == [
         "slopelab sweep: error: --jobs 2 with 2 MPI ranks: the ranks already spread the trials; "
