@@ -14,22 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slopelab.cli import main
 from slopelab.data.pack import open_pack
 from slopelab.data.packing import PROGRESS, pack_image_folder
+from tests.test_cli_runs import cli as run
 from tests.test_data_imagefolder import image_tree, save_image
 from tests.test_data_packing import add_bad_files, fake_cifar10, packed_bytes
 
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-
-
-def run(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = main(args)
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def assert_one_line_error(code: int, err: str, message: str) -> None:
