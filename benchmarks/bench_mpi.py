@@ -7,7 +7,8 @@ share of it spent inside Allreduce (which includes waiting for the slowest rank)
 
 Each measurement is a fresh child process: ``python bench_mpi.py --worker`` for one process
 (the path ``slopelab train`` takes without MPI, no mpi4py imported) and ``mpiexec -n K python
-bench_mpi.py --worker`` for K ranks. The runs are interleaved, one of each per round in a fresh
+bench_mpi.py --worker`` for K ranks; one process with K BLAS threads is measured too, the other
+way to use K cores of one machine. The runs are interleaved, one of each per round in a fresh
 order, and the table gives medians: the machine is shared and drifts. A worker times one epoch
 of softmax minibatch SGD (batch 200, one BLAS thread per rank) inside the training loop, after
 its data is loaded, so start-up and data generation are not counted; the Allreduce time is
@@ -77,13 +78,20 @@ def worker(problem: str, epochs: int, rows: int) -> None:
         print(json.dumps({"epoch": history.seconds / epochs, "allreduce": allreduce / epochs}))
 
 
-def run_worker(ranks: int, problem: str, epochs: int, rows: int) -> dict[str, float]:
+def run_worker(
+    ranks: int, problem: str, epochs: int, rows: int, threads: int = 1
+) -> dict[str, float]:
+    """One measurement in a fresh process (``ranks`` > 1: under mpiexec), ``threads`` BLAS
+    threads per process."""
     command = [sys.executable, str(HERE), "--worker", problem, str(epochs), str(rows)]
     if ranks > 1:
         from slopelab.launcher import find_mpiexec
 
         command = [find_mpiexec() or "mpiexec", "-n", str(ranks), *command]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=1800, check=False
+    )
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -91,33 +99,49 @@ def run_worker(ranks: int, problem: str, epochs: int, rows: int) -> dict[str, fl
 
 def measure(
     ranks: int, problems: dict[str, int], repeats: int, rows: int
-) -> dict[tuple[str, int], dict[str, float]]:
-    """Medians over ``repeats`` rounds; each round runs every (problem, ranks) once, in a
-    fresh (seeded) order."""
-    runs = [(problem, count) for problem in problems for count in (1, ranks)]
-    found: dict[tuple[str, int], list[dict[str, float]]] = {run: [] for run in runs}
+) -> dict[tuple[str, int, int], dict[str, float]]:
+    """Medians over ``repeats`` rounds; each round runs every (problem, ranks, threads) once,
+    in a fresh (seeded) order: 1 process of 1 BLAS thread, K ranks of 1 thread, and 1 process
+    of K threads (the other way to use K cores of one machine)."""
+    settings = ((1, 1), (ranks, 1), (1, ranks))
+    runs = [(problem, count, threads) for problem in problems for count, threads in settings]
+    found: dict[tuple[str, int, int], list[dict[str, float]]] = {run: [] for run in runs}
     order = random.Random(0)
     for round_number in range(repeats):
-        for problem, count in order.sample(runs, len(runs)):
+        for problem, count, threads in order.sample(runs, len(runs)):
             print(
-                f"round {round_number + 1}/{repeats}: {problem} on {count} rank(s)", file=sys.stderr
+                f"round {round_number + 1}/{repeats}: {problem}, {count} rank(s) x {threads} "
+                "BLAS thread(s)",
+                file=sys.stderr,
             )
-            found[problem, count].append(run_worker(count, problem, problems[problem], rows))
+            found[problem, count, threads].append(
+                run_worker(count, problem, problems[problem], rows, threads)
+            )
     return {
         run: {key: statistics.median(result[key] for result in results) for key in results[0]}
         for run, results in found.items()
     }
 
 
-def table(ranks: int, medians: dict[tuple[str, int], dict[str, float]], quick: bool) -> list[Row]:
-    rows = [heading(f"one epoch, 1 process vs {ranks} MPI ranks (medians)")]
-    for problem in dict.fromkeys(problem for problem, _ in medians):
-        one, many = medians[problem, 1], medians[problem, ranks]
+def table(
+    ranks: int, medians: dict[tuple[str, int, int], dict[str, float]], quick: bool
+) -> list[Row]:
+    rows = [heading(f"one epoch, 1 process vs {ranks} MPI ranks (medians; ratio: speed-up)")]
+    for problem in dict.fromkeys(problem for problem, _, _ in medians):
+        one, many = medians[problem, 1, 1], medians[problem, ranks, 1]
+        threaded = medians[problem, 1, ranks]
         share = many["allreduce"] / many["epoch"] if many["epoch"] else float("nan")
         rows += [
             Row(f"{problem}: epoch, 1 process", f"{one['epoch'] * 1e3:.1f} ms", depends=SPEED),
             Row(
-                f"{problem}: epoch, {ranks} ranks (ratio: speed-up)",
+                f"{problem}: epoch, 1 process with {ranks} BLAS threads",
+                f"{threaded['epoch'] * 1e3:.1f} ms",
+                ratio=one["epoch"] / threaded["epoch"],
+                check="smoke" if quick else "",
+                depends=SPEED,
+            ),
+            Row(
+                f"{problem}: epoch, {ranks} ranks",
                 f"{many['epoch'] * 1e3:.1f} ms",
                 ratio=one["epoch"] / many["epoch"],
                 check="smoke" if quick else "",
@@ -147,7 +171,10 @@ def main() -> None:
     for line in machine_lines():
         if not line.startswith("threads:"):  # the workers' own threads: said below
             print(f"- {line}")
-    print(f"- ranks: 1 process (no MPI) vs mpiexec -n {args.ranks}, one BLAS thread each")
+    print(
+        f"- ranks: 1 process (no MPI) vs mpiexec -n {args.ranks}, one BLAS thread each; and 1 "
+        f"process with {args.ranks} BLAS threads"
+    )
     if args.quick:
         print(f"- quick: the CIFAR-10-sized problem has {rows:,} rows, one round (smoke only)")
     print()
