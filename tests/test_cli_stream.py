@@ -12,7 +12,7 @@ import pytest
 
 from slopelab import train as train_module
 from slopelab.commands import train as train_command
-from slopelab.data.pack import write_pack
+from slopelab.data.pack_write import write_pack
 from slopelab.data.stream import block_order
 from tests.test_cli_runs import (  # the fixtures are used by name
     arrays,

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from slopelab.data.errors import DataError
 from slopelab.data.npyformat import RowWriter, npy_header
-from slopelab.data.pack import is_pack, open_pack, verify_pack, write_pack
+from slopelab.data.pack import is_pack, open_pack, verify_pack
+from slopelab.data.pack_write import write_pack
 
 NAMES = ("cat", "dog", "frog")
 

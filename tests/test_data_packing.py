@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from slopelab.data import load_dataset
 from slopelab.data.errors import DataError
 from slopelab.data.npyformat import RowWriter
-from slopelab.data.pack import verify_pack, write_pack
+from slopelab.data.pack import verify_pack
+from slopelab.data.pack_write import write_pack
 from slopelab.data.packing import PROGRESS, pack_dataset, pack_image_folder
 from tests.test_data_cifar10 import CLASS_NAMES as CIFAR_NAMES
 from tests.test_data_cifar10 import make_images, write_python
@@ -380,7 +381,7 @@ def test_one_channel_packs_grey_rows(tmp_path, source):
 
 
 def test_a_dataset_pack_cut_short_is_written_again_without_overwrite(tmp_path, monkeypatch):
-    import slopelab.data.pack as pack_module
+    import slopelab.data.pack_write as pack_module
 
     _fail_once(monkeypatch, pack_module, "finish_pack")
     with pytest.raises(Stop):

@@ -21,7 +21,7 @@ Before any file is created, the options are bounded (``size``, ``chunk_rows``, `
 their constants for why) and the pack's size is checked against the free disk space.
 
 A dataset name or a ``.npz``/``.csv`` file is loaded with :func:`load_dataset` (its usual
-train/val/test split) and written with :func:`~slopelab.data.pack.write_pack`.
+train/val/test split) and written with :func:`~slopelab.data.pack_write.write_pack`.
 """
 
 from __future__ import annotations
@@ -42,15 +42,7 @@ from slopelab.data.errors import DataError, option
 from slopelab.data.imagefolder import MODES, ImageFolder, scan_image_folder
 from slopelab.data.labels import listing
 from slopelab.data.npyformat import RowWriter, npy_bytes
-from slopelab.data.pack import (
-    NPY_HEADER_BYTES,
-    Pack,
-    check_free_space,
-    finish_pack,
-    is_pack,
-    size_text,
-    write_pack,
-)
+from slopelab.data.pack import NPY_HEADER_BYTES, Pack, is_pack
 from slopelab.data.pack_progress import (
     PACK_FILES,
     PROGRESS,
@@ -59,6 +51,7 @@ from slopelab.data.pack_progress import (
     split_writer,
     start_progress,
 )
+from slopelab.data.pack_write import check_free_space, finish_pack, size_text, write_pack
 from slopelab.runs import atomic_write_bytes
 
 CHUNK_ROWS = 512  # images decoded per task; progress is recorded after each chunk
