@@ -21,7 +21,7 @@ from slopelab.web.convert import (
 )
 from slopelab.web.export import LOSS_LABELS, python_script
 from slopelab.web.gradients import gradient_check
-from slopelab.web.landscape import landscape, point_at
+from slopelab.web.landscape import landscape, point_at, value_at
 from slopelab.web.presets import (
     DEFAULT_REG,
     DEFAULT_STEP_SIZE,
@@ -110,6 +110,13 @@ def loss_landscape(request: m.LandscapeIn) -> dict[str, Any]:
 
 def landscape_point(request: m.LandscapePointIn) -> dict[str, Any]:
     return point_at(params_from(request.params), request.axes, request.first, request.second)
+
+
+def landscape_value(request: m.LandscapeValueIn) -> dict[str, Any]:
+    setup, params = setup_from(request), params_from(request.params)
+    return value_at(
+        setup, params, request.axes, request.first, request.second, quantity=request.quantity
+    )
 
 
 def gradcheck(request: m.GradcheckIn) -> dict[str, Any]:

@@ -256,6 +256,21 @@ class LandscapePointIn(Strict):
         return self
 
 
+class LandscapeValueIn(ProblemIn):
+    """The loss (``quantity``) exactly at axis values ``(first, second)`` of the landscape
+    centred on ``params``, not the nearest grid cell's value (the page's readout)."""
+
+    axes: AxesIn = Field(default_factory=AxesIn)
+    quantity: Literal["total", "data"] = "total"
+    first: ParamValue
+    second: ParamValue
+
+    @model_validator(mode="after")
+    def _fits(self) -> LandscapeValueIn:
+        self.axes.check_against(self.params.num_classes)
+        return self
+
+
 class GradcheckIn(ProblemIn):
     """Numerical vs analytic gradient with step ``h``; ``sweep`` adds the error against h."""
 
@@ -426,6 +441,15 @@ class LandscapeOut(BaseModel):
     paths: list[list[list[float]]]
     descent: list[float]
     batch_descent: list[float] | None
+
+
+class LandscapeValueOut(BaseModel):
+    """The loss at the point (axis values ``first``, ``second``) and the parameters there."""
+
+    first: float
+    second: float
+    value: float
+    params: ParamsOut
 
 
 class GradcheckRowOut(BaseModel):

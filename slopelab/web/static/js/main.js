@@ -20,7 +20,7 @@ import { CLASS_NAMES, glyph } from "./palette.js";
 import { ParamPanel, PointsTable, renderHeader, renderTotals } from "./panels.js";
 import { Race } from "./race.js";
 import {
-  goTo, hooks, mainLaneIdle, refresh, requestGradcheck, requestLandscape, setRunning, showError,
+  exactLandscapeValue, goTo, hooks, mainLaneIdle, refresh, requestGradcheck, requestLandscape, setRunning, showError,
   singleStep,
 } from "./session.js";
 import * as share from "./share.js";
@@ -304,7 +304,7 @@ async function boot() {
   hooks.changed = changed;
   views.data = new DataCanvas($("data-canvas"), $("data-tooltip"), pointEdits);
   views.landscape = new LandscapeView($("landscape"), $("landscape-readout"), {
-    state: () => app, moveTo: landscapeMoveTo,
+    state: () => app, moveTo: landscapeMoveTo, exactValue: exactLandscapeValue,
   });
   views.charts = new Charts($("loss-chart"), $("accuracy-chart"), $("chart-readout"), { redraw: scheduleRender });
   views.params = new ParamPanel($("param-body"), nudge);
