@@ -109,3 +109,67 @@ def test_a_bad_readout_request_gets_one_line_naming_the_problem(client, change, 
     response = client.post("/api/landscape/value", json=body)
     assert response.status_code == 422, response.text
     assert re.search(message, response.json()["message"]), response.json()["message"]
+
+
+# Defect 1: each preset looks like its name
+
+
+def linearly_separable(data: dict) -> bool:
+    """Whether some linear classifier (argmax of ``X W + b``) gets every point right: a nearly
+    hard-margin multiclass SVM (Crammer-Singer, scikit-learn's, not slopelab's) reaches 100%
+    training accuracy exactly then."""
+    from sklearn.svm import LinearSVC
+
+    X, y = np.array(data["X"]), np.array(data["y"])
+    model = LinearSVC(C=1e4, max_iter=200_000, multi_class="crammer_singer").fit(X, y)
+    return bool(model.score(X, y) == 1.0)
+
+
+def test_presets_keep_their_own_noise_unless_one_is_sent(client):
+    blobs = post(client, "/api/dataset", {"preset": "blobs", "num_classes": 2})
+    overlapping = post(client, "/api/dataset", {"preset": "not-separable", "num_classes": 2})
+    assert overlapping["X"] != blobs["X"] and overlapping["y"] == blobs["y"]
+    assert linearly_separable(blobs) and not linearly_separable(overlapping)
+    spread = np.std(np.array(overlapping["X"]) - np.array(blobs["X"]))
+    assert spread > 0.1  # the offsets from the blobs' centres scale with 0.35 - 0.1
+    still = post(client, "/api/dataset", {"preset": "not-separable", "num_classes": 2, "noise": 0})
+    centres = {tuple(np.round(x, 12)) for x in still["X"]}
+    assert len(centres) == 2  # noise 0 sent: every point exactly at its class centre
+
+
+def test_the_defaults_list_each_presets_own_noise(client):
+    noise = client.get("/api/defaults").json()["preset_noise"]
+    presets = client.get("/api/defaults").json()["presets"]
+    assert set(noise) == set(presets) - {"cs231n"}
+    assert noise["not-separable"] > noise["blobs"]
+    for name, value in noise.items():
+        own = post(client, "/api/dataset", {"preset": name, "seed": 7})
+        sent = post(client, "/api/dataset", {"preset": name, "seed": 7, "noise": value})
+        assert own == sent, name
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    preset=st.sampled_from(["blobs", "spiral", "circles", "xor", "outlier", "not-separable"]),
+    num_classes=st.integers(2, 6),
+    extra_points=st.integers(1, 60),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_every_preset_uses_every_label(client, preset, num_classes, extra_points, seed):
+    body = {"preset": preset, "num_classes": num_classes, "seed": seed,
+            "num_points": num_classes + extra_points}  # fmt: skip
+    data = post(client, "/api/dataset", body)
+    assert sorted(set(data["y"])) == list(range(num_classes))
+    assert np.all(np.abs(data["X"]) <= 1.0)
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 4])
+def test_xor_is_a_checkerboard_no_line_separates(client, num_classes):
+    data = post(client, "/api/dataset", {"preset": "xor", "num_classes": num_classes,
+                                         "num_points": 120, "noise": 0})  # fmt: skip
+    X, y = np.array(data["X"]), np.array(data["y"])
+    cells = np.floor((X + 1) / 2 * num_classes).astype(int)
+    np.testing.assert_array_equal((cells[:, 0] + cells[:, 1]) % num_classes, y)
+    assert not linearly_separable(data)
+    if num_classes == 2:  # XOR: the label is whether x0 and x1 differ in sign
+        np.testing.assert_array_equal((X[:, 0] > 0) ^ (X[:, 1] > 0), y.astype(bool))

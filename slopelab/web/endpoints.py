@@ -28,6 +28,7 @@ from slopelab.web.presets import (
     SCHEDULE_DEFAULTS,
     dataset,
     initial_params,
+    preset_noise,
 )
 
 STEP_SIZE_RANGE = (0.0005, 5.0)  # the CS231n demo's log slider
@@ -53,6 +54,7 @@ def defaults() -> dict[str, Any]:
         "optimizers": optimizers,
         "schedules": SCHEDULE_DEFAULTS,
         "presets": list(m.PresetName.__args__),
+        "preset_noise": preset_noise(),
         "limits": {
             "points": m.MAX_POINTS,
             "classes": [m.MIN_CLASSES, m.MAX_CLASSES],

@@ -282,12 +282,13 @@ class GradcheckIn(ProblemIn):
 
 
 class DatasetIn(Strict):
-    """A preset of ``slopelab.data.toy2d`` (``cs231n`` ignores the other fields)."""
+    """A preset of ``slopelab.data.toy2d`` (``cs231n`` ignores the other fields); ``noise``
+    ``None`` (the default) is the preset's own, e.g. 0.35 for ``not-separable``."""
 
     preset: PresetName = "cs231n"
     num_points: int = Field(60, ge=MIN_CLASSES, le=MAX_POINTS)
     num_classes: int = Field(3, ge=MIN_CLASSES, le=MAX_CLASSES)
-    noise: float = Field(0.1, ge=0.0, le=1.0, allow_inf_nan=False)
+    noise: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     seed: Seed = 0
 
     @model_validator(mode="after")

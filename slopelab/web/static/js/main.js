@@ -243,8 +243,17 @@ function wirePanels() {
   on("race-stop", "click", () => views.race.stop());
   on("race-clear", "click", () => views.race.clear());
   $("preset").innerHTML = app.defaults.presets.map((name) => `<option value="${name}">${name}</option>`).join("");
-  on("preset-noise", "input", () => {
+  const showNoise = () => {
     $("preset-noise-value").textContent = Number($("preset-noise").value).toFixed(2);
+  };
+  on("preset-noise", "input", showNoise);
+  // A preset starts from its own noise (not separable overlaps, blobs do not); moving the
+  // slider afterwards overrides it.
+  on("preset", "change", () => {
+    const noise = app.defaults.preset_noise[$("preset").value];
+    if (noise === undefined) return; // cs231n: fixed points, no noise
+    $("preset-noise").value = String(noise);
+    showNoise();
   });
   on("preset-apply", "click", loadPreset);
   on("num-classes", "change", () => setNumClasses(Number($("num-classes").value)));
