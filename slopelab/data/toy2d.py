@@ -113,12 +113,17 @@ def xor(
     noise: float = 0.05,
     rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Four quadrant clusters; opposite quadrants share a label (class = quadrant mod classes)."""
+    """A C x C checkerboard over [-1, 1]^2 (C = num_classes) whose cell (i, j) (column i,
+    row j) holds class ``(i + j) mod C``: with two classes, the four quadrants with opposite ones
+    sharing a label (XOR). Every class has C cells along a diagonal, so no line separates it."""
     _check(num_points, num_classes, noise)
     rng = rng if rng is not None else np.random.default_rng(0)
-    X = rng.uniform(0.15, 0.85, (num_points, 2)) * rng.choice([-1.0, 1.0], (num_points, 2))
-    quadrant_parity = ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(int)
-    return _finish(X, quadrant_parity % num_classes, noise, rng)
+    y = _labels(num_points, num_classes)
+    column = rng.integers(0, num_classes, num_points)
+    row = (y - column) % num_classes
+    within = rng.uniform(0.15, 0.85, (num_points, 2))  # a gap between neighbouring cells
+    X = -1.0 + (2.0 / num_classes) * (np.column_stack([column, row]) + within)
+    return _finish(X, y, noise, rng)
 
 
 def outlier(

@@ -11,6 +11,7 @@ nothing between requests. The routes (bodies in ``slopelab.web.models``, code in
 - ``POST /api/race``: several update rules advanced side by side on the same data;
 - ``POST /api/landscape``: the loss over a 2-D slice of parameter space, paths projected;
 - ``POST /api/landscape/point``: the parameters at a point of that slice (click to move);
+- ``POST /api/landscape/value``: the loss exactly at a point of that slice (hover readout);
 - ``POST /api/gradcheck``: numerical vs analytic gradient, kink flags, error against h;
 - ``POST /api/dataset``: a toy dataset preset;
 - ``POST /api/params``: initial parameters (CS231n defaults, random, zeros);
@@ -45,6 +46,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any], Any]] = [
     ("POST", "/api/race", endpoints.race, m.RaceOut),
     ("POST", "/api/landscape", endpoints.loss_landscape, m.LandscapeOut),
     ("POST", "/api/landscape/point", endpoints.landscape_point, m.ParamsOut),
+    ("POST", "/api/landscape/value", endpoints.landscape_value, m.LandscapeValueOut),
     ("POST", "/api/gradcheck", endpoints.gradcheck, m.GradcheckOut),
     ("POST", "/api/dataset", endpoints.make_dataset, m.DataOut),
     ("POST", "/api/params", endpoints.make_params, m.ParamsOut),

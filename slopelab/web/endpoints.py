@@ -21,13 +21,14 @@ from slopelab.web.convert import (
 )
 from slopelab.web.export import LOSS_LABELS, python_script
 from slopelab.web.gradients import gradient_check
-from slopelab.web.landscape import landscape, point_at
+from slopelab.web.landscape import landscape, point_at, value_at
 from slopelab.web.presets import (
     DEFAULT_REG,
     DEFAULT_STEP_SIZE,
     SCHEDULE_DEFAULTS,
     dataset,
     initial_params,
+    preset_noise,
 )
 
 STEP_SIZE_RANGE = (0.0005, 5.0)  # the CS231n demo's log slider
@@ -53,6 +54,7 @@ def defaults() -> dict[str, Any]:
         "optimizers": optimizers,
         "schedules": SCHEDULE_DEFAULTS,
         "presets": list(m.PresetName.__args__),
+        "preset_noise": preset_noise(),
         "limits": {
             "points": m.MAX_POINTS,
             "classes": [m.MIN_CLASSES, m.MAX_CLASSES],
@@ -110,6 +112,13 @@ def loss_landscape(request: m.LandscapeIn) -> dict[str, Any]:
 
 def landscape_point(request: m.LandscapePointIn) -> dict[str, Any]:
     return point_at(params_from(request.params), request.axes, request.first, request.second)
+
+
+def landscape_value(request: m.LandscapeValueIn) -> dict[str, Any]:
+    setup, params = setup_from(request), params_from(request.params)
+    return value_at(
+        setup, params, request.axes, request.first, request.second, quantity=request.quantity
+    )
 
 
 def gradcheck(request: m.GradcheckIn) -> dict[str, Any]:

@@ -130,6 +130,11 @@ def point_at(
     params: Params, axes: AxesIn, first_value: float, second_value: float
 ) -> dict[str, Any]:
     """The parameters at axis values ``(first_value, second_value)`` of the slice."""
+    return params_to_json(_moved_to(params, axes, first_value, second_value))
+
+
+def _moved_to(params: Params, axes: AxesIn, first_value: float, second_value: float) -> Params:
+    """``p0 + a d1 + b d2`` for the axis values, refused beyond the API's parameter range."""
     first, second, centres = directions(axes, params)
     a, b = first_value - centres[0][1], second_value - centres[1][1]
     moved = {key: params[key] + a * first[key] + b * second[key] for key in params}
@@ -138,7 +143,25 @@ def point_at(
             key, index = _parse(name)
             moved[key][index] = value
     _check_in_range(moved, first_value, second_value)
-    return params_to_json(moved)
+    return moved
+
+
+def value_at(
+    setup: Setup,
+    params: Params,
+    axes: AxesIn,
+    first_value: float,
+    second_value: float,
+    quantity: str = "total",
+) -> dict[str, Any]:
+    """``L(p(a, b))`` at the point itself (the grid only holds its cell centres), with ``p``."""
+    moved = _moved_to(params, axes, first_value, second_value)
+    parts = setup.loss.parts(moved, setup.X, setup.y, setup.reg)
+    value = parts.total if quantity == "total" else parts.data_loss
+    return {
+        "first": first_value, "second": second_value, "value": float(value),
+        "params": params_to_json(moved),
+    }  # fmt: skip
 
 
 def _check_in_range(params: Mapping[str, np.ndarray], first: float, second: float) -> None:

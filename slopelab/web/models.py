@@ -256,6 +256,21 @@ class LandscapePointIn(Strict):
         return self
 
 
+class LandscapeValueIn(ProblemIn):
+    """The loss (``quantity``) exactly at axis values ``(first, second)`` of the landscape
+    centred on ``params``, not the nearest grid cell's value (the page's readout)."""
+
+    axes: AxesIn = Field(default_factory=AxesIn)
+    quantity: Literal["total", "data"] = "total"
+    first: ParamValue
+    second: ParamValue
+
+    @model_validator(mode="after")
+    def _fits(self) -> LandscapeValueIn:
+        self.axes.check_against(self.params.num_classes)
+        return self
+
+
 class GradcheckIn(ProblemIn):
     """Numerical vs analytic gradient with step ``h``; ``sweep`` adds the error against h."""
 
@@ -267,12 +282,13 @@ class GradcheckIn(ProblemIn):
 
 
 class DatasetIn(Strict):
-    """A preset of ``slopelab.data.toy2d`` (``cs231n`` ignores the other fields)."""
+    """A preset of ``slopelab.data.toy2d`` (``cs231n`` ignores the other fields); ``noise``
+    ``None`` (the default) is the preset's own, e.g. 0.35 for ``not-separable``."""
 
     preset: PresetName = "cs231n"
     num_points: int = Field(60, ge=MIN_CLASSES, le=MAX_POINTS)
     num_classes: int = Field(3, ge=MIN_CLASSES, le=MAX_CLASSES)
-    noise: float = Field(0.1, ge=0.0, le=1.0, allow_inf_nan=False)
+    noise: float | None = Field(None, ge=0.0, le=1.0, allow_inf_nan=False)
     seed: Seed = 0
 
     @model_validator(mode="after")
@@ -426,6 +442,15 @@ class LandscapeOut(BaseModel):
     paths: list[list[list[float]]]
     descent: list[float]
     batch_descent: list[float] | None
+
+
+class LandscapeValueOut(BaseModel):
+    """The loss at the point (axis values ``first``, ``second``) and the parameters there."""
+
+    first: float
+    second: float
+    value: float
+    params: ParamsOut
 
 
 class GradcheckRowOut(BaseModel):

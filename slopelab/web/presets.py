@@ -3,6 +3,7 @@ parameters (the CS231n demo's defaults, its "Randomize parameters", or zeros).""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -15,14 +16,24 @@ DEFAULT_STEP_SIZE = 0.1
 DEFAULT_REG = 0.1
 
 
+def preset_noise() -> dict[str, float]:
+    """Each generator's own noise (its default), which makes it look like its name."""
+    return {
+        name: inspect.signature(generator).parameters["noise"].default
+        for name, generator in GENERATORS.items()
+    }
+
+
 def dataset(
-    preset: str, num_points: int, num_classes: int, noise: float, seed: int
+    preset: str, num_points: int, num_classes: int, noise: float | None, seed: int
 ) -> dict[str, Any]:
-    """``{"X", "y", "num_classes"}`` for a preset; ``"cs231n"`` is the demo's fixed 9 points."""
+    """``{"X", "y", "num_classes"}`` for a preset; ``"cs231n"`` is the demo's fixed 9 points.
+    ``noise=None`` keeps the preset's own noise."""
     if preset == "cs231n":
         X, y = cs231n_points()
         return {"X": X.tolist(), "y": y.tolist(), "num_classes": 3}
     rng = np.random.default_rng(seed)
+    noise = preset_noise()[preset] if noise is None else noise
     X, y = GENERATORS[preset](num_points=num_points, num_classes=num_classes, noise=noise, rng=rng)
     return {"X": np.asarray(X).tolist(), "y": np.asarray(y).tolist(), "num_classes": num_classes}
 

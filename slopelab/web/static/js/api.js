@@ -34,6 +34,7 @@ export const api = {
   race: (body) => request("/api/race", body),
   landscape: (body) => request("/api/landscape", body),
   landscapePoint: (body) => request("/api/landscape/point", body),
+  landscapeValue: (body) => request("/api/landscape/value", body),
   gradcheck: (body) => request("/api/gradcheck", body),
   dataset: (body) => request("/api/dataset", body),
   params: (body) => request("/api/params", body),

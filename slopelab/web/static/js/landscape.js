@@ -84,8 +84,12 @@ export class LandscapeView {
     this.showReadout(this.hovering ? this.valueAt(event) : null);
   }
 
+  // Hovering shows the nearest grid cell's loss as "≈" at once, then the server's exact loss
+  // at the point itself (data-exact="true"); a later hover or leaving discards a late answer.
   showReadout(value) {
     const result = this.result();
+    this.readoutToken = (this.readoutToken || 0) + 1;
+    delete this.readout.dataset.exact;
     if (!result) return;
     const app = this.handlers.state();
     const quantity = app.setup.landscape.quantity === "data" ? "data loss" : "total loss";
@@ -96,9 +100,18 @@ export class LandscapeView {
     }
     const column = this.nearest(result.first.values, value[0]);
     const row = this.nearest(result.second.values, value[1]);
-    const loss = result.values[row][column];
-    this.readout.textContent = `${result.first.label} = ${fixed(value[0])}, ` +
-      `${result.second.label} = ${fixed(value[1])}: ${quantity} ${compact(loss)}`;
+    const where = `${result.first.label} = ${fixed(value[0])}, ` +
+      `${result.second.label} = ${fixed(value[1])}: ${quantity}`;
+    this.readout.textContent = `${where} ≈ ${compact(result.values[row][column])} (nearest grid point)`;
+    this.readout.dataset.exact = "false";
+    const token = this.readoutToken;
+    this.handlers.exactValue(value[0], value[1]).then((answer) => {
+      if (!answer || token !== this.readoutToken) return;
+      this.readout.textContent = `${where} ${compact(answer.value)}`;
+      Object.assign(this.readout.dataset, {
+        exact: "true", first: answer.first, second: answer.second, value: answer.value,
+      });
+    });
   }
 
   nearest(values, target) {

@@ -20,7 +20,7 @@ import { CLASS_NAMES, glyph } from "./palette.js";
 import { ParamPanel, PointsTable, renderHeader, renderTotals } from "./panels.js";
 import { Race } from "./race.js";
 import {
-  goTo, hooks, mainLaneIdle, refresh, requestGradcheck, requestLandscape, setRunning, showError,
+  exactLandscapeValue, goTo, hooks, mainLaneIdle, refresh, requestGradcheck, requestLandscape, setRunning, showError,
   singleStep,
 } from "./session.js";
 import * as share from "./share.js";
@@ -243,8 +243,17 @@ function wirePanels() {
   on("race-stop", "click", () => views.race.stop());
   on("race-clear", "click", () => views.race.clear());
   $("preset").innerHTML = app.defaults.presets.map((name) => `<option value="${name}">${name}</option>`).join("");
-  on("preset-noise", "input", () => {
+  const showNoise = () => {
     $("preset-noise-value").textContent = Number($("preset-noise").value).toFixed(2);
+  };
+  on("preset-noise", "input", showNoise);
+  // A preset starts from its own noise (not separable overlaps, blobs do not); moving the
+  // slider afterwards overrides it.
+  on("preset", "change", () => {
+    const noise = app.defaults.preset_noise[$("preset").value];
+    if (noise === undefined) return; // cs231n: fixed points, no noise
+    $("preset-noise").value = String(noise);
+    showNoise();
   });
   on("preset-apply", "click", loadPreset);
   on("num-classes", "change", () => setNumClasses(Number($("num-classes").value)));
@@ -304,7 +313,7 @@ async function boot() {
   hooks.changed = changed;
   views.data = new DataCanvas($("data-canvas"), $("data-tooltip"), pointEdits);
   views.landscape = new LandscapeView($("landscape"), $("landscape-readout"), {
-    state: () => app, moveTo: landscapeMoveTo,
+    state: () => app, moveTo: landscapeMoveTo, exactValue: exactLandscapeValue,
   });
   views.charts = new Charts($("loss-chart"), $("accuracy-chart"), $("chart-readout"), { redraw: scheduleRender });
   views.params = new ParamPanel($("param-body"), nudge);

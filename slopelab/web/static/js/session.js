@@ -21,6 +21,7 @@ const mainLane = new Lane((idle) => {
 export const mainLaneIdle = () => mainLane.idle;
 const landscapeLane = new Lane();
 const checkLane = new Lane();
+const readoutLane = new Lane();
 
 export function runOnMainLane(task, key = null) {
   return mainLane.run(task, key).catch(showError);
@@ -145,6 +146,16 @@ async function fetchLandscape() {
   });
   app.landscape = { result, pathRunners, centre };
   hooks.render();
+}
+
+// The loss exactly at a hovered point of the slice (the grid holds only its cell centres):
+// the newest hover replaces a waiting one; null when replaced or refused.
+export function exactLandscapeValue(first, second) {
+  const settings = app.setup.landscape;
+  const body = {
+    ...problem(app.landscape.centre), axes: settings.axes, quantity: settings.quantity, first, second,
+  };
+  return readoutLane.run(() => api.landscapeValue(body), "readout").catch(() => null);
 }
 
 let gradcheckTimer = null;
