@@ -3,11 +3,13 @@
 Each defect's tests failed before its fix (a few more guard the fix's edges): an error banner
 that never went away (defect 2), shortcuts that died after a click on a slider or a checkbox
 (defect 3), a batch-size field that showed a size no request used (defect 5), a loss chart that
-joined two datasets' losses (defect 8).
+joined two datasets' losses (defect 8), landscape axis labels cut at the canvas edge, minus sign
+first, and overlapping the axis title (defect 7).
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -265,3 +267,56 @@ def test_minibatch_settings_keep_one_curve(demo):
     demo.settle()
     steps(demo, 1)
     expect(chart).to_have_attribute("data-segments", "4")
+
+
+# ---------------------------------------------------------------- defect 7: landscape labels
+
+# Records every text the landscape canvas draws, with where its ink lies along x.
+RECORD_LANDSCAPE_TEXT = """
+window.landscapeTexts = [];
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, x, y, ...rest) {
+  if (this.canvas.id === "landscape") {
+    const m = this.getTransform();
+    const box = this.measureText(text);
+    const ratio = window.devicePixelRatio || 1;
+    window.landscapeTexts.push({
+      text: String(text), rotated: m.b !== 0,
+      left: (m.a * (x - box.actualBoundingBoxLeft) + m.c * y + m.e) / ratio,
+      right: m.b !== 0 ? (m.e + m.c * box.actualBoundingBoxDescent) / ratio
+        : (m.a * (x + box.actualBoundingBoxRight) + m.c * y + m.e) / ratio,
+    });
+  }
+  return fillText.call(this, text, x, y, ...rest);
+};
+"""
+
+
+def setup_with(w10: float) -> bytes:
+    setup = {"format": "slopelab-demo", "version": 1, "loss": "svm", "reg": 0.1,
+             "data": {"X": [[0.5, 0.4], [-0.3, 0.2]], "y": [0, 1], "num_classes": 3},
+             "params": {"W": [[1, 2, 3], [w10, -4, -1]], "b": [0, 0.5, -0.5]},
+             "optimizer": {"name": "sgd", "learning_rate": 0.1}}  # fmt: skip
+    return json.dumps(setup).encode()
+
+
+@pytest.mark.parametrize(
+    ("w10", "tick"), [(-1997.0, "−1997.0"), (-123456.0, "−123456.0"), (2.0, "2.0")]
+)
+def test_landscape_axis_labels_keep_their_sign_clear_of_the_title(demo, w10, tick):
+    demo.page.add_init_script(RECORD_LANDSCAPE_TEXT)
+    demo.page.reload()
+    expect(demo.page.locator("body")).to_have_attribute("data-ready", "true")
+    import_file(demo, "big.json", setup_with(w10))
+    expect(demo.tid("status")).to_contain_text("Loaded big.json")
+    demo.settle()
+    expect(demo.tid("landscape-readout")).to_contain_text("total loss from")
+    demo.page.wait_for_function(f"window.landscapeTexts.some((t) => t.text === {json.dumps(tick)})")
+    texts = demo.page.evaluate("window.landscapeTexts")
+    title_right = max(t["right"] for t in texts if t["rotated"])
+    plot_left = int(demo.tid("landscape").get_attribute("data-plot").split(",")[0])
+    labels = [t for t in texts if not t["rotated"] and t["right"] <= plot_left]
+    assert tick in {t["text"] for t in labels}
+    for label in labels:
+        assert label["left"] >= 0, f"{label['text']} is cut at the canvas edge"
+        assert label["left"] > title_right, f"{label['text']} overlaps the axis title"
