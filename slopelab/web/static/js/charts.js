@@ -39,11 +39,13 @@ export class Charts {
     }
     const entries = app.timeline;
     const steps = entries.map((e) => e.step);
+    // losses over edited points are another function: a new segment, never joined to the old
+    const starts = new Set(entries.map((e, i) => i).filter((i) => i > 0 && entries[i].dataVersion !== entries[i - 1].dataVersion));
     return [
-      { label: "total", colour: SERIES.total, dash: [], steps, loss: entries.map((e) => e.total), width: 2.25,
+      { label: "total", colour: SERIES.total, dash: [], steps, starts, loss: entries.map((e) => e.total), width: 2.25,
         accuracy: entries.map((e) => e.accuracy) },
-      { label: "data", colour: SERIES.data, dash: [6, 3], steps, loss: entries.map((e) => e.data_loss), width: 1.75 },
-      { label: "regularization", colour: SERIES.reg, dash: [2, 2.5], steps, loss: entries.map((e) => e.reg_loss), width: 1.75 },
+      { label: "data", colour: SERIES.data, dash: [6, 3], steps, starts, loss: entries.map((e) => e.data_loss), width: 1.75 },
+      { label: "regularization", colour: SERIES.reg, dash: [2, 2.5], steps, starts, loss: entries.map((e) => e.reg_loss), width: 1.75 },
     ];
   }
 
@@ -81,6 +83,7 @@ export class Charts {
       logScale: false, cursorStep, format: percent,
     });
     this.renderReadout(app, series);
+    this.lossCanvas.dataset.segments = segments(series[0]).map((s) => s.length).join(",");
   }
 
   drawChart(canvas, { series, key, x0, x1, y0, y1, logScale, cursorStep, format }) {
@@ -131,15 +134,15 @@ export class Charts {
       ctx.lineWidth = s.width;
       ctx.setLineDash(s.dash);
       ctx.lineJoin = "round";
-      ctx.beginPath();
-      values.forEach((v, i) => {
-        const x = px(s.steps[i]);
-        const y = py(v);
-        if (i === 0) ctx.moveTo(x, y);
-        else ctx.lineTo(x, y);
-      });
-      if (values.length === 1) ctx.arc(px(s.steps[0]), py(values[0]), 2, 0, 2 * Math.PI);
-      ctx.stroke();
+      for (const indices of segments(s)) {
+        ctx.beginPath();
+        indices.forEach((i, k) => {
+          if (k === 0) ctx.moveTo(px(s.steps[i]), py(values[i]));
+          else ctx.lineTo(px(s.steps[i]), py(values[i]));
+        });
+        if (indices.length === 1) ctx.arc(px(s.steps[indices[0]]), py(values[indices[0]]), 2, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
     }
     ctx.setLineDash([]);
     for (const [step, colour, dash] of [[cursorStep, "rgba(29,36,51,0.55)", [3, 3]], [this.hoverStep, "#1d2433", []]]) {
@@ -179,6 +182,16 @@ export class Charts {
 function tickLabel(value) {
   if (value !== 0 && (Math.abs(value) < 1e-2 || Math.abs(value) >= 1e5)) return value.toExponential(0).replace("-", "−");
   return String(Number(value.toPrecision(4))).replace("-", "−");
+}
+
+// A series' indices split where a new segment starts (s.starts: indices; none for a race).
+function segments(s) {
+  const runs = [];
+  s.steps.forEach((_, i) => {
+    if (i === 0 || (s.starts && s.starts.has(i))) runs.push([]);
+    runs[runs.length - 1].push(i);
+  });
+  return runs;
 }
 
 function nearestIndex(steps, step) {

@@ -12,10 +12,19 @@ import { setStatus } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 
+// The points or classes changed: the losses from here on are over new data.
 export function dataChanged() {
+  app.dataVersion += 1;
+  batchChanged();
+}
+
+export function batchChanged() {
   markModified();
   const batch = app.setup.batch;
-  if (batch) batch.size = Math.min(batch.size, app.setup.data.X.length);
+  if (batch) {
+    batch.size = Math.min(batch.size, app.setup.data.X.length);
+    $("batch-size").value = String(batch.size); // show the size the requests use
+  }
   refresh();
 }
 

@@ -7,6 +7,11 @@ import { compact, fixed } from "./format.js";
 import { RUNNER_COLOURS, RUNNER_DASHES, viridis } from "./palette.js";
 
 const MARGIN = { left: 46, right: 10, top: 10, bottom: 36 };
+const TICK_FONT = "11px system-ui, sans-serif";
+const TITLE_FONT = "12px system-ui, sans-serif";
+const TITLE_X = 12; // baseline of the rotated vertical-axis title
+const TITLE_BAND = 20; // the title's column: labels start right of it
+const TICK_GAP = 6; // between a vertical-axis label and the plot
 const BANDS = 16; // quantized colours read like contour bands
 
 export class LandscapeView {
@@ -139,12 +144,26 @@ export class LandscapeView {
     return path[path.length - 1];
   }
 
+  // Vertical-axis ticks and their labels, as drawn.
+  verticalTicks() {
+    const [, , b0, b1] = this.ranges();
+    return niceTicks(b0, b1, 4).map((t) => [t, fixed(t, Math.abs(b1 - b0) < 2 ? 2 : 1)]);
+  }
+
+  // Room for the widest vertical-axis label, minus sign included, right of the axis title.
+  leftMargin(ctx) {
+    ctx.font = TICK_FONT;
+    const widest = Math.max(0, ...this.verticalTicks().map(([, label]) => ctx.measureText(label).width));
+    return Math.max(MARGIN.left, Math.ceil(TITLE_BAND + widest + TICK_GAP));
+  }
+
   render(app) {
     const { ctx, width, height } = fitCanvas(this.canvas);
+    const left = app.landscape.result ? this.leftMargin(ctx) : MARGIN.left;
     this.plot = {
-      left: MARGIN.left,
+      left,
       top: MARGIN.top,
-      width: Math.max(10, width - MARGIN.left - MARGIN.right),
+      width: Math.max(10, width - left - MARGIN.right),
       height: Math.max(10, height - MARGIN.top - MARGIN.bottom),
     };
     const p = this.plot;
@@ -212,17 +231,17 @@ export class LandscapeView {
     ctx.font = "12px system-ui, sans-serif";
     ctx.fillText(result.first.label, p.left + p.width / 2, p.top + p.height + 31);
     ctx.textAlign = "right";
-    ctx.font = "11px system-ui, sans-serif";
-    for (const t of niceTicks(b0, b1, 4)) {
+    ctx.font = TICK_FONT;
+    for (const [t, label] of this.verticalTicks()) {
       const [, y] = this.toPixel([a0, t]);
       ctx.fillRect(p.left - 4, y, 4, 1);
-      ctx.fillText(fixed(t, Math.abs(b1 - b0) < 2 ? 2 : 1), p.left - 6, y + 4);
+      ctx.fillText(label, p.left - TICK_GAP, y + 4);
     }
     ctx.save();
-    ctx.translate(12, p.top + p.height / 2);
+    ctx.translate(TITLE_X, p.top + p.height / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = "center";
-    ctx.font = "12px system-ui, sans-serif";
+    ctx.font = TITLE_FONT;
     ctx.fillText(result.second.label, 0, 0);
     ctx.restore();
     ctx.textAlign = "start";

@@ -10,7 +10,7 @@ import {
 } from "./controls.js";
 import { DataCanvas, describePoint } from "./datacanvas.js";
 import {
-  dataChanged, landscapeMoveTo, loadPreset, newParams, nudge, pickClass, pointEdits, relabel,
+  batchChanged, landscapeMoveTo, loadPreset, newParams, nudge, pickClass, pointEdits, relabel,
   setNumClasses,
 } from "./edits.js";
 import { scientific } from "./format.js";
@@ -25,10 +25,11 @@ import {
 } from "./session.js";
 import * as share from "./share.js";
 import { app, defaultSetup, markModified, originEntry, pace } from "./state.js";
-import { setStatus } from "./status.js";
+import { setStatus, wireStatusClose } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const views = {};
+const MAX_SEED = 4294967295; // the API's bound on a batch seed (2**32 - 1)
 let stepSlider;
 let regSlider;
 
@@ -135,16 +136,19 @@ function onOptimizerChange() {
   requestLandscape();
 }
 
+// The fields show the clamped values the requests use, not what was typed.
 function readBatch() {
   if (!$("minibatch").checked) {
     app.setup.batch = null;
   } else {
     const count = app.setup.data.X.length;
     const size = Math.max(1, Math.min(count, Math.round(Number($("batch-size").value) || 1)));
-    const seed = Math.max(0, Math.round(Number($("batch-seed").value) || 0));
+    const seed = Math.max(0, Math.min(MAX_SEED, Math.round(Number($("batch-seed").value) || 0)));
     app.setup.batch = { size, seed };
+    $("batch-size").value = String(size);
+    $("batch-seed").value = String(seed);
   }
-  dataChanged();
+  batchChanged();
 }
 
 function selectTab(tab) {
@@ -195,6 +199,7 @@ function wireSettings() {
   });
   buildOptimizerControls(app, onOptimizerChange);
   for (const id of ["minibatch", "batch-size", "batch-seed"]) on(id, "change", readBatch);
+  for (const id of ["batch-size", "batch-seed"]) on(id, "blur", readBatch);
 }
 
 function wireViews() {
@@ -283,17 +288,28 @@ function wirePanels() {
   on("reduce-motion", "change", () => setReducedMotion($("reduce-motion").checked));
 }
 
-// Global shortcuts, ignored while typing in a field or with a dialog open.
+// Inputs that take no typing: shortcuts stay on after a click on a slider or a checkbox.
+const UNTYPED_INPUTS = new Set(["range", "checkbox", "radio", "button", "submit", "reset", "color", "file", "image"]);
+
+function isTextField(element) {
+  if (!element.closest) return false;
+  if (element.closest("select, textarea, [contenteditable]:not([contenteditable='false'])")) return true;
+  return element.tagName === "INPUT" && !UNTYPED_INPUTS.has(element.type);
+}
+
+// Global shortcuts, ignored while typing in a field or with a dialog open. Space keeps
+// pressing a focused button and arrows keep moving a focused slider or radio group.
 function onShortcut(event) {
   if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
   if (document.querySelector("dialog[open]")) return;
   const target = event.target;
-  if (target.closest && target.closest("input, select, textarea, [contenteditable='true']")) return;
-  const onControl = target.closest && target.closest("button, a, canvas, [role='tab']");
+  if (isTextField(target)) return;
+  const presses = target.closest && target.closest("button, a, canvas, [role='tab']");
+  const arrows = presses || (target.tagName === "INPUT" && ["range", "radio"].includes(target.type));
   const key = event.key;
-  if (key === " " && !onControl) setRunning(!app.ui.running);
-  else if (key === "s" || key === "S" || (key === "ArrowRight" && !onControl)) singleStep();
-  else if (key === "b" || key === "B" || (key === "ArrowLeft" && !onControl)) goTo(app.cursor - 1);
+  if (key === " " && !presses) setRunning(!app.ui.running);
+  else if (key === "s" || key === "S" || (key === "ArrowRight" && !arrows)) singleStep();
+  else if (key === "b" || key === "B" || (key === "ArrowLeft" && !arrows)) goTo(app.cursor - 1);
   else if (key === "r" || key === "R") newParams("default");
   else if (key === "?") $("help-dialog").showModal();
   else if (/^[1-6]$/.test(key)) pickClass(Number(key) - 1);
@@ -326,6 +342,7 @@ async function boot() {
   wireSettings();
   wireViews();
   wirePanels();
+  wireStatusClose();
   document.addEventListener("keydown", onShortcut);
   const observer = new ResizeObserver(() => scheduleRender());
   for (const canvas of document.querySelectorAll("canvas")) observer.observe(canvas);
@@ -338,7 +355,8 @@ async function boot() {
       restored = true;
     }
   } catch (error) {
-    setStatus("error", `The link's setup could not be loaded: ${error.message}`, "error");
+    // not "error": the fallback evaluation below would clear it before anyone read it
+    setStatus("error", `The link's setup could not be loaded: ${error.message}`, "link");
   }
   if (!restored) await refresh();
   document.body.dataset.ready = "true";

@@ -6,7 +6,7 @@ import {
   GRID_SIZE, MAX_PATH, MAX_TIMELINE, app, current, fromRecord, pace, problem, recentTotals,
   resetTimeline, setMetrics, thin,
 } from "./state.js";
-import { clearStatus, setStatus } from "./status.js";
+import { clearErrorShownBefore, clearStatus, setStatus, statusMark } from "./status.js";
 
 // Filled in by main.js: redraw soon, and "the state changed" (redraw and refresh the panels).
 export const hooks = { render: () => {}, changed: () => {} };
@@ -23,8 +23,18 @@ const landscapeLane = new Lane();
 const checkLane = new Lane();
 const readoutLane = new Lane();
 
+// A main-lane task that succeeds clears the error banner of an earlier action.
+function clearingErrors(task) {
+  return async () => {
+    const mark = statusMark();
+    const result = await task();
+    clearErrorShownBefore(mark);
+    return result;
+  };
+}
+
 export function runOnMainLane(task, key = null) {
-  return mainLane.run(task, key).catch(showError);
+  return mainLane.run(clearingErrors(task), key).catch(showError);
 }
 
 export function showError(error) {
@@ -38,8 +48,9 @@ export function startRun(params) {
   clearStatus("step");
 }
 
-export function applyEvaluation(entry, evaluation) {
-  setMetrics(entry, evaluation);
+// dataVersion: app.dataVersion when the evaluation was requested.
+export function applyEvaluation(entry, evaluation, dataVersion = app.dataVersion) {
+  setMetrics(entry, evaluation, dataVersion);
   app.evaluation = evaluation;
   hooks.changed();
 }
@@ -47,18 +58,20 @@ export function applyEvaluation(entry, evaluation) {
 export function refresh() {
   return runOnMainLane(async () => {
     const entry = current();
+    const dataVersion = app.dataVersion;
     const evaluation = await api.evaluate({
       ...problem(entry.params), grid_size: GRID_SIZE, batch: app.setup.batch, step: entry.step,
     });
-    applyEvaluation(entry, evaluation);
+    applyEvaluation(entry, evaluation, dataVersion);
   }, "evaluate");
 }
 
 export function step(numSteps = 1) {
-  return mainLane.run(async () => {
+  return mainLane.run(clearingErrors(async () => {
     const from = app.cursor;
     const entry = app.timeline[from];
     const rule = app.setup.optimizer.name;
+    const dataVersion = app.dataVersion;
     const result = await api.step({
       // an iterate made by another update rule carries that rule's state: start a fresh one
       ...problem(entry.params), optimizer: app.setup.optimizer,
@@ -68,14 +81,14 @@ export function step(numSteps = 1) {
     });
     if (app.timeline[from] !== entry) return result; // the run was restarted meanwhile
     app.timeline.length = from + 1; // stepping from the past replaces the old future
-    for (const record of result.records) app.timeline.push(fromRecord(record, rule));
+    for (const record of result.records) app.timeline.push(fromRecord(record, rule, dataVersion));
     while (app.timeline.length > MAX_TIMELINE) app.timeline.splice(1, 1);
     app.cursor = app.timeline.length - 1;
     if (result.status === "ok") clearStatus("step");
     else setStatus(result.status === "diverged" ? "error" : "warning", result.message, "step");
-    applyEvaluation(current(), result.evaluation);
+    applyEvaluation(current(), result.evaluation, dataVersion);
     return result;
-  });
+  }));
 }
 
 export function setRunning(running) {

@@ -12,6 +12,7 @@ export const app = {
   timeline: [],
   cursor: 0,
   evaluation: null,
+  dataVersion: 0, // counts edits of the points: losses of different versions never share a curve
   landscape: { result: null, pathRunners: [], centre: null },
   gradcheck: { result: null, demo: false },
   race: { runners: [], running: false, target: 0 },
@@ -47,19 +48,23 @@ export function problem(params) {
 // An iterate: W, b, the update rule and its state that produced it, and the server's losses.
 export function originEntry(params) {
   return {
-    step: 0, params, rule: null, opt_state: null,
+    step: 0, params, rule: null, opt_state: null, dataVersion: app.dataVersion,
     data_loss: null, reg_loss: null, total: null, accuracy: null,
   };
 }
 
-export function fromRecord(record, rule) {
+// dataVersion: app.dataVersion when the request was made, the data its losses are over.
+export function fromRecord(record, rule, dataVersion) {
   const { step, params, opt_state: optState, data_loss: dataLoss, reg_loss: regLoss, total, accuracy } = record;
-  return { step, params, rule, opt_state: optState, data_loss: dataLoss, reg_loss: regLoss, total, accuracy };
+  return {
+    step, params, rule, opt_state: optState, dataVersion,
+    data_loss: dataLoss, reg_loss: regLoss, total, accuracy,
+  };
 }
 
-export function setMetrics(entry, evaluation) {
+export function setMetrics(entry, evaluation, dataVersion) {
   Object.assign(entry, {
-    data_loss: evaluation.data_loss, reg_loss: evaluation.reg_loss,
+    dataVersion, data_loss: evaluation.data_loss, reg_loss: evaluation.reg_loss,
     total: evaluation.total, accuracy: evaluation.accuracy,
   });
 }
