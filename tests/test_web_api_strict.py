@@ -173,3 +173,31 @@ def test_xor_is_a_checkerboard_no_line_separates(client, num_classes):
     assert not linearly_separable(data)
     if num_classes == 2:  # XOR: the label is whether x0 and x1 differ in sign
         np.testing.assert_array_equal((X[:, 0] > 0) ^ (X[:, 1] > 0), y.astype(bool))
+
+
+@pytest.mark.parametrize("num_classes", [2, 3, 6])
+def test_a_dataset_of_one_point_per_class_is_made_or_refused_in_the_users_terms(
+    client, num_classes
+):
+    """outlier once passed the API's check and the generator then refused num_points - 1 points,
+    a number the user never sent."""
+    for preset in ["blobs", "spiral", "circles", "xor", "not-separable"]:
+        body = {"preset": preset, "num_classes": num_classes, "num_points": num_classes}
+        assert sorted(set(post(client, "/api/dataset", body)["y"])) == list(range(num_classes))
+    body = {"preset": "outlier", "num_classes": num_classes, "num_points": num_classes}
+    response = client.post("/api/dataset", json=body)
+    assert response.status_code == 422, response.text
+    assert (
+        f"the outlier preset needs num_points of at least num_classes + 1 ({num_classes + 1}: a "
+        f"point per class and the outlier); got {num_classes}"
+    ) in response.json()["message"]
+    body["num_points"] = num_classes + 1
+    assert sorted(set(post(client, "/api/dataset", body)["y"])) == list(range(num_classes))
+
+
+def test_the_outlier_generator_says_what_it_needs():
+    from slopelab.data.toy2d import outlier
+    from slopelab.errors import InvalidValueError
+
+    with pytest.raises(InvalidValueError, match=r"at least num_classes \+ 1 \(4: a point per"):
+        outlier(3, 3)

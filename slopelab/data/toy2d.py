@@ -132,7 +132,13 @@ def outlier(
     noise: float = 0.08,
     rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Separable blobs plus one mislabelled point deep inside another class."""
+    """Separable blobs plus one mislabelled point deep inside another class: ``num_points - 1``
+    blob points (at least one per class) and the outlier."""
+    if isinstance(num_points, int) and isinstance(num_classes, int) and num_points == num_classes:
+        raise InvalidValueError(
+            f"the outlier preset needs num_points of at least num_classes + 1 ({num_classes + 1}: "
+            f"a point per class and the outlier); got {num_points}"
+        )
     X, y = blobs(num_points - 1, num_classes, noise, rng)
     far_away = -X[y == 1].mean(axis=0) if np.any(y == 1) else np.zeros(2)
     return np.vstack([X, far_away[None, :]]), np.append(y, 1)

@@ -293,6 +293,12 @@ class DatasetIn(Strict):
 
     @model_validator(mode="after")
     def _enough_points(self) -> DatasetIn:
+        if self.preset == "outlier" and self.num_points == self.num_classes:
+            raise ValueError(
+                f"the outlier preset needs num_points of at least num_classes + 1 "
+                f"({self.num_classes + 1}: a point per class and the outlier); got "
+                f"{self.num_points}"
+            )
         if self.num_points < self.num_classes:
             raise ValueError(
                 f"num_points ({self.num_points}) must be at least num_classes ({self.num_classes})"
