@@ -123,6 +123,19 @@ def measure(
     }
 
 
+def speed_up_row(
+    figure: str, baseline: dict[str, float], run: dict[str, float], quick: bool
+) -> Row:
+    """``run``'s epoch time, and its speed-up over ``baseline`` as the ratio."""
+    return Row(
+        figure,
+        f"{run['epoch'] * 1e3:.1f} ms",
+        ratio=baseline["epoch"] / run["epoch"],
+        check="smoke" if quick else "",
+        depends=SPEED,
+    )
+
+
 def table(
     ranks: int, medians: dict[tuple[str, int, int], dict[str, float]], quick: bool
 ) -> list[Row]:
@@ -133,20 +146,10 @@ def table(
         share = many["allreduce"] / many["epoch"] if many["epoch"] else float("nan")
         rows += [
             Row(f"{problem}: epoch, 1 process", f"{one['epoch'] * 1e3:.1f} ms", depends=SPEED),
-            Row(
-                f"{problem}: epoch, 1 process with {ranks} BLAS threads",
-                f"{threaded['epoch'] * 1e3:.1f} ms",
-                ratio=one["epoch"] / threaded["epoch"],
-                check="smoke" if quick else "",
-                depends=SPEED,
+            speed_up_row(
+                f"{problem}: epoch, 1 process with {ranks} BLAS threads", one, threaded, quick
             ),
-            Row(
-                f"{problem}: epoch, {ranks} ranks",
-                f"{many['epoch'] * 1e3:.1f} ms",
-                ratio=one["epoch"] / many["epoch"],
-                check="smoke" if quick else "",
-                depends=SPEED,
-            ),
+            speed_up_row(f"{problem}: epoch, {ranks} ranks", one, many, quick),
             Row(
                 f"{problem}: time inside Allreduce, {ranks} ranks",
                 f"{many['allreduce'] * 1e3:.1f} ms ({share:.0%} of the epoch)",
