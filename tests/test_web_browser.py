@@ -300,15 +300,21 @@ def test_gradient_check_panel_exposes_the_cs231n_bug(demo):
     expect(demo.tid("sweep-chart")).to_be_visible()
 
 
-def test_keyboard_shortcuts(demo):
+def step_back_and_run_by_keyboard(demo) -> None:
+    """S steps, B steps back, Space starts a run (left running)."""
     page = demo.page
-    page.locator("body").click(position={"x": 5, "y": 790})
     page.keyboard.press("s")
     expect(demo.tid("step-count")).to_have_text("step 1")
     page.keyboard.press("b")
     expect(demo.tid("step-count")).to_have_text("step 0 / 1")
     page.keyboard.press("Space")
     expect(demo.tid("run")).to_have_attribute("aria-pressed", "true")
+
+
+def test_keyboard_shortcuts(demo):
+    page = demo.page
+    page.locator("body").click(position={"x": 5, "y": 790})
+    step_back_and_run_by_keyboard(demo)
     page.wait_for_function(
         "parseInt(document.querySelector('[data-testid=step-count]').textContent.slice(5)) >= 3"
     )

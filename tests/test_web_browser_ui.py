@@ -118,12 +118,7 @@ def test_shortcuts_work_after_touching_a_slider_or_checkbox(demo, control):
     expect(widget).to_be_focused()
     is_checkbox = widget.get_attribute("type") == "checkbox"
     checked = widget.is_checked() if is_checkbox else None
-    page.keyboard.press("s")
-    expect(demo.tid("step-count")).to_have_text("step 1")
-    page.keyboard.press("b")
-    expect(demo.tid("step-count")).to_have_text("step 0 / 1")
-    page.keyboard.press("Space")
-    expect(demo.tid("run")).to_have_attribute("aria-pressed", "true")
+    shared.step_back_and_run_by_keyboard(demo)
     page.keyboard.press("Space")
     demo.settle()
     page.keyboard.press("r")
