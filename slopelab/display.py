@@ -44,8 +44,10 @@ def number(value: float) -> str:
 def sparkline(values: Sequence[float], title: str) -> str:
     """An inline SVG polyline of ``values`` against their index (non-finite values left out),
     ``SPARK_WIDTH`` x ``SPARK_HEIGHT`` pixels, the first and last values written beside it;
-    ``""`` with fewer than two finite values. ``title`` becomes its tooltip (escaped)."""
-    points = [(i, float(v)) for i, v in enumerate(values) if math.isfinite(v)]
+    ``""`` with fewer than two finite values. ``title`` becomes its tooltip (escaped). Beyond
+    ``SPARK_WIDTH`` values, each pixel column keeps its lowest and highest value (see
+    :func:`envelope`), so the HTML stays small and no spike or minimum is lost."""
+    points = envelope([(i, float(v)) for i, v in enumerate(values) if math.isfinite(v)])
     if len(points) < 2:
         return ""
     low, high = min(v for _, v in points), max(v for _, v in points)
@@ -63,6 +65,21 @@ def sparkline(values: Sequence[float], title: str) -> str:
         f'<polyline fill="none" stroke="#0072B2" stroke-width="1.5" points="{coordinates}"/>'
         f'</svg><div style="font-size:0.8em">{html.escape(title)}: {caption}</div>'
     )
+
+
+def envelope(
+    points: list[tuple[int, float]], columns: int = SPARK_WIDTH
+) -> list[tuple[int, float]]:
+    """``points`` (index, value) as they are when there are at most ``columns`` of them;
+    otherwise the first and last point and, for each of ``columns`` runs of consecutive
+    points, its lowest and highest point, in index order."""
+    if len(points) <= columns:
+        return points
+    kept = {points[0], points[-1]}
+    for column in range(columns):
+        run = points[column * len(points) // columns : (column + 1) * len(points) // columns]
+        kept |= {min(run, key=lambda p: p[1]), max(run, key=lambda p: p[1])}
+    return sorted(kept)
 
 
 def table(rows: Iterable[tuple[str, Any]]) -> str:

@@ -10,11 +10,14 @@ from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from IPython.lib.pretty import pretty
 from sklearn import config_context
 
 from slopelab import Budget, History, LinearClassifier, check_gradient, sgd
-from slopelab.display import estimator_summary_html
+from slopelab.display import SPARK_HEIGHT, SPARK_WIDTH, estimator_summary_html, sparkline
 from slopelab.gradcheck_report import TABLE_ROWS, WORST_ROWS
 from tests.helpers import digits_split
 
@@ -120,6 +123,18 @@ def test_history_html_shows_its_own_numbers_and_loss_curve(history):
     # SVG's y grows downwards: the lowest point drawn is the largest loss, and so on
     assert int(np.argmax(drawn[:, 1])) == int(np.argmin(losses))
     assert int(np.argmin(drawn[:, 1])) == int(np.argmax(losses))
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(2, 3000), elements=st.floats(-1e6, 1e6, width=32)))
+def test_a_long_curve_is_drawn_in_few_points_that_keep_its_extremes(values):
+    (curve,) = parse(sparkline(values.tolist(), "loss")).polylines
+    drawn = points(curve)
+    assert len(drawn) <= min(len(values), 2 * SPARK_WIDTH + 2)
+    assert np.all(np.diff(drawn[:, 0]) >= 0)  # left to right
+    assert drawn[0, 0] == 3.0 and drawn[-1, 0] == SPARK_WIDTH - 3.0  # first and last step
+    if values.max() > values.min():  # the highest value at the top, the lowest at the bottom
+        assert drawn[:, 1].min() == 3.0 and drawn[:, 1].max() == SPARK_HEIGHT - 3.0
 
 
 def test_history_text_is_one_short_line_with_status_and_loss(history):
