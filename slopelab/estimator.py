@@ -201,6 +201,17 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         X = _validated(self, X, "no_validation", reset=False)
         return class_scores(self.params_, X)
 
+    def _html_repr(self) -> str:
+        """scikit-learn's diagram, then (once fitted) the fitted numbers and the loss curve.
+        scikit-learn calls it for ``_repr_html_`` and ``_repr_mimebundle_`` only when
+        ``set_config(display="diagram")``, its default."""
+        from sklearn.utils import estimator_html_repr
+
+        from slopelab.display import estimator_summary_html
+
+        diagram = estimator_html_repr(self)
+        return diagram + estimator_summary_html(self) if hasattr(self, "params_") else diagram
+
     def _check_hyperparameters(self) -> None:
         check_choice(self.loss, "loss", EXAMPLE_LOSSES)
         check_choice(self.penalty, "penalty", PENALTIES)

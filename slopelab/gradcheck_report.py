@@ -213,6 +213,21 @@ class GradCheckReport:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        """One line: verdict, passed, max relative error, rows, kinks (``str()``: the table)."""
+        from slopelab.display import report_text
+
+        return report_text(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: verdict, key numbers, and the rows with their status."""
+        from slopelab.display import report_html
+
+        return report_html(self)
+
 
 def make_report(
     rows: tuple[GradCheckRow, ...],

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -153,6 +154,21 @@ class History:
     @property
     def seconds(self) -> float:
         return self.steps[-1].seconds if self.steps else 0.0
+
+    def __repr__(self) -> str:
+        """One line: strategy, status, steps, final loss (the records are in ``steps``)."""
+        from slopelab.display import history_text
+
+        return history_text(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the key numbers and the loss curve (see :mod:`slopelab.display`)."""
+        from slopelab.display import history_html
+
+        return history_html(self)
 
 
 def _example_step(step: int, loss: float) -> StepRecord:

@@ -1,7 +1,20 @@
-"""Figures for runs and reports (matplotlib, Agg backend, PNG, written atomically).
+"""Figures for runs and notebooks: each ``plot_*`` function draws on a matplotlib ``Axes``.
 
-Each function takes plain data (a History, arrays) and a path, draws one figure and returns the
-path. Nothing here computes a result: the numbers come from the training code.
+The design follows scikit-learn's Display objects (``ConfusionMatrixDisplay.plot(ax=None)``)
+in its simplest form, since the numbers already live in a ``History`` or in arrays: every
+``plot_*`` function takes the data and an optional keyword ``ax``, draws on it and returns it;
+without ``ax`` it draws on a new pyplot figure (shown inline in a notebook). Notebooks compose
+them::
+
+    fig, (left, right) = plt.subplots(1, 2)
+    plot_loss_curve(history, ax=left)
+    plot_accuracy(history, ax=right)
+
+The CLI's PNG files are drawn by the same functions: ``loss_curve(history, path)`` and the
+others build a ``matplotlib.figure.Figure`` of their own, draw on its axes and render it with
+the Agg canvas (atomically, see :func:`save`). Nothing here selects a backend or imports pyplot
+at import time, so a notebook's inline backend is left alone. Nothing here computes a result:
+the numbers come from the training code.
 """
 
 from __future__ import annotations
@@ -9,18 +22,17 @@ from __future__ import annotations
 import io
 import math
 import re
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a display
-
-import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from slopelab.history import History
 from slopelab.runs import atomic_write_bytes
@@ -34,10 +46,27 @@ MISSING_GLYPH = re.compile(r"Glyph \d+ .*missing from font")  # matplotlib's Use
 MISSING_GLYPH_NOTE = "some characters of the labels are not in the font (drawn as boxes)"
 
 
-def save(figure: plt.Figure, path: Path) -> Path:
-    """Render ``figure`` to PNG at ``path`` atomically and close it. Labels with characters
-    the font lacks (class names in Chinese, say) are drawn as boxes, and the figure says so
-    in a footnote, instead of matplotlib warning once per character."""
+def file_axes(figsize: tuple[float, float]) -> Axes:
+    """The axes of a new figure meant for a file: a bare ``Figure`` on the Agg canvas, unknown
+    to pyplot (no backend involved, nothing to close)."""
+    figure = Figure(figsize=figsize)
+    FigureCanvasAgg(figure)
+    return figure.add_subplot()
+
+
+def _axes_or_new(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    """``ax``, or the axes of a new pyplot figure (what a notebook shows inline)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt  # only here: pyplot picks the user's backend
+
+    return plt.subplots(figsize=figsize)[1]
+
+
+def save(figure: Figure, path: Path) -> Path:
+    """Render ``figure`` to PNG at ``path`` atomically (and close it if pyplot holds it).
+    Labels with characters the font lacks (class names in Chinese, say) are drawn as boxes,
+    and the figure says so in a footnote, instead of matplotlib warning once per character."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         png = _render(figure)
@@ -52,12 +81,13 @@ def save(figure: plt.Figure, path: Path) -> Path:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=MISSING_GLYPH.pattern)
             png = _render(figure)
-    plt.close(figure)
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close(figure)
     atomic_write_bytes(Path(path), png)
     return Path(path)
 
 
-def _render(figure: plt.Figure) -> bytes:
+def _render(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     return buffer.getvalue()
@@ -107,9 +137,18 @@ def loss_lines(histories: Mapping[str, History], x_column: str) -> list[LossLine
     return lines
 
 
-def loss_curve(history: History, path: Path, title: str = "Training loss") -> Path:
-    """Data, regularization and total loss against steps (log scale when it spans decades)."""
-    figure, axes = plt.subplots(figsize=(7, 4))
+LOSS_SIZE = (7, 4)
+
+
+def plot_loss_curve(
+    history: History, *, ax: Axes | None = None, title: str = "Training loss"
+) -> Axes:
+    """Data, regularization and total loss against steps (log scale when it spans decades);
+    a noisy minibatch loss is drawn faintly under its centred mean (see :func:`loss_lines`).
+
+    Returns ``ax`` (a new figure's axes without it), with three labelled lines, plus three
+    faint unlabelled ones for a minibatch run."""
+    ax = _axes_or_new(ax, LOSS_SIZE)
     steps = history.column("step")
     window = smoothing_window(history)
     series = (
@@ -120,25 +159,31 @@ def loss_curve(history: History, path: Path, title: str = "Training loss") -> Pa
     for name, label, color, style in series:
         values = history.column(name)
         if window > 1:
-            axes.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
+            ax.plot(steps, values, color=color, alpha=0.2, linewidth=0.8)
             label += f" (centred mean of {window} steps)"
             values = centered_moving_average(values, window)
-        axes.plot(steps, values, color=color, linestyle=style, label=label)
+        ax.plot(steps, values, color=color, linestyle=style, label=label)
     if _spans_decades([history.column("loss")], ratio=100.0):
-        axes.set_yscale("log")
-    axes.set(xlabel="step", ylabel="loss", title=title)
-    axes.legend()
-    axes.grid(alpha=0.3)
-    return save(figure, path)
+        ax.set_yscale("log")
+    ax.set(xlabel="step", ylabel="loss", title=title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
 
 
-def accuracy_curves(history: History, path: Path, title: str = "Accuracy") -> Path:
+def loss_curve(history: History, path: Path, title: str = "Training loss") -> Path:
+    """:func:`plot_loss_curve` saved as PNG at ``path``."""
+    return save(plot_loss_curve(history, ax=file_axes(LOSS_SIZE), title=title).figure, path)
+
+
+def plot_accuracy(history: History, *, ax: Axes | None = None, title: str = "Accuracy") -> Axes:
     """Train and validation accuracy against epochs. The training accuracy is the running one
     the loop records (each batch scored by the weights it was about to update, no extra pass);
-    the validation accuracy is that of the weights at the end of the epoch."""
-    figure, axes = plt.subplots(figsize=(7, 4))
+    the validation accuracy is that of the weights at the end of the epoch (drawn only when
+    the run had a validation split). Returns ``ax``."""
+    ax = _axes_or_new(ax, LOSS_SIZE)
     epochs = history.column("epoch")
-    axes.plot(
+    ax.plot(
         epochs,
         history.column("train_accuracy"),
         color=PALETTE[0],
@@ -148,11 +193,56 @@ def accuracy_curves(history: History, path: Path, title: str = "Accuracy") -> Pa
     )
     val = history.column("val_accuracy")
     if np.any(np.isfinite(val)):
-        axes.plot(epochs, val, color=PALETTE[1], marker="o", markersize=3, label="validation")
-    axes.set(xlabel="epoch", ylabel="accuracy", title=title, ylim=(0, 1.01))
-    axes.legend()
-    axes.grid(alpha=0.3)
-    return save(figure, path)
+        ax.plot(epochs, val, color=PALETTE[1], marker="o", markersize=3, label="validation")
+    ax.set(xlabel="epoch", ylabel="accuracy", title=title, ylim=(0, 1.01))
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def accuracy_curves(history: History, path: Path, title: str = "Accuracy") -> Path:
+    """:func:`plot_accuracy` saved as PNG at ``path``."""
+    return save(plot_accuracy(history, ax=file_axes(LOSS_SIZE), title=title).figure, path)
+
+
+def _templates_size(num_classes: int) -> tuple[float, float]:
+    columns = min(num_classes, 10)
+    return 1.3 * columns, 1.6 * math.ceil(num_classes / columns)
+
+
+def plot_weight_templates(
+    W: np.ndarray,
+    image_shape: Sequence[int],
+    class_names: Sequence[str],
+    *,
+    ax: Axes | None = None,
+    title: str = "Learned weights as class templates",
+) -> Axes:
+    """Each column of ``W`` (D, C) drawn as an image, all rescaled together to [0, 1] (as in
+    the CS231n notes), on a grid of up to 10 per row. ``ax`` holds the grid: its frame is
+    hidden and each template is an inset axes of it (``ax.child_axes``, one image each, titled
+    with its class name). Returns ``ax``."""
+    height, width, channels = image_shape
+    num_classes = W.shape[1]
+    ax = _axes_or_new(ax, _templates_size(num_classes))
+    columns = min(num_classes, 10)
+    rows = math.ceil(num_classes / columns)
+    ax.axis("off")
+    ax.set_title(title)
+    low, high = float(W.min()), float(W.max())
+    for index in range(num_classes):
+        row, column = divmod(index, columns)
+        cell = ax.inset_axes([column / columns, 1 - (row + 1) / rows, 0.9 / columns, 0.8 / rows])
+        cell.axis("off")
+        template = W[:, index].reshape(channels, height, width).transpose(1, 2, 0)
+        template = (template - low) / (high - low if high > low else 1.0)
+        cell.imshow(
+            template[:, :, 0] if channels == 1 else template,
+            cmap="gray" if channels == 1 else None,
+            interpolation="nearest",
+        )
+        cell.set_title(str(class_names[index])[:12], fontsize=8)
+    return ax
 
 
 def weight_templates(
@@ -162,49 +252,36 @@ def weight_templates(
     path: Path,
     title: str = "Learned weights as class templates",
 ) -> Path:
-    """Each column of ``W`` drawn as an image, rescaled to [0, 1] (as in the CS231n notes)."""
-    height, width, channels = image_shape
-    num_classes = W.shape[1]
-    columns = min(num_classes, 10)
-    rows = math.ceil(num_classes / columns)
-    figure, axes_grid = plt.subplots(
-        rows, columns, figsize=(1.3 * columns, 1.6 * rows), squeeze=False
-    )
-    low, high = float(W.min()), float(W.max())
-    for index, axes in enumerate(axes_grid.flat):
-        axes.axis("off")
-        if index >= num_classes:
-            continue
-        template = W[:, index].reshape(channels, height, width).transpose(1, 2, 0)
-        template = (template - low) / (high - low if high > low else 1.0)
-        axes.imshow(
-            template[:, :, 0] if channels == 1 else template,
-            cmap="gray" if channels == 1 else None,
-            interpolation="nearest",
-        )
-        axes.set_title(str(class_names[index])[:12], fontsize=8)
-    figure.suptitle(title)
-    return save(figure, path)
+    """:func:`plot_weight_templates` saved as PNG at ``path``."""
+    ax = file_axes(_templates_size(W.shape[1]))
+    plot_weight_templates(W, image_shape, class_names, ax=ax, title=title)
+    return save(ax.figure, path)
 
 
-def confusion_matrix(
+def _confusion_size(num_classes: int) -> tuple[float, float]:
+    size = max(4.0, 0.45 * num_classes + 2)
+    return size, size
+
+
+def plot_confusion_matrix(
     y_true: np.ndarray,
     y_pred: np.ndarray,
     class_names: Sequence[str],
-    path: Path,
+    *,
+    ax: Axes | None = None,
     title: str = "Confusion matrix (test)",
-) -> Path:
-    """Counts of true class (rows) against predicted class (columns)."""
+) -> Axes:
+    """Counts of true class (rows) against predicted class (columns), labels ``0 .. C-1``
+    naming ``class_names``; one image, each nonzero count written in its cell. Returns ``ax``."""
     num_classes = len(class_names)
     counts = np.zeros((num_classes, num_classes), dtype=int)
     np.add.at(counts, (y_true, y_pred), 1)
-    size = max(4.0, 0.45 * num_classes + 2)
-    figure, axes = plt.subplots(figsize=(size, size))
-    axes.imshow(counts, cmap="Blues")
+    ax = _axes_or_new(ax, _confusion_size(num_classes))
+    ax.imshow(counts, cmap="Blues")
     for (row, column), count in np.ndenumerate(counts):
         if count:
             light = count > counts.max() / 2
-            axes.text(
+            ax.text(
                 column,
                 row,
                 str(count),
@@ -214,10 +291,22 @@ def confusion_matrix(
                 color="white" if light else "black",
             )
     labels = [str(name)[:10] for name in class_names]
-    axes.set_xticks(range(num_classes), labels, rotation=60, ha="right", fontsize=7)
-    axes.set_yticks(range(num_classes), labels, fontsize=7)
-    axes.set(xlabel="predicted", ylabel="true", title=title)
-    return save(figure, path)
+    ax.set_xticks(range(num_classes), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(num_classes), labels, fontsize=7)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    return ax
+
+
+def confusion_matrix(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: Sequence[str],
+    path: Path,
+    title: str = "Confusion matrix (test)",
+) -> Path:
+    """:func:`plot_confusion_matrix` saved as PNG at ``path``."""
+    ax = file_axes(_confusion_size(len(class_names)))
+    return save(plot_confusion_matrix(y_true, y_pred, class_names, ax=ax, title=title).figure, path)
 
 
 def compare_curves(histories: Mapping[str, History], x_column: str, path: Path, title: str) -> Path:
@@ -225,11 +314,14 @@ def compare_curves(histories: Mapping[str, History], x_column: str, path: Path, 
     return save(compare_figure(histories, x_column, title), path)
 
 
-def compare_figure(histories: Mapping[str, History], x_column: str, title: str) -> plt.Figure:
+def compare_figure(histories: Mapping[str, History], x_column: str, title: str) -> Figure:
     """Loss (left) and validation/train accuracy (right) of several runs against one axis:
     ``"examples"``, ``"evaluations"`` or ``"seconds"``. Losses are drawn as measured; a noisy
-    minibatch loss is drawn faintly, under its centred moving average (see :func:`loss_lines`)."""
-    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(12, 4.2))
+    minibatch loss is drawn faintly, under its centred moving average (see :func:`loss_lines`).
+    A bare ``Figure`` (no pyplot); in a notebook, display it as it is."""
+    figure = Figure(figsize=(12, 4.2))
+    FigureCanvasAgg(figure)
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
     lines = loss_lines(histories, x_column)
     _draw_loss_lines(loss_axes, lines)
     accuracy_title = "validation accuracy"
@@ -263,7 +355,7 @@ def compare_figure(histories: Mapping[str, History], x_column: str, title: str) 
     return figure
 
 
-def _draw_loss_lines(axes: plt.Axes, lines: Sequence[LossLine]) -> None:
+def _draw_loss_lines(axes: Axes, lines: Sequence[LossLine]) -> None:
     for index, line in enumerate(lines):
         color = PALETTE[index % len(PALETTE)]
         if line.smoothed is None:
@@ -279,7 +371,7 @@ def _spans_decades(series: list[np.ndarray], ratio: float = 20.0) -> bool:
     return len(values) > 0 and values.max() / values.min() > ratio
 
 
-def _set_examples_scale(axes: plt.Axes, histories: Mapping[str, History]) -> None:
+def _set_examples_scale(axes: Axes, histories: Mapping[str, History]) -> None:
     """Log scale (examples processed span decades); symlog only if a run holds a zero."""
     values = [history.column("examples") for history in histories.values()]
     values = np.concatenate([v for v in values if len(v)] or [np.ones(1)])
@@ -291,25 +383,27 @@ def _set_examples_scale(axes: plt.Axes, histories: Mapping[str, History]) -> Non
         axes.set_xscale("symlog", linthresh=float(positive.min()) if len(positive) else 1.0)
 
 
-def lr_range(
+def plot_lr_range(
     learning_rates: np.ndarray,
     losses: np.ndarray,
     smoothed: np.ndarray,
     suggestions: Mapping[str, float],
-    path: Path,
+    *,
+    ax: Axes | None = None,
     smoothed_label: str = "smoothed loss",
     bounds: Mapping[str, str] | None = None,
-) -> Path:
+) -> Axes:
     """The learning-rate range test: the measured minibatch losses (faint), the smoothed curve
     the suggestions were read off, and the suggestions, against an exponentially growing rate.
-    ``bounds`` marks a suggestion that is only a bound ("at least", "at most", "unlocated")."""
+    ``bounds`` marks a suggestion that is only a bound ("at least", "at most", "unlocated").
+    Returns ``ax``."""
     bounds = bounds or {}
-    figure, axes = plt.subplots(figsize=(7, 4))
-    axes.plot(learning_rates, losses, color=PALETTE[0], alpha=0.3, label="minibatch loss")
-    axes.plot(learning_rates, smoothed, color=PALETTE[0], label=smoothed_label)
+    ax = _axes_or_new(ax, LOSS_SIZE)
+    ax.plot(learning_rates, losses, color=PALETTE[0], alpha=0.3, label="minibatch loss")
+    ax.plot(learning_rates, smoothed, color=PALETTE[0], label=smoothed_label)
     for index, (name, rate) in enumerate(suggestions.items()):
         bound = bounds.get(name, "")
-        axes.axvline(
+        ax.axvline(
             rate,
             color=PALETTE[(index + 1) % len(PALETTE)],
             linestyle=":" if bound else "--",
@@ -319,29 +413,56 @@ def lr_range(
     measured = losses[np.isfinite(losses)]
     if len(finite):
         lowest = min(finite.min(), measured.min()) if len(measured) else finite.min()
-        axes.set_ylim(lowest * 0.9, min(finite.max(), finite[0] * 3) * 1.05)
-    axes.set(
+        ax.set_ylim(lowest * 0.9, min(finite.max(), finite[0] * 3) * 1.05)
+    ax.set(
         xscale="log",
         xlabel="learning rate",
         ylabel="training loss",
         title="Learning-rate range test",
     )
-    axes.legend(fontsize=8)
-    axes.grid(alpha=0.3)
-    return save(figure, path)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
 
 
-def sweep_map(
+def lr_range(
+    learning_rates: np.ndarray,
+    losses: np.ndarray,
+    smoothed: np.ndarray,
+    suggestions: Mapping[str, float],
+    path: Path,
+    smoothed_label: str = "smoothed loss",
+    bounds: Mapping[str, str] | None = None,
+) -> Path:
+    """:func:`plot_lr_range` saved as PNG at ``path``."""
+    ax = plot_lr_range(
+        learning_rates,
+        losses,
+        smoothed,
+        suggestions,
+        ax=file_axes(LOSS_SIZE),
+        smoothed_label=smoothed_label,
+        bounds=bounds,
+    )
+    return save(ax.figure, path)
+
+
+SWEEP_SIZE = (6.5, 5)
+
+
+def plot_sweep_map(
     learning_rates: np.ndarray,
     regs: np.ndarray,
     accuracies: np.ndarray,
     best: tuple[float, float],
-    path: Path,
-    title: str,
-) -> Path:
-    """Validation accuracy of every (learning rate, reg) trial on log axes."""
-    figure, axes = plt.subplots(figsize=(6.5, 5))
-    points = axes.scatter(
+    *,
+    ax: Axes | None = None,
+    title: str = "",
+) -> Axes:
+    """Validation accuracy of every (learning rate, reg) trial on log axes, the best starred,
+    with a colour bar beside ``ax``. Returns ``ax``."""
+    ax = _axes_or_new(ax, SWEEP_SIZE)
+    points = ax.scatter(
         learning_rates,
         regs,
         c=accuracies,
@@ -352,30 +473,88 @@ def sweep_map(
         vmin=np.nanmin(accuracies),
         vmax=np.nanmax(accuracies),
     )
-    axes.scatter(
+    ax.scatter(
         [best[0]], [best[1]], marker="*", s=320, color="#D55E00", edgecolors="black", label="best"
     )
-    figure.colorbar(points, label="validation accuracy")
-    axes.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="reg", title=title)
-    axes.legend(loc="best")
-    return save(figure, path)
+    ax.figure.colorbar(points, ax=ax, label="validation accuracy")
+    ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="reg", title=title)
+    ax.legend(loc="best")
+    return ax
+
+
+def sweep_map(
+    learning_rates: np.ndarray,
+    regs: np.ndarray,
+    accuracies: np.ndarray,
+    best: tuple[float, float],
+    path: Path,
+    title: str,
+) -> Path:
+    """:func:`plot_sweep_map` saved as PNG at ``path``."""
+    ax = file_axes(SWEEP_SIZE)
+    plot_sweep_map(learning_rates, regs, accuracies, best, ax=ax, title=title)
+    return save(ax.figure, path)
+
+
+LINE_SIZE, PLANE_SIZE = (6.5, 4), (6.5, 5.5)
+
+
+def plot_landscape_line(
+    offsets: np.ndarray, losses: np.ndarray, *, ax: Axes | None = None, loss_label: str = "loss"
+) -> Axes:
+    """The loss along a line through W (``W + a d``, ``||d|| = ||W||``) against the offsets
+    ``a``, with W marked at ``a = 0``; ``loss_label`` names the loss (e.g. its penalty).
+    Returns ``ax``."""
+    ax = _axes_or_new(ax, LINE_SIZE)
+    ax.plot(offsets, losses, color=PALETTE[0])
+    ax.axvline(0.0, color="gray", linestyle=":", label="W")
+    ax.set(
+        xlabel="a  (W + a·d, d a random direction with ||d|| = ||W||)",
+        ylabel=loss_label,
+        title="Loss along a random line through W",
+    )
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
 
 
 def landscape_line(
     offsets: np.ndarray, losses: np.ndarray, path: Path, loss_label: str = "loss"
 ) -> Path:
-    """The loss along a line through W; ``loss_label`` names the loss (e.g. its penalty)."""
-    figure, axes = plt.subplots(figsize=(6.5, 4))
-    axes.plot(offsets, losses, color=PALETTE[0])
-    axes.axvline(0.0, color="gray", linestyle=":", label="W")
-    axes.set(
-        xlabel="a  (W + a·d, d a random direction with ||d|| = ||W||)",
-        ylabel=loss_label,
-        title="Loss along a random line through W",
-    )
-    axes.legend()
-    axes.grid(alpha=0.3)
-    return save(figure, path)
+    """:func:`plot_landscape_line` saved as PNG at ``path``."""
+    ax = plot_landscape_line(offsets, losses, ax=file_axes(LINE_SIZE), loss_label=loss_label)
+    return save(ax.figure, path)
+
+
+def plot_landscape_plane(
+    alphas: np.ndarray,
+    betas: np.ndarray,
+    losses: np.ndarray,
+    *,
+    ax: Axes | None = None,
+    trajectory: np.ndarray | None = None,
+    title: str = "",
+    loss_label: str = "loss",
+) -> Axes:
+    """Filled contours of the loss over the plane ``W + a d1 + b d2`` (``losses[j, i]`` at
+    ``(alphas[i], betas[j])``), a colour bar beside ``ax``, W marked at the origin, and an
+    optional projected path ``trajectory`` (K, 2). Returns ``ax``."""
+    ax = _axes_or_new(ax, PLANE_SIZE)
+    contour = ax.contourf(alphas, betas, losses, levels=_contour_levels(losses), cmap="viridis")
+    ax.figure.colorbar(contour, ax=ax, label=loss_label)
+    ax.plot(0, 0, marker="x", color="white", markersize=9, label="W")
+    if trajectory is not None and len(trajectory):
+        ax.plot(
+            trajectory[:, 0],
+            trajectory[:, 1],
+            color="#E69F00",
+            marker=".",
+            markersize=3,
+            label="optimizer path",
+        )
+    ax.set(xlabel="a", ylabel="b", title=title or "Loss over a random plane W + a·d1 + b·d2")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
 
 
 def landscape_plane(
@@ -387,23 +566,12 @@ def landscape_plane(
     title: str = "",
     loss_label: str = "loss",
 ) -> Path:
-    """Filled contours of the loss over a plane through W, with an optional projected path."""
-    figure, axes = plt.subplots(figsize=(6.5, 5.5))
-    contour = axes.contourf(alphas, betas, losses, levels=_contour_levels(losses), cmap="viridis")
-    figure.colorbar(contour, label=loss_label)
-    axes.plot(0, 0, marker="x", color="white", markersize=9, label="W")
-    if trajectory is not None and len(trajectory):
-        axes.plot(
-            trajectory[:, 0],
-            trajectory[:, 1],
-            color="#E69F00",
-            marker=".",
-            markersize=3,
-            label="optimizer path",
-        )
-    axes.set(xlabel="a", ylabel="b", title=title or "Loss over a random plane W + a·d1 + b·d2")
-    axes.legend(loc="upper right", fontsize=8)
-    return save(figure, path)
+    """:func:`plot_landscape_plane` saved as PNG at ``path``."""
+    ax = file_axes(PLANE_SIZE)
+    plot_landscape_plane(
+        alphas, betas, losses, ax=ax, trajectory=trajectory, title=title, loss_label=loss_label
+    )
+    return save(ax.figure, path)
 
 
 def _contour_levels(losses: np.ndarray) -> np.ndarray | int:
@@ -427,11 +595,12 @@ def bar_chart(
     ylabel: str,
     log: bool = False,
 ) -> Path:
-    figure, axes = plt.subplots(figsize=(6.5, 3.6))
+    """One bar per label (the tour's gradient cost), saved as PNG at ``path``."""
+    axes = file_axes((6.5, 3.6))
     axes.bar(range(len(values)), values, color=PALETTE[: len(values)] or PALETTE[0])
     axes.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
     axes.set(title=title, ylabel=ylabel)
     if log:
         axes.set_yscale("log")
     axes.grid(alpha=0.3, axis="y")
-    return save(figure, path)
+    return save(axes.figure, path)

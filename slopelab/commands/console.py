@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from slopelab.progress import progress_bar, shows_progress
 from slopelab.runs import dumps
 
 
@@ -16,7 +17,7 @@ class Console:
     def __init__(self, json_mode: bool, progress: bool = True) -> None:
         self.json_mode = json_mode
         self.stream = sys.stderr if json_mode else sys.stdout
-        self.progress_enabled = progress and sys.stderr.isatty()
+        self.progress_enabled = progress and shows_progress()
 
     def say(self, text: str = "") -> None:
         print(text, file=self.stream, flush=True)
@@ -35,14 +36,12 @@ class Console:
             sys.stdout.flush()
 
     def bar(self, total: int | float | None, description: str) -> Any:
-        """A tqdm progress bar on stderr (disabled unless stderr is a terminal)."""
-        from tqdm import tqdm  # loads only when a command starts working
-
-        return tqdm(
+        """A tqdm progress bar on stderr, a widget in a notebook (disabled elsewhere, e.g.
+        when stderr is a pipe or a file); tqdm loads only when a command starts working."""
+        return progress_bar(
             total=total,
             desc=description,
             disable=not self.progress_enabled,
-            file=sys.stderr,
             leave=False,
             dynamic_ncols=True,
         )

@@ -7,7 +7,8 @@ the folder never holds a half-written dataset (files get the usual mode, 0o666 l
 Network errors, 5xx answers and transfers that end before their Content-Length are retried with
 exponential backoff; a 404 or a checksum mismatch is a ``DataError`` at once. A download that
 fails removes the folders it created while they are still empty. The progress bar (tqdm, on
-stderr) shows when stderr is a terminal, or when ``progress=True``. Only the standard library's
+stderr; a widget in a notebook) shows when stderr is a terminal, in a Jupyter notebook, or when
+``progress=True``. Only the standard library's
 urllib touches the network.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +28,7 @@ from typing import IO
 from slopelab.data import registry
 from slopelab.data.errors import DataError
 from slopelab.data.locations import dataset_dir
+from slopelab.progress import progress_bar, shows_progress
 from slopelab.runs import file_in_the_way, temporary_beside
 
 BACKOFF_SECONDS = 1.0  # wait before the first retry; doubles for each later one
@@ -59,7 +60,7 @@ def download(
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise DataError(f"retries must be a whole number >= 0; got {retries!r}")
     folder = dataset_dir(info.name, data_dir)
-    show = progress if progress is not None else _stderr_is_terminal()
+    show = progress if progress is not None else shows_progress()
     with _new_folders_removed_if_empty(folder):
         for remote in info.downloads:
             url = remote.url if base_url is None else f"{base_url.rstrip('/')}/{remote.filename}"
@@ -202,16 +203,13 @@ def _stream(
     progress: bool,
 ) -> tuple[str, int]:
     """Copy the body into ``handle``; return its SHA-256 (hex) and the number of bytes."""
-    from tqdm import tqdm  # loads only when something is downloaded
-
     digest, received = hashlib.sha256(), 0
-    bar = tqdm(
+    bar = progress_bar(
         total=total,
         unit="B",
         unit_scale=True,
         unit_divisor=1024,
         desc=label,
-        file=sys.stderr,
         disable=not progress,
     )
     with bar:
@@ -263,8 +261,3 @@ def _downloadable(name: str) -> registry.DatasetInfo:
             f"{downloadable}"
         )
     return info
-
-
-def _stderr_is_terminal() -> bool:
-    isatty = getattr(sys.stderr, "isatty", None)
-    return bool(isatty and isatty())
