@@ -165,6 +165,7 @@ export class DataCanvas {
     this.drawPoints(ctx, app, evaluation);
     if (this.showCursor && app.ui.selected === null) this.drawCursor(ctx);
     this.canvas.dataset.points = String(app.setup.data.X.length);
+    this.canvas.dataset.marked = (app.ui.marked || []).join(",");
   }
 
   drawRegions(ctx, grid) {
@@ -248,7 +249,7 @@ export class DataCanvas {
     const { X, y } = app.setup.data;
     const points = evaluation.points;
     const inBatch = new Set(evaluation.batch ? evaluation.batch.indices : []);
-    const focus = new Set([app.ui.hover, app.ui.selected].filter((i) => i !== null));
+    const focus = new Set([app.ui.hover, app.ui.selected, ...(app.ui.marked || [])].filter((i) => i !== null));
     X.forEach((point, i) => {
       if (i >= points.losses.length) return;
       const [px, py] = this.toPixel(point);
