@@ -8,8 +8,8 @@ With ``W (D, C)``, scores are ``s_j = sum_d x_d W[d,j] + b_j``. For point ``i``:
 - its share of the gradient of the mean, ``dL_i/dW / N = x_i (dL_i/ds)^T / N`` and
   ``dL_i/db / N = dL_i/ds / N``; these shares summed over all points plus the penalty's
   gradient ``reg * dR/dW`` are the full gradient ``dW``;
-- the update the step actually makes, ``W <- W + dW_step``, from the optimizer and its state
-  (``dW_step = -lr * dW`` for SGD only), computed by the same code as ``/api/step``.
+- the update the next full-batch step makes, ``W <- W + delta``, from the optimizer and its
+  state (``delta = -lr * dW`` for SGD only), computed by the same code as ``/api/step``.
 """
 
 from __future__ import annotations
