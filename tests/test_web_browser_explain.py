@@ -207,3 +207,23 @@ def test_the_new_tabs_fit_a_phone(browser, base_url):
     finally:
         context.close()
     assert on.errors == [], "the page logged errors"
+
+
+# Found while testing the tabs against a slow server: describing a point (tooltip, Data tab)
+# after a switch to softmax, before the new evaluation arrived, read probabilities of the old one.
+
+
+def test_hovering_a_point_while_a_loss_change_is_in_flight_logs_no_error(demo):
+    click_point(demo, 1)
+    held: list = []
+    demo.page.route("**/api/evaluate", lambda route: held.append(route))  # held: not answered
+    demo.tid("loss-softmax").click()
+    x, y = demo.canvas_point("data-canvas", *CS231N_X[1])
+    demo.page.mouse.move(x + 1, y + 1)
+    expect(demo.page.locator("#data-tooltip")).to_contain_text("#1")
+    assert demo.errors == []
+    for route in held:
+        route.continue_()
+    demo.page.unroute("**/api/evaluate")
+    demo.settle()
+    expect(demo.page.locator("#data-tooltip")).to_contain_text("#1")

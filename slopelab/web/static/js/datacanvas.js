@@ -316,7 +316,8 @@ export function describePoint(app, index) {
   const active = points.active[index]
     .map((isActive, term) => (isActive ? `class ${term}` : null))
     .filter(Boolean);
-  const hinge = app.setup.loss === "softmax"
+  // the evaluation shown, not app.setup.loss: after a loss switch it may still be the old one's
+  const hinge = points.probabilities
     ? `p(correct) = ${fixed(points.probabilities[index][label])}`
     : (active.length ? `active hinge terms: ${active.join(", ")}` : "no active hinge term");
   return `#${index} at (${fixed(X[index][0])}, ${fixed(X[index][1])}), class ${label} ` +
