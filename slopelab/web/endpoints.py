@@ -10,6 +10,7 @@ from typing import Any
 
 from slopelab.optim import DEFAULTS as OPTIMIZER_DEFAULTS
 from slopelab.web import models as m
+from slopelab.web.all_losses import all_losses
 from slopelab.web.compute import advance, evaluate, minibatch
 from slopelab.web.convert import (
     Setup,
@@ -19,6 +20,7 @@ from slopelab.web.convert import (
     params_to_json,
     setup_from,
 )
+from slopelab.web.explain import explain_point
 from slopelab.web.export import LOSS_LABELS, python_script
 from slopelab.web.gradients import gradient_check
 from slopelab.web.landscape import landscape, point_at, value_at
@@ -146,6 +148,18 @@ def python(request: m.PythonIn) -> dict[str, Any]:
         modified=request.modified,
     )  # fmt: skip
     return {"code": code}
+
+
+def explain(request: m.ExplainIn) -> dict[str, Any]:
+    setup, params = setup_from(request), params_from(request.params)
+    optimizer = optimizer_from(request.optimizer)
+    state = opt_state_from(optimizer, params, request.opt_state, num_steps=1)
+    return explain_point(setup, params, request.index, optimizer, state)
+
+
+def losses(request: m.AllLossesIn) -> dict[str, Any]:
+    setup = setup_from(m.DataLossIn(data=request.data, reg=request.reg))
+    return all_losses(setup.X, setup.y, params_from(request.params), setup.reg)
 
 
 def _advance(

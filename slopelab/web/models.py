@@ -325,6 +325,38 @@ class PythonIn(ProblemIn):
     modified: bool = False
 
 
+class ExplainIn(ProblemIn):
+    """Point ``index``'s part in one full-batch update by ``optimizer`` from ``opt_state``
+    (``None``: a fresh state)."""
+
+    index: int = Field(ge=0, lt=MAX_POINTS)
+    optimizer: OptimizerIn
+    opt_state: dict[str, StateValue] | None = Field(None, max_length=12)
+
+    @model_validator(mode="after")
+    def _index_in_data(self) -> ExplainIn:
+        count = len(self.data.X)
+        if self.index >= count:
+            raise ValueError(
+                f"index {self.index} is not a point: there are {count} points, numbered "
+                f"0..{count - 1}"
+            )
+        return self
+
+
+class AllLossesIn(Strict):
+    """The data and ``W, b`` under every loss at L2 strength ``reg``."""
+
+    data: DataIn
+    params: ParamsIn
+    reg: float = Field(0.1, ge=0.0, le=MAX_REG, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _classes_agree(self) -> AllLossesIn:
+        _check_classes(self.params, self.data.num_classes, "params")
+        return self
+
+
 # Responses. They document the API; the values come from slopelab and are always finite.
 
 
@@ -494,6 +526,70 @@ class DataOut(BaseModel):
 
 class PythonOut(BaseModel):
     code: str
+
+
+class HingeTermsOut(BaseModel):
+    """One point's loss terms per class: ``kind`` ``ww``, ``structured`` (only ``rival``
+    counts), ``ova`` (``targets`` t_j = +-1) or ``softmax`` (``probabilities``)."""
+
+    kind: Literal["ww", "structured", "ova", "softmax"]
+    margins: list[float | None] | None = None
+    hinges: list[float | None] | None = None
+    active: list[bool] | None = None
+    targets: list[float] | None = None
+    rival: int | None = None
+    probabilities: list[float] | None = None
+
+
+class UpdateOut(BaseModel):
+    """The full-batch update ``/api/step`` makes: ``params = old + delta``; ``None``s and a
+    ``message`` when the update would explode."""
+
+    rule: str
+    learning_rate: float | None
+    params: ParamsOut | None
+    delta: ParamsOut | None
+    total: float | None
+    message: str | None
+
+
+class ExplainOut(BaseModel):
+    """Point ``index``: ``x``, ``label``, scores, loss terms, ``L_i`` (``example_loss``),
+    ``dL_i/ds`` (``dscores``), its share of the gradient of the mean (``share``, divided by N),
+    the penalty's gradient ``reg_grad``, the full gradient ``grads`` and the update."""
+
+    index: int
+    x: list[float]
+    label: int
+    num_examples: int
+    loss: str
+    scores: list[float]
+    terms: HingeTermsOut
+    example_loss: float
+    dscores: list[float]
+    share: ParamsOut
+    reg_grad: list[list[float]]
+    grads: ParamsOut
+    data_loss: float
+    reg_loss: float
+    update: UpdateOut
+
+
+class LossRowOut(BaseModel):
+    """One loss at the given ``W, b``: its parts, ``L_i`` per point, the points with L_i > 0."""
+
+    name: str
+    label: str
+    data_loss: float
+    reg_loss: float
+    total: float
+    penalized: list[int]
+    example_losses: list[float]
+
+
+class AllLossesOut(BaseModel):
+    num_examples: int
+    losses: list[LossRowOut]
 
 
 def _check_classes(params: ParamsIn, num_classes: int, what: str) -> None:

@@ -39,6 +39,8 @@ export const api = {
   dataset: (body) => request("/api/dataset", body),
   params: (body) => request("/api/params", body),
   python: (body) => request("/api/python", body),
+  explain: (body) => request("/api/explain", body),
+  losses: (body) => request("/api/losses", body),
 };
 
 // One request at a time per lane; a task queued under a key replaces a waiting task with

@@ -165,6 +165,7 @@ export class DataCanvas {
     this.drawPoints(ctx, app, evaluation);
     if (this.showCursor && app.ui.selected === null) this.drawCursor(ctx);
     this.canvas.dataset.points = String(app.setup.data.X.length);
+    this.canvas.dataset.marked = (app.ui.marked || []).join(",");
   }
 
   drawRegions(ctx, grid) {
@@ -248,7 +249,7 @@ export class DataCanvas {
     const { X, y } = app.setup.data;
     const points = evaluation.points;
     const inBatch = new Set(evaluation.batch ? evaluation.batch.indices : []);
-    const focus = new Set([app.ui.hover, app.ui.selected].filter((i) => i !== null));
+    const focus = new Set([app.ui.hover, app.ui.selected, ...(app.ui.marked || [])].filter((i) => i !== null));
     X.forEach((point, i) => {
       if (i >= points.losses.length) return;
       const [px, py] = this.toPixel(point);
@@ -315,7 +316,8 @@ export function describePoint(app, index) {
   const active = points.active[index]
     .map((isActive, term) => (isActive ? `class ${term}` : null))
     .filter(Boolean);
-  const hinge = app.setup.loss === "softmax"
+  // the evaluation shown, not app.setup.loss: after a loss switch it may still be the old one's
+  const hinge = points.probabilities
     ? `p(correct) = ${fixed(points.probabilities[index][label])}`
     : (active.length ? `active hinge terms: ${active.join(", ")}` : "no active hinge term");
   return `#${index} at (${fixed(X[index][0])}, ${fixed(X[index][1])}), class ${label} ` +

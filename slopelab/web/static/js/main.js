@@ -14,8 +14,10 @@ import {
   setNumClasses,
 } from "./edits.js";
 import { scientific } from "./format.js";
+import { nextPoint, renderExplain, requestExplain } from "./explain.js";
 import { renderGradcheck } from "./gradcheck.js";
 import { LandscapeView } from "./landscape.js";
+import { renderLosses, requestLosses, wireLosses } from "./losses.js";
 import { CLASS_NAMES, glyph } from "./palette.js";
 import { ParamPanel, PointsTable, renderHeader, renderTotals } from "./panels.js";
 import { Race } from "./race.js";
@@ -56,6 +58,8 @@ function changed() {
   scheduleRender();
   requestLandscape();
   requestGradcheck();
+  requestExplain();
+  requestLosses();
 }
 
 function render() {
@@ -77,6 +81,11 @@ function render() {
   if (app.ui.tab === "gradcheck") {
     renderGradcheck(app, $("gradcheck-body"), $("gradcheck-verdict"), $("sweep-chart"));
   }
+  if (app.ui.tab === "explain") {
+    requestExplain(); // the selected point may have changed; asks only when something did
+    renderExplain($("panel-explain"), $("explain-body"), $("explain-point"));
+  }
+  if (app.ui.tab === "losses") renderLosses($("panel-losses"), $("losses-body"));
   renderSelection();
   $("chart-mode").hidden = !app.race.runners.length;
   for (const button of $("chart-mode").querySelectorAll("button")) {
@@ -134,6 +143,7 @@ function onOptimizerChange() {
   syncFormulas(app);
   markModified();
   requestLandscape();
+  requestExplain();
 }
 
 // The fields show the clamped values the requests use, not what was typed.
@@ -160,6 +170,8 @@ function selectTab(tab) {
     $(button.getAttribute("aria-controls")).hidden = !selected;
   }
   requestGradcheck();
+  requestExplain();
+  requestLosses();
   scheduleRender();
 }
 
@@ -191,6 +203,7 @@ function wireSettings() {
   stepSlider = new LogSlider($("step-size"), $("step-size-value"), ranges.learning_rate, (value) => {
     app.setup.optimizer.learning_rate = value;
     markModified();
+    requestExplain();
   });
   regSlider = new LogSlider($("reg"), $("reg-value"), ranges.reg, (value) => {
     app.setup.reg = value;
@@ -282,6 +295,8 @@ function wirePanels() {
     if (!copied) $("python-code").select();
     $("python-copy").textContent = copied ? "Copied" : "Select all and copy";
   });
+  on("explain-next", "click", () => pointEdits.select(nextPoint()));
+  wireLosses($("losses-body"), pointEdits);
   on("export-csv", "click", () => share.download("slopelab-iterates.csv", share.iteratesCsv(app), "text/csv"));
   on("help-button", "click", () => $("help-dialog").showModal());
   setReducedMotion(window.matchMedia("(prefers-reduced-motion: reduce)").matches);

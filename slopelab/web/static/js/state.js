@@ -19,6 +19,7 @@ export const app = {
   ui: {
     running: false, hover: null, selected: null, addClass: 0, modified: false, chartMode: "run",
     tab: "points", reducedMotion: false, landscapeDragging: false,
+    marked: null, // points to ring on the data canvas (the Losses tab's hovered row)
   },
 };
 
