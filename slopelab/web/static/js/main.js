@@ -23,6 +23,7 @@ import {
   exactLandscapeValue, goTo, hooks, mainLaneIdle, refresh, requestGradcheck, requestLandscape, setRunning, showError,
   singleStep,
 } from "./session.js";
+import { watchScrollBoxes } from "./scrollhint.js";
 import * as share from "./share.js";
 import { app, defaultSetup, markModified, originEntry, pace } from "./state.js";
 import { setStatus, wireStatusClose } from "./status.js";
@@ -343,6 +344,7 @@ async function boot() {
   wireViews();
   wirePanels();
   wireStatusClose();
+  watchScrollBoxes();
   document.addEventListener("keydown", onShortcut);
   const observer = new ResizeObserver(() => scheduleRender());
   for (const canvas of document.querySelectorAll("canvas")) observer.observe(canvas);
