@@ -9,6 +9,8 @@ as flat colour bands (defect 11).
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -17,7 +19,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import test_web_browser as shared
-from tests.test_web_browser import Demo, open_demo
+from tests.test_web_browser import DESKTOP, Demo, open_demo
+from tests.test_web_browser_ui import RECORD_LANDSCAPE_TEXT, import_file
 
 # The shared fixtures, by name: the server, the browser, and a fresh page at the defaults.
 base_url = shared.base_url
@@ -281,3 +284,67 @@ def test_the_landscape_is_shaded_smoothly_between_its_grid_values(demo, log):
     # 16 flat colour bands gave 39 runs (log) and 78 (linear), the longest 106 and 63 px
     assert row["runs"] > 2 * 51
     assert row["longest"] < 2 * row["cell"]
+
+
+# ---------------------------------------------------------------- landscape ticks at extreme values
+
+
+# The horizontal-axis labels of the landscape's last drawing, left to right: each drawing writes
+# them first and ends with the rotated vertical-axis title.
+LAST_HORIZONTAL_LABELS = """() => {
+  const texts = window.landscapeTexts;
+  const ends = texts.flatMap((t, i) => (t.rotated ? [i] : []));
+  if (ends.length < 1) return [];
+  const start = ends.length > 1 ? ends[ends.length - 2] + 1 : 0;
+  const drawing = texts.slice(start, ends[ends.length - 1]);
+  const labels = [];
+  for (const t of drawing) {
+    if (!/^−?\\d+\\.\\d+$/.test(t.text)) break;  // the axis title follows the labels
+    labels.push({ ...t, value: Number(t.text.replace("−", "-")) });
+  }
+  return labels.sort((a, b) => a.left - b.left);
+}"""
+
+
+def setup_with_first_axis_at(w00: float) -> bytes:
+    setup = {"format": "slopelab-demo", "version": 1, "loss": "svm", "reg": 0.1,
+             "data": {"X": [[0.5, 0.4], [-0.3, 0.2]], "y": [0, 1], "num_classes": 3},
+             "params": {"W": [[w00, 2, 3], [2, -4, -1]], "b": [0, 0.5, -0.5]},
+             "optimizer": {"name": "sgd", "learning_rate": 0.1}}  # fmt: skip
+    return json.dumps(setup).encode()
+
+
+LABEL_CASES = [
+    *(
+        pytest.param(PHONE, w00, span, id=f"phone-{w00}-{span}")
+        for w00 in (-999999.0, -123456.0, 2.0)
+        for span in ("0.5", "2", "8")
+    ),
+    pytest.param(DESKTOP, -999999.0, "0.5", id="desktop-widest-labels"),
+]
+
+
+@pytest.mark.parametrize(("viewport", "w00", "span"), LABEL_CASES)
+def test_horizontal_landscape_labels_stand_apart(browser, base_url, viewport, w00, span):
+    context, demo = open_demo(browser, f"{base_url}/", viewport=viewport)
+    try:
+        demo.page.add_init_script(RECORD_LANDSCAPE_TEXT)
+        demo.page.reload()
+        expect(demo.page.locator("body")).to_have_attribute("data-ready", "true")
+        import_file(demo, "far.json", setup_with_first_axis_at(w00))
+        expect(demo.tid("status")).to_contain_text("Loaded far.json")
+        demo.tid("landscape-span").select_option(span)
+        demo.settle()
+        expect(demo.tid("landscape-readout")).to_contain_text("total loss from")
+        demo.page.locator("#landscape-log").uncheck()  # one more drawing, of the new slice
+        near = f"(l) => Math.abs(l.value - {w00}) <= {span}"
+        drawn = f"(labels) => labels.length >= 2 && labels.every({near})"
+        demo.page.wait_for_function(f"({drawn})(({LAST_HORIZONTAL_LABELS})())")
+        labels = demo.page.evaluate(LAST_HORIZONTAL_LABELS)
+        # 4 px apart, "−999999.50 −999999.25" read as one string on a phone before the fix
+        for label, following in itertools.pairwise(labels):
+            gap = following["left"] - label["right"]
+            assert gap >= 8, f"{label['text']} and {following['text']} are {gap:.1f} px apart"
+    finally:
+        context.close()
+    assert demo.errors == []

@@ -12,6 +12,7 @@ const TITLE_FONT = "12px system-ui, sans-serif";
 const TITLE_X = 12; // baseline of the rotated vertical-axis title
 const TITLE_BAND = 20; // the title's column: labels start right of it
 const TICK_GAP = 6; // between a vertical-axis label and the plot
+const LABEL_GAP = 10; // at least this between neighbouring horizontal-axis labels
 const BANDS = 16; // contour lines at these levels of the colour scale
 const MAX_HEAT_PIXELS = 1200; // per side of the interpolated heat map
 const CONTOUR_SHADE = 0.8; // a contour pixel's brightness
@@ -155,6 +156,20 @@ export class LandscapeView {
     return niceTicks(b0, b1, 4).map((t) => [t, fixed(t, Math.abs(b1 - b0) < 2 ? 2 : 1)]);
   }
 
+  // Horizontal-axis ticks and their labels: every second one dropped until the widest label
+  // fits between neighbours (long labels like −123456.0 on a narrow plot would overlap).
+  horizontalTicks(ctx) {
+    const [a0, a1] = this.ranges();
+    let ticks = niceTicks(a0, a1, 4).map((t) => [t, fixed(t, Math.abs(a1 - a0) < 2 ? 2 : 1)]);
+    ctx.font = TICK_FONT;
+    const widest = Math.max(0, ...ticks.map(([, label]) => ctx.measureText(label).width));
+    const spacing = (list) => this.toPixel([list[1][0], 0])[0] - this.toPixel([list[0][0], 0])[0];
+    while (ticks.length > 2 && spacing(ticks) < widest + LABEL_GAP) {
+      ticks = ticks.filter((_, i) => i % 2 === 0);
+    }
+    return ticks;
+  }
+
   // Room for the widest vertical-axis label, minus sign included, right of the axis title.
   leftMargin(ctx) {
     ctx.font = TICK_FONT;
@@ -214,10 +229,10 @@ export class LandscapeView {
     ctx.fillStyle = "#1d2433";
     ctx.font = "11px system-ui, sans-serif";
     ctx.textAlign = "center";
-    for (const t of niceTicks(a0, a1, 4)) {
+    for (const [t, label] of this.horizontalTicks(ctx)) {
       const [x] = this.toPixel([t, b0]);
       ctx.fillRect(x, p.top + p.height, 1, 4);
-      ctx.fillText(fixed(t, Math.abs(a1 - a0) < 2 ? 2 : 1), x, p.top + p.height + 15);
+      ctx.fillText(label, x, p.top + p.height + 15);
     }
     ctx.font = "12px system-ui, sans-serif";
     ctx.fillText(result.first.label, p.left + p.width / 2, p.top + p.height + 31);
