@@ -72,6 +72,28 @@ OUTSIDE_WINDOW = """(selector) => [...document.querySelectorAll(selector)]
   .map((e) => e.dataset.testid || e.id || e.textContent.trim())"""
 
 
+def test_a_long_fast_run_says_when_back_can_no_longer_reach_old_iterates(demo):
+    """Batched updates each stay an iterate of the timeline; past its 3000 the oldest go (the
+    first stays), and the page says so instead of dropping them silently."""
+    demo.tid("speed").select_option("300")
+    demo.tid("run").click()
+    demo.page.wait_for_function(
+        "parseInt(document.querySelector('[data-testid=step-count]').textContent.slice(5)) > 3000",
+        timeout=60_000,
+    )
+    expect(demo.tid("status")).to_contain_text("keeps the first and the last 2999 iterates")
+    demo.tid("run").click()
+    demo.settle()
+    expect(demo.tid("timeline")).to_have_attribute("max", "2999")
+    last = demo.step_count()
+    demo.tid("back").click()
+    demo.settle()
+    expect(demo.tid("step-count")).to_have_text(f"step {last - 1} / {last}")
+    demo.tid("timeline").fill("1")
+    demo.settle()
+    expect(demo.tid("step-count")).to_have_text(f"step {last - 2998} / {last}")
+
+
 # ---------------------------------------------------------------- defect 4: phone width
 
 
