@@ -4,7 +4,9 @@ Each defect's tests failed before its fix: at phone width (390x844) numbers of t
 check cut and its check column hidden, tables behind a page-level sideways scroll, Step and Run
 scrolled away (defect 4); a run reaching 22-28 of 30 and 137-181 of 300 requested updates per
 second, with no rate shown (defect 9); decision regions drawn as staircases and the landscape
-as flat colour bands (defect 11).
+as flat colour bands (defect 11); horizontal landscape labels 4 px apart at extreme values on a
+phone. The 1280x800 layout is checked unchanged, and a run past the timeline's 3000 iterates
+says that Back no longer reaches the oldest.
 """
 
 from __future__ import annotations
