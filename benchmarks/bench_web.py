@@ -34,7 +34,7 @@ from slopelab.web.models import AxesIn
 from slopelab.web.server import bind
 
 NUM_POINTS = 100
-GRID = 100  # background cells per side, as the page asks
+GRID = 200  # background cells per side, as the page asks
 LANDSCAPE = 60
 BUDGETS_MS = {"step": 20.0, "landscape": 200.0}
 

@@ -55,7 +55,8 @@ def evaluate(
     }
     if grid_size:
         classes = predict_classes(params, grid_centres(grid_size))
-        result["grid"] = {"size": grid_size, "classes": "".join(map(str, classes.tolist()))}
+        digits = (classes.astype(np.uint8) + ord("0")).tobytes().decode("ascii")  # C <= 6
+        result["grid"] = {"size": grid_size, "classes": digits}
     batch = minibatch(setup, params, batch_size, seed, step)
     if batch is not None:
         indices, batch_parts = batch

@@ -182,8 +182,12 @@ export class DataCanvas {
       offscreen.getContext("2d").putImageData(image, 0, 0);
       this.gridCache = { key: grid.classes, image: offscreen };
     }
-    ctx.imageSmoothingEnabled = false;
+    // smoothed: a boundary blends over one cell (2 px at the default size), not a staircase
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
     ctx.drawImage(this.gridCache.image, 0, 0, this.width, this.height);
+    const note = document.getElementById("regions-note");
+    if (note) note.textContent = `regions: the predicted class at ${grid.size} × ${grid.size} points, blended across boundaries`;
   }
 
   drawAxes(ctx) {

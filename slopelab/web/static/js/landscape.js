@@ -12,7 +12,11 @@ const TITLE_FONT = "12px system-ui, sans-serif";
 const TITLE_X = 12; // baseline of the rotated vertical-axis title
 const TITLE_BAND = 20; // the title's column: labels start right of it
 const TICK_GAP = 6; // between a vertical-axis label and the plot
-const BANDS = 16; // quantized colours read like contour bands
+const LABEL_GAP = 10; // at least this between neighbouring horizontal-axis labels
+const BANDS = 16; // contour lines at these levels of the colour scale
+const MAX_HEAT_PIXELS = 1200; // per side of the interpolated heat map
+const CONTOUR_SHADE = 0.8; // a contour pixel's brightness
+const LEVELS = 2048; // colours of the scale, finer than a pixel of the heat map
 
 export class LandscapeView {
   constructor(canvas, readout, handlers) {
@@ -99,8 +103,10 @@ export class LandscapeView {
     const app = this.handlers.state();
     const quantity = app.setup.landscape.quantity === "data" ? "data loss" : "total loss";
     if (value === null) {
+      const size = result.values.length;
       this.readout.textContent = `${quantity} from ${compact(result.minimum)} (dark) to ` +
-        `${compact(result.maximum)} (light) · click or drag to move W, b`;
+        `${compact(result.maximum)} (light), shaded between the ${size} × ${size} computed ` +
+        "values (bilinear) · click or drag to move W, b";
       return;
     }
     const column = this.nearest(result.first.values, value[0]);
@@ -150,6 +156,20 @@ export class LandscapeView {
     return niceTicks(b0, b1, 4).map((t) => [t, fixed(t, Math.abs(b1 - b0) < 2 ? 2 : 1)]);
   }
 
+  // Horizontal-axis ticks and their labels: every second one dropped until the widest label
+  // fits between neighbours (long labels like −123456.0 on a narrow plot would overlap).
+  horizontalTicks(ctx) {
+    const [a0, a1] = this.ranges();
+    let ticks = niceTicks(a0, a1, 4).map((t) => [t, fixed(t, Math.abs(a1 - a0) < 2 ? 2 : 1)]);
+    ctx.font = TICK_FONT;
+    const widest = Math.max(0, ...ticks.map(([, label]) => ctx.measureText(label).width));
+    const spacing = (list) => this.toPixel([list[1][0], 0])[0] - this.toPixel([list[0][0], 0])[0];
+    while (ticks.length > 2 && spacing(ticks) < widest + LABEL_GAP) {
+      ticks = ticks.filter((_, i) => i % 2 === 0);
+    }
+    return ticks;
+  }
+
   // Room for the widest vertical-axis label, minus sign included, right of the axis title.
   leftMargin(ctx) {
     ctx.font = TICK_FONT;
@@ -183,35 +203,21 @@ export class LandscapeView {
     if (!this.hovering) this.showReadout(null);
   }
 
+  // The server's values are bilinearly interpolated to every device pixel of the plot, then
+  // coloured (honest for a continuous loss, and no staircase of cells); thin darker lines mark
+  // the BANDS levels of the colour scale, contours of the interpolated surface.
   drawHeatMap(ctx, result, logScale) {
-    const key = `${result.minimum}:${result.maximum}:${result.values.length}:${logScale}:` +
-      `${result.values[0][0]}:${result.values[result.values.length - 1][0]}:${result.first.label}`;
-    if (this.imageCache.key !== key || this.imageCache.values !== result.values) {
-      const size = result.values.length;
-      const image = new ImageData(size, size);
-      const low = result.minimum;
-      const high = result.maximum;
-      const floor = Math.max((high - low) * 1e-3, 1e-12);
-      const scale = (v) => (logScale ? Math.log(v - low + floor) : v);
-      const s0 = scale(low);
-      const s1 = scale(high);
-      for (let row = 0; row < size; row += 1) {
-        for (let column = 0; column < size; column += 1) {
-          const t = s1 > s0 ? (scale(result.values[row][column]) - s0) / (s1 - s0) : 0;
-          const band = (Math.min(BANDS - 1, Math.floor(t * BANDS)) + 0.5) / BANDS;
-          const [r, g, b] = viridis(band);
-          image.data.set([r, g, b, 255], 4 * ((size - 1 - row) * size + column));
-        }
-      }
-      const offscreen = document.createElement("canvas");
-      offscreen.width = size;
-      offscreen.height = size;
-      offscreen.getContext("2d").putImageData(image, 0, 0);
-      this.imageCache = { key, values: result.values, image: offscreen };
-    }
     const p = this.plot;
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.max(1, Math.min(MAX_HEAT_PIXELS, Math.round(p.width * ratio)));
+    const height = Math.max(1, Math.min(MAX_HEAT_PIXELS, Math.round(p.height * ratio)));
+    const key = `${logScale}:${width}x${height}`;
+    if (this.imageCache.key !== key || this.imageCache.values !== result.values) {
+      this.imageCache = { key, values: result.values, image: heatImage(result, logScale, width, height) };
+    }
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(this.imageCache.image, p.left, p.top, p.width, p.height);
+    Object.assign(this.canvas.dataset, { gridSize: result.values.length, log: String(logScale) });
   }
 
   drawAxes(ctx, result) {
@@ -223,10 +229,10 @@ export class LandscapeView {
     ctx.fillStyle = "#1d2433";
     ctx.font = "11px system-ui, sans-serif";
     ctx.textAlign = "center";
-    for (const t of niceTicks(a0, a1, 4)) {
+    for (const [t, label] of this.horizontalTicks(ctx)) {
       const [x] = this.toPixel([t, b0]);
       ctx.fillRect(x, p.top + p.height, 1, 4);
-      ctx.fillText(fixed(t, Math.abs(a1 - a0) < 2 ? 2 : 1), x, p.top + p.height + 15);
+      ctx.fillText(label, x, p.top + p.height + 15);
     }
     ctx.font = "12px system-ui, sans-serif";
     ctx.fillText(result.first.label, p.left + p.width / 2, p.top + p.height + 31);
@@ -312,4 +318,50 @@ export class LandscapeView {
     }
     ctx.setLineDash([]);
   }
+}
+
+// The heat map as an offscreen canvas of width x height pixels; row 0 of result.values is the
+// bottom of the slice, and values[row][column] sits at the plot's grid lines (edges included).
+function heatImage(result, logScale, width, height) {
+  const values = result.values;
+  const size = values.length;
+  const low = result.minimum;
+  const high = result.maximum;
+  const floor = Math.max((high - low) * 1e-3, 1e-12);
+  const scale = (v) => (logScale ? Math.log(v - low + floor) : v);
+  const s0 = scale(low);
+  const s1 = scale(high);
+  const colours = Array.from({ length: LEVELS }, (_, i) => viridis(i / (LEVELS - 1)));
+  const image = new ImageData(width, height);
+  let above = new Int32Array(width).fill(-1);
+  let here = new Int32Array(width);
+  for (let y = 0; y < height; y += 1) {
+    const v = (1 - (y + 0.5) / height) * (size - 1);
+    const row = Math.min(size - 2, Math.floor(v));
+    const fv = v - row;
+    for (let x = 0; x < width; x += 1) {
+      const u = ((x + 0.5) / width) * (size - 1);
+      const column = Math.min(size - 2, Math.floor(u));
+      const fu = u - column;
+      const value = (1 - fv) * ((1 - fu) * values[row][column] + fu * values[row][column + 1])
+        + fv * ((1 - fu) * values[row + 1][column] + fu * values[row + 1][column + 1]);
+      const t = s1 > s0 ? Math.min(1, Math.max(0, (scale(value) - s0) / (s1 - s0))) : 0;
+      const band = Math.min(BANDS - 1, Math.floor(t * BANDS));
+      here[x] = band;
+      const contour = (x > 0 && here[x - 1] !== band) || (above[x] >= 0 && above[x] !== band);
+      const colour = colours[Math.round(t * (LEVELS - 1))];
+      const shade = contour ? CONTOUR_SHADE : 1;
+      const at = 4 * (y * width + x);
+      image.data[at] = colour[0] * shade;
+      image.data[at + 1] = colour[1] * shade;
+      image.data[at + 2] = colour[2] * shade;
+      image.data[at + 3] = 255;
+    }
+    [above, here] = [here, above];
+  }
+  const offscreen = document.createElement("canvas");
+  offscreen.width = width;
+  offscreen.height = height;
+  offscreen.getContext("2d").putImageData(image, 0, 0);
+  return offscreen;
 }

@@ -25,6 +25,7 @@ import {
   exactLandscapeValue, goTo, hooks, mainLaneIdle, refresh, requestGradcheck, requestLandscape, setRunning, showError,
   singleStep,
 } from "./session.js";
+import { watchScrollBoxes } from "./scrollhint.js";
 import * as share from "./share.js";
 import { app, defaultSetup, markModified, originEntry, pace } from "./state.js";
 import { setStatus, wireStatusClose } from "./status.js";
@@ -358,6 +359,7 @@ async function boot() {
   wireViews();
   wirePanels();
   wireStatusClose();
+  watchScrollBoxes();
   document.addEventListener("keydown", onShortcut);
   const observer = new ResizeObserver(() => scheduleRender());
   for (const canvas of document.querySelectorAll("canvas")) observer.observe(canvas);

@@ -3,9 +3,10 @@
 
 import { Lane, api } from "./api.js";
 import {
-  GRID_SIZE, MAX_PATH, MAX_TIMELINE, app, current, fromRecord, pace, problem, recentTotals,
+  GRID_SIZE, MAX_PATH, MAX_TIMELINE, app, current, fromRecord, problem, recentTotals,
   resetTimeline, setMetrics, thin,
 } from "./state.js";
+import { Pacer, formatRate } from "./pacer.js";
 import { clearErrorShownBefore, clearStatus, setStatus, statusMark } from "./status.js";
 
 // Filled in by main.js: redraw soon, and "the state changed" (redraw and refresh the panels).
@@ -82,13 +83,24 @@ export function step(numSteps = 1) {
     if (app.timeline[from] !== entry) return result; // the run was restarted meanwhile
     app.timeline.length = from + 1; // stepping from the past replaces the old future
     for (const record of result.records) app.timeline.push(fromRecord(record, rule, dataVersion));
-    while (app.timeline.length > MAX_TIMELINE) app.timeline.splice(1, 1);
+    if (app.timeline.length > MAX_TIMELINE) trimTimeline();
     app.cursor = app.timeline.length - 1;
     if (result.status === "ok") clearStatus("step");
     else setStatus(result.status === "diverged" ? "error" : "warning", result.message, "step");
     applyEvaluation(current(), result.evaluation, dataVersion);
     return result;
   }));
+}
+
+// Beyond MAX_TIMELINE iterates the oldest (but the first) go; said once per run.
+let trimmed = null;
+
+function trimTimeline() {
+  app.timeline.splice(1, app.timeline.length - MAX_TIMELINE);
+  if (trimmed === app.timeline) return;
+  trimmed = app.timeline;
+  setStatus("info", `The timeline keeps the first and the last ${MAX_TIMELINE - 1} iterates: ` +
+    "older ones are no longer reachable with Back.");
 }
 
 export function setRunning(running) {
@@ -98,21 +110,33 @@ export function setRunning(running) {
   if (running) runLoop();
 }
 
+// Requests as many updates as fell due at the chosen speed (see pacer.js) and shows the rate
+// reached next to the speed selector.
+const pacer = new Pacer();
+
 async function runLoop() {
+  const shown = document.getElementById("speed-achieved");
+  pacer.reset();
   while (app.ui.running) {
-    const started = performance.now();
-    const { stepsPerTick, interval } = pace(Number(document.getElementById("speed").value));
+    const { steps, wait } = pacer.next(Number(document.getElementById("speed").value));
+    if (!steps) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      continue;
+    }
     let result;
     try {
-      result = await step(stepsPerTick);
+      result = await step(steps);
     } catch (error) {
       showError(error);
       break;
     }
     if (!result || result.status === "diverged") break;
-    const wait = interval - (performance.now() - started);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+    pacer.record(result.records.length);
+    shown.textContent = formatRate(pacer.rate());
+    shown.dataset.rate = String(pacer.rate() ?? "");
   }
+  shown.textContent = "";
+  delete shown.dataset.rate;
   setRunning(false);
 }
 

@@ -1,7 +1,7 @@
 // The run the page holds: the data and settings (app.setup), a timeline of iterates (each with
 // its W, b, optimizer state and the server's losses), and the UI state. No numbers are made here.
 
-export const GRID_SIZE = 100; // background cells per side (4 px each on a 400 px canvas)
+export const GRID_SIZE = 200; // background cells per side (2 px each on a 400 px canvas), drawn smoothed
 export const MAX_TIMELINE = 3000; // stored iterates; beyond it the oldest (but the first) go
 export const MAX_PATH = 300; // path points sent to the landscape
 const RECENT = 20; // totals sent for the server's divergence check
