@@ -15,7 +15,9 @@ nothing between requests. The routes (bodies in ``slopelab.web.models``, code in
 - ``POST /api/gradcheck``: numerical vs analytic gradient, kink flags, error against h;
 - ``POST /api/dataset``: a toy dataset preset;
 - ``POST /api/params``: initial parameters (CS231n defaults, random, zeros);
-- ``POST /api/python``: a Python script replaying a run with slopelab's API.
+- ``POST /api/python``: a Python script replaying a run with slopelab's API;
+- ``POST /api/lr_scan``: the loss after k updates against the learning rate (``lr_scan``);
+- ``POST /api/split``: a held-out mask marking test points (``heldout``).
 
 Every error has one shape, ``{"message": ..., "detail": ...}`` (``slopelab.web.errors``): bad
 input gets a 422 whose ``message`` names the field, with strict JSON types (``"10"`` or ``true``
@@ -51,6 +53,8 @@ ROUTES: list[tuple[str, str, Callable[..., Any], Any]] = [
     ("POST", "/api/dataset", endpoints.make_dataset, m.DataOut),
     ("POST", "/api/params", endpoints.make_params, m.ParamsOut),
     ("POST", "/api/python", endpoints.python, m.PythonOut),
+    ("POST", "/api/lr_scan", endpoints.lr_scan, m.LrScanOut),
+    ("POST", "/api/split", endpoints.make_split, m.SplitOut),
 ]
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

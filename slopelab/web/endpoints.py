@@ -21,7 +21,9 @@ from slopelab.web.convert import (
 )
 from slopelab.web.export import LOSS_LABELS, python_script
 from slopelab.web.gradients import gradient_check
+from slopelab.web.heldout import random_mask
 from slopelab.web.landscape import landscape, point_at, value_at
+from slopelab.web.lr_scan import log_rates, scan
 from slopelab.web.presets import (
     DEFAULT_REG,
     DEFAULT_STEP_SIZE,
@@ -124,6 +126,26 @@ def landscape_value(request: m.LandscapeValueIn) -> dict[str, Any]:
 def gradcheck(request: m.GradcheckIn) -> dict[str, Any]:
     setup, params = setup_from(request), params_from(request.params)
     return gradient_check(setup, params, h=request.h, scheme=request.scheme, sweep=request.sweep)
+
+
+def lr_scan(request: m.LrScanIn) -> dict[str, Any]:
+    setup, params = setup_from(request), params_from(request.params)
+    size, seed = _batch(request.batch)
+    rates = log_rates(request.min_rate, request.max_rate, request.num_rates)
+    points = scan(
+        setup, params, request.optimizer, request.opt_state,
+        [*rates, request.optimizer.learning_rate], num_steps=request.num_steps,
+        step=request.step, batch_size=size, seed=seed,
+    )  # fmt: skip
+    start = setup.loss.parts(params, setup.X, setup.y, setup.reg)
+    return {
+        "num_steps": request.num_steps, "start_total": float(start.total),
+        "points": points[:-1], "current": points[-1],
+    }  # fmt: skip
+
+
+def make_split(request: m.SplitIn) -> dict[str, Any]:
+    return {"test": random_mask(request.num_points, request.fraction, request.seed)}
 
 
 def make_dataset(request: m.DatasetIn) -> dict[str, Any]:
