@@ -39,6 +39,8 @@ export const api = {
   dataset: (body) => request("/api/dataset", body),
   params: (body) => request("/api/params", body),
   python: (body) => request("/api/python", body),
+  lrScan: (body) => request("/api/lr_scan", body),
+  split: (body) => request("/api/split", body),
 };
 
 // One request at a time per lane; a task queued under a key replaces a waiting task with
