@@ -162,6 +162,10 @@ def test_held_out_points_train_on_the_rest_and_report_test_metrics(demo, base_ur
     record = api(base_url, "/api/step", {**train, "optimizer": SGD})["records"][0]
     expect(demo.tid("total-loss")).to_have_text(f"{record['total']:.2f}")
     expect(demo.tid("chart-readout")).to_contain_text("test data")
+    demo.tid("tab-points").click()  # held-out rows say so; the mean is over the train rows
+    expect(demo.tid("point-row-0").locator("td").first).to_have_text("0 test" if mask[0] else "0")
+    expect(demo.page.locator("tr.held-out")).to_have_count(3)
+    expect(demo.page.get_by_text("mean over train points = data loss")).to_be_visible()
 
 
 def test_the_split_survives_a_new_point_and_a_share_link(demo, browser):
