@@ -6,7 +6,9 @@ Fixtures come from tests/test_web_browser.py.
 # ruff: noqa: F811  (the fixtures imported from test_web_browser are parameters here by name)
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -186,6 +188,32 @@ def test_the_split_survives_a_new_point_and_a_share_link(demo, browser):
     finally:
         context.close()
     assert reopened.errors == []
+
+
+def test_the_split_round_trips_through_json_export_and_import(demo, browser, base_url):
+    mask = hold_out(demo, "0.3")
+    demo.tid("step").click()
+    expect(demo.tid("step-count")).to_have_text("step 1")
+    demo.settle()
+    demo.tid("tab-share").click()
+    with demo.page.expect_download() as download:
+        demo.tid("export-json").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert exported["data"]["test"] == mask
+    assert exported["history"][-1]["test"]["accuracy"] is not None
+    context, fresh = open_demo(browser, f"{base_url}/")
+    try:
+        fresh.tid("tab-share").click()
+        fresh.tid("import-json").set_input_files(
+            {"name": "split.json", "mimeType": "application/json",
+             "buffer": json.dumps(exported).encode()}
+        )  # fmt: skip
+        chosen = ",".join(str(i) for i, t in enumerate(mask) if t)
+        expect(fresh.tid("data-canvas")).to_have_attribute("data-test", chosen)
+        expect(fresh.tid("test-accuracy")).to_have_text(demo.tid("test-accuracy").inner_text())
+    finally:
+        context.close()
+    assert fresh.errors == []
 
 
 def test_no_split_shows_no_test_boxes(demo):
