@@ -46,7 +46,7 @@ def evaluate(
         "reg_loss": float(parts.reg_loss),
         "total": float(parts.total),
         "accuracy": accuracy(params, X, y),
-        "test": heldout.test_metrics(setup.held_out, loss, params, setup.reg),
+        "test": heldout.held_out_metrics(setup.held_out, loss, params, setup.reg),
         "grads": params_to_json(parts.grads),
         "points": point_details(setup, params, parts.scores),
         "grid": None,
@@ -165,7 +165,7 @@ def _record(
         "reg_loss": float(full.reg_loss),
         "total": float(full.total),
         "accuracy": accuracy(params, setup.X, setup.y),
-        "test": heldout.test_metrics(setup.held_out, setup.loss, params, setup.reg),
+        "test": heldout.held_out_metrics(setup.held_out, setup.loss, params, setup.reg),
         "learning_rate": learning_rate,
         "batch_loss": float(batch_parts.total),
         "batch": None

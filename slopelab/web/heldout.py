@@ -50,7 +50,7 @@ def split(
     return X[~mask], y[~mask], held_out
 
 
-def test_metrics(
+def held_out_metrics(
     held_out: HeldOut | None, loss: Loss, params: Mapping[str, np.ndarray], reg: float
 ) -> dict[str, Any] | None:
     """Data loss and accuracy on the test points (``None`` without a split)."""
