@@ -314,3 +314,49 @@ def test_bad_losses_requests_get_a_readable_422(client, changes, message):
     response = client.post("/api/losses", json={**body, **changes})
     assert response.status_code == 422, response.text
     assert re.search(message, response.json()["message"]), response.json()["message"]
+
+
+# held-out points (data.test): the panels follow the training loss on the train points
+
+
+SPLIT = [True, False, False, True, False, False, False, True, False]
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_with_a_split_train_shares_sum_to_the_train_gradient_and_test_points_add_none(client, loss):
+    body = explain_request(loss, reg=0.3)
+    body["data"]["test"] = SPLIT
+    X, y, params = arrays(body)
+    train = ~np.array(SPLIT)
+    _, grads = get_loss(loss)(params, X[train], y[train], reg=0.3)
+    answers = all_explained(client, body)
+    example_losses, _ = get_loss(loss).example_losses(params, X, y)
+    for index, answer in enumerate(answers):
+        assert answer["index"] == index and answer["held_out"] == SPLIT[index]
+        np.testing.assert_allclose(answer["x"], X[index], atol=0)
+        assert answer["label"] == y[index]
+        assert answer["example_loss"] == pytest.approx(example_losses[index], abs=1e-12)
+        assert answer["num_examples"] == int(train.sum())
+        if SPLIT[index]:
+            assert not np.any(answer["share"]["W"]) and not np.any(answer["share"]["b"])
+    share_W = sum(np.array(a["share"]["W"]) for a in answers)
+    share_b = sum(np.array(a["share"]["b"]) for a in answers)
+    np.testing.assert_allclose(share_W + np.array(answers[0]["reg_grad"]), grads["W"], atol=1e-12)
+    np.testing.assert_allclose(share_b, grads["b"], atol=1e-12)
+
+
+def test_with_a_split_the_losses_panel_scores_the_train_points_and_names_points_as_drawn(client):
+    body = problem(reg=0.1)
+    del body["loss"]
+    body["data"]["test"] = SPLIT
+    X, y, params = arrays(body)
+    train = ~np.array(SPLIT)
+    answer = post(client, "/api/losses", body)
+    assert answer["num_examples"] == int(train.sum())
+    for row in answer["losses"]:
+        loss = get_loss(row["name"])
+        total, _ = loss(params, X[train], y[train], reg=0.1)
+        assert row["total"] == pytest.approx(total, abs=1e-12)
+        example_losses, _ = loss.example_losses(params, X, y)
+        np.testing.assert_allclose(row["example_losses"], example_losses, atol=1e-12)
+        assert row["penalized"] == np.flatnonzero((example_losses > 0) & train).tolist()

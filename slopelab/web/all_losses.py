@@ -17,18 +17,23 @@ from slopelab.web.convert import Params
 from slopelab.web.export import LOSS_LABELS
 
 
-def all_losses(X: np.ndarray, y: np.ndarray, params: Params, reg: float) -> dict[str, Any]:
+def all_losses(
+    X: np.ndarray, y: np.ndarray, params: Params, reg: float, train: np.ndarray | None = None
+) -> dict[str, Any]:
     """Every loss's data, regularization and total loss at ``params`` on ``X (N, D)``,
-    ``y (N,)``, and the points it penalizes."""
-    num_examples = X.shape[0]
+    ``y (N,)``, and the points it penalizes. With held-out points, ``train (N,)`` marks the
+    points the demo trains on: the data loss and the penalized points are theirs (the loss
+    being minimized), while ``example_losses`` covers every point."""
+    train = np.ones(X.shape[0], dtype=bool) if train is None else np.asarray(train, dtype=bool)
+    num_examples = int(train.sum())
     rows = []
     for name in EXAMPLE_LOSSES:
         loss = get_loss(name)
         example_losses, _ = loss.example_losses(params, X, y)  # (N,)
         penalty_value, _ = loss.penalty(params["W"])
-        data_loss = float(example_losses.sum() / num_examples)
+        data_loss = float(example_losses[train].sum() / num_examples)
         reg_loss = float(reg * penalty_value)
-        penalized = np.flatnonzero(example_losses > 0)
+        penalized = np.flatnonzero((example_losses > 0) & train)
         rows.append({
             "name": name,
             "label": LOSS_LABELS[name],

@@ -18,6 +18,8 @@ nothing between requests. The routes (bodies in ``slopelab.web.models``, code in
 - ``POST /api/python``: a Python script replaying a run with slopelab's API;
 - ``POST /api/explain``: one point's scores, loss terms, gradient share and the update;
 - ``POST /api/losses``: the loss under all four losses side by side, penalized points.
+- ``POST /api/lr_scan``: the loss after k updates against the learning rate (``lr_scan``);
+- ``POST /api/split``: a held-out mask marking test points (``heldout``).
 
 Every error has one shape, ``{"message": ..., "detail": ...}`` (``slopelab.web.errors``): bad
 input gets a 422 whose ``message`` names the field, with strict JSON types (``"10"`` or ``true``
@@ -55,6 +57,8 @@ ROUTES: list[tuple[str, str, Callable[..., Any], Any]] = [
     ("POST", "/api/python", endpoints.python, m.PythonOut),
     ("POST", "/api/explain", endpoints.explain, m.ExplainOut),
     ("POST", "/api/losses", endpoints.losses, m.AllLossesOut),
+    ("POST", "/api/lr_scan", endpoints.lr_scan, m.LrScanOut),
+    ("POST", "/api/split", endpoints.make_split, m.SplitOut),
 ]
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

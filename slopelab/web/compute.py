@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from slopelab.linear import accuracy, predict_classes
+from slopelab.linear import accuracy, class_scores, predict_classes
 from slopelab.losses import LossParts
 from slopelab.optim import Optimizer, State, apply_updates
 from slopelab.softmax import softmax_probabilities
-from slopelab.web import batches
+from slopelab.web import batches, heldout
 from slopelab.web.convert import Params, Setup, opt_state_to_json, params_to_json
 from slopelab.web.diagnosis import diagnose, diverged_message, exploded
 from slopelab.web.geometry import class_lines, grid_centres, margin_lines
@@ -46,6 +46,7 @@ def evaluate(
         "reg_loss": float(parts.reg_loss),
         "total": float(parts.total),
         "accuracy": accuracy(params, X, y),
+        "test": heldout.held_out_metrics(setup.held_out, loss, params, setup.reg),
         "grads": params_to_json(parts.grads),
         "points": point_details(setup, params, parts.scores),
         "grid": None,
@@ -61,7 +62,7 @@ def evaluate(
     if batch is not None:
         indices, batch_parts = batch
         result["batch"] = {
-            "indices": indices.tolist(),
+            "indices": heldout.request_indices(setup.held_out, indices).tolist(),
             "data_loss": float(batch_parts.data_loss),
             "grads": params_to_json(batch_parts.grads),
         }
@@ -79,14 +80,18 @@ def minibatch(
 
 
 def point_details(setup: Setup, params: Params, scores: np.ndarray) -> dict[str, Any]:
-    """Per point: scores, ``L_i``, ``dL_i/ds`` (not divided by N) and the active hinge terms."""
-    losses, dscores = setup.loss.example_loss(scores.copy(), setup.y)
+    """Per point: scores, ``L_i``, ``dL_i/ds`` (not divided by N) and the active hinge terms;
+    for every point of the request, held-out ones included (``scores``: the train points')."""
+    X, y = heldout.all_points(setup.X, setup.y, setup.held_out)
+    if setup.held_out is not None:
+        scores = class_scores(params, X)
+    losses, dscores = setup.loss.example_loss(scores.copy(), y)
     terms = HINGE_TERMS.get(setup.loss.name)
     active = np.zeros(scores.shape, dtype=bool)
     if terms is not None:
         active = dscores != 0
         if terms == "others":
-            active[np.arange(setup.num_examples), setup.y] = False
+            active[np.arange(y.size), y] = False
     probabilities = None
     if setup.loss.name == "softmax":
         probabilities = softmax_probabilities(scores).tolist()
@@ -95,7 +100,7 @@ def point_details(setup: Setup, params: Params, scores: np.ndarray) -> dict[str,
         "losses": losses.tolist(),
         "dscores": dscores.tolist(),
         "active": active.tolist(),
-        "predicted": predict_classes(params, setup.X).tolist(),
+        "predicted": predict_classes(params, X).tolist(),
         "probabilities": probabilities,
     }
 
@@ -161,7 +166,10 @@ def _record(
         "reg_loss": float(full.reg_loss),
         "total": float(full.total),
         "accuracy": accuracy(params, setup.X, setup.y),
+        "test": heldout.held_out_metrics(setup.held_out, setup.loss, params, setup.reg),
         "learning_rate": learning_rate,
         "batch_loss": float(batch_parts.total),
-        "batch": None if indices is None else indices.tolist(),
+        "batch": None
+        if indices is None
+        else heldout.request_indices(setup.held_out, indices).tolist(),
     }

@@ -16,6 +16,7 @@ from slopelab.errors import InvalidValueError
 from slopelab.losses import Loss, get_loss
 from slopelab.optim import Optimizer, State, get_optimizer, state_from_arrays, state_to_arrays
 from slopelab.schedules import schedule_from_dict
+from slopelab.web.heldout import HeldOut, split
 from slopelab.web.models import MAX_STEP_INDEX, DataLossIn, OptimizerIn, ParamsIn
 
 Params = dict[str, np.ndarray]
@@ -30,13 +31,16 @@ class InputError(InvalidValueError):
 
 @dataclass(frozen=True)
 class Setup:
-    """What every computation shares: the data ``X (N, 2)``, ``y (N,)``, the loss and ``reg``."""
+    """What every computation shares: the data ``X (N, 2)``, ``y (N,)``, the loss and ``reg``.
+
+    With held-out points, ``X, y`` are the train points only (see ``slopelab.web.heldout``)."""
 
     X: np.ndarray
     y: np.ndarray
     num_classes: int
     loss: Loss
     reg: float
+    held_out: HeldOut | None = None  # test points (data.test), kept out of X, y
 
     @property
     def num_examples(self) -> int:
@@ -46,7 +50,9 @@ class Setup:
 def setup_from(request: DataLossIn) -> Setup:
     X = np.array(request.data.X, dtype=np.float64).reshape(-1, 2)
     y = np.array(request.data.y, dtype=np.int64)
-    return Setup(X, y, request.data.num_classes, get_loss(request.loss), float(request.reg))
+    X, y, held_out = split(X, y, request.data.test)
+    loss, reg = get_loss(request.loss), float(request.reg)
+    return Setup(X, y, request.data.num_classes, loss, reg, held_out=held_out)
 
 
 def params_from(params: ParamsIn) -> Params:

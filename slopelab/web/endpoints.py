@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from slopelab.optim import DEFAULTS as OPTIMIZER_DEFAULTS
 from slopelab.web import models as m
 from slopelab.web.all_losses import all_losses
@@ -23,7 +25,9 @@ from slopelab.web.convert import (
 from slopelab.web.explain import explain_point
 from slopelab.web.export import LOSS_LABELS, python_script
 from slopelab.web.gradients import gradient_check
+from slopelab.web.heldout import random_mask
 from slopelab.web.landscape import landscape, point_at, value_at
+from slopelab.web.lr_scan import log_rates, scan
 from slopelab.web.presets import (
     DEFAULT_REG,
     DEFAULT_STEP_SIZE,
@@ -128,6 +132,26 @@ def gradcheck(request: m.GradcheckIn) -> dict[str, Any]:
     return gradient_check(setup, params, h=request.h, scheme=request.scheme, sweep=request.sweep)
 
 
+def lr_scan(request: m.LrScanIn) -> dict[str, Any]:
+    setup, params = setup_from(request), params_from(request.params)
+    size, seed = _batch(request.batch)
+    rates = log_rates(request.min_rate, request.max_rate, request.num_rates)
+    points = scan(
+        setup, params, request.optimizer, request.opt_state,
+        [*rates, request.optimizer.learning_rate], num_steps=request.num_steps,
+        step=request.step, batch_size=size, seed=seed,
+    )  # fmt: skip
+    start = setup.loss.parts(params, setup.X, setup.y, setup.reg)
+    return {
+        "num_steps": request.num_steps, "start_total": float(start.total),
+        "points": points[:-1], "current": points[-1],
+    }  # fmt: skip
+
+
+def make_split(request: m.SplitIn) -> dict[str, Any]:
+    return {"test": random_mask(request.num_points, request.fraction, request.seed)}
+
+
 def make_dataset(request: m.DatasetIn) -> dict[str, Any]:
     return dataset(
         request.preset, request.num_points, request.num_classes, request.noise, request.seed
@@ -158,8 +182,10 @@ def explain(request: m.ExplainIn) -> dict[str, Any]:
 
 
 def losses(request: m.AllLossesIn) -> dict[str, Any]:
-    setup = setup_from(m.DataLossIn(data=request.data, reg=request.reg))
-    return all_losses(setup.X, setup.y, params_from(request.params), setup.reg)
+    every_point = request.data.model_copy(update={"test": None})
+    setup = setup_from(m.DataLossIn(data=every_point, reg=request.reg))
+    train = None if request.data.test is None else ~np.asarray(request.data.test, dtype=bool)
+    return all_losses(setup.X, setup.y, params_from(request.params), setup.reg, train)
 
 
 def _advance(

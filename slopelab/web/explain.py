@@ -28,20 +28,23 @@ from slopelab.web.convert import Params, Setup, params_to_json
 def explain_point(
     setup: Setup, params: Params, index: int, optimizer: Optimizer, opt_state: State
 ) -> dict[str, Any]:
-    """Point ``index``'s scores, loss terms, ``L_i``, gradient share, and the full-batch update."""
-    X, y, loss = setup.X, setup.y, setup.loss
-    parts = loss.parts(params, X, y, setup.reg)
-    scores = parts.scores[index : index + 1]  # (1, C)
-    label = int(y[index])
-    example_losses, dscores = loss.example_loss(scores.copy(), y[index : index + 1])
+    """Point ``index`` (of the request's data)'s scores, loss terms, ``L_i``, gradient share,
+    and the full-batch update. A held-out test point has its loss but no share: it is not in
+    the training loss, so it does not move ``W`` (``held_out`` says so)."""
+    loss = setup.loss
+    parts = loss.parts(params, setup.X, setup.y, setup.reg)
+    x_i, label, position = locate(setup, index)
+    scores = x_i[None, :] @ params["W"] + params["b"]  # (1, C)
+    example_losses, dscores = loss.example_loss(scores.copy(), np.array([label]))
     dscores_i = dscores[0]  # (C,): dL_i/ds, not yet divided by N
     num_examples = setup.num_examples
-    x_i = X[index]  # (D,)
-    share_W = np.outer(x_i, dscores_i) / num_examples  # (D, C)
-    share_b = dscores_i / num_examples  # (C,)
+    weight = 0.0 if position is None else 1.0 / num_examples
+    share_W = np.outer(x_i, dscores_i) * weight  # (D, C)
+    share_b = dscores_i * weight  # (C,)
     _, penalty_gradient = loss.penalty(params["W"])
     return {
         "index": index,
+        "held_out": position is None,
         "x": x_i.tolist(),
         "label": label,
         "num_examples": num_examples,
@@ -57,6 +60,20 @@ def explain_point(
         "reg_loss": float(parts.reg_loss),
         "update": full_batch_update(setup, params, optimizer, opt_state),
     }
+
+
+def locate(setup: Setup, index: int) -> tuple[np.ndarray, int, int | None]:
+    """Point ``index`` of the request's data: its ``x``, label, and row in the training data
+    ``setup.X`` (``None`` for a held-out test point)."""
+    held_out = setup.held_out
+    if held_out is None:
+        return setup.X[index], int(setup.y[index]), index
+    test_rows = np.flatnonzero(held_out.test_indices == index)
+    if test_rows.size:
+        row = int(test_rows[0])
+        return held_out.X[row], int(held_out.y[row]), None
+    position = int(np.searchsorted(held_out.train_indices, index))
+    return setup.X[position], int(setup.y[position]), position
 
 
 def loss_terms(name: str, scores: np.ndarray, label: int) -> dict[str, Any]:

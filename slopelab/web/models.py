@@ -35,6 +35,8 @@ MAX_PATH_POINTS = 3000
 MAX_RUNNERS = 7
 MAX_RECENT = 50
 MAX_SEED = 2**32 - 1
+MAX_SCAN_STEPS = 500
+MAX_SCAN_RATES = 41
 MAX_BODY_BYTES = 1_000_000
 
 LossName = Literal["svm", "svm-ova", "svm-structured", "softmax"]
@@ -67,6 +69,7 @@ class DataIn(Strict):
     X: list[Point] = Field(min_length=1, max_length=MAX_POINTS)
     y: list[Label] = Field(min_length=1, max_length=MAX_POINTS)
     num_classes: int = Field(ge=MIN_CLASSES, le=MAX_CLASSES)
+    test: list[bool] | None = Field(None, max_length=MAX_POINTS)  # held-out points: heldout.py
 
     @model_validator(mode="after")
     def _labels_in_range(self) -> DataIn:
@@ -76,6 +79,7 @@ class DataIn(Strict):
                 "they must have the same length"
             )
         check_labels(self.y, num_classes=self.num_classes)
+        _check_test_mask(self.test, len(self.X))
         return self
 
 
@@ -357,6 +361,36 @@ class AllLossesIn(Strict):
         return self
 
 
+class LrScanIn(ProblemIn):
+    """The total loss after ``num_steps`` updates at ``num_rates`` log-spaced rates from
+    ``min_rate`` to ``max_rate`` and at ``optimizer.learning_rate`` (the rate in use), each
+    from ``params`` and ``opt_state`` at update ``step``, as ``/api/step`` would make them."""
+
+    optimizer: OptimizerIn
+    opt_state: dict[str, StateValue] | None = Field(None, max_length=12)
+    batch: BatchIn | None = None
+    step: StepIndex = 0
+    num_steps: int = Field(50, ge=1, le=MAX_SCAN_STEPS)
+    min_rate: float = Field(5e-4, gt=0.0, le=MAX_LEARNING_RATE, allow_inf_nan=False)
+    max_rate: float = Field(5.0, gt=0.0, le=MAX_LEARNING_RATE, allow_inf_nan=False)
+    num_rates: int = Field(21, ge=2, le=MAX_SCAN_RATES)
+
+    @model_validator(mode="after")
+    def _fits(self) -> LrScanIn:
+        if self.min_rate >= self.max_rate:
+            raise ValueError(f"min_rate ({self.min_rate}) must be below max_rate ({self.max_rate})")
+        _check_last_step(self.step, self.num_steps, "step")
+        return self
+
+
+class SplitIn(Strict):
+    """A held-out mask: ``round(fraction * num_points)`` test points drawn from ``seed``."""
+
+    num_points: int = Field(ge=1, le=MAX_POINTS)
+    fraction: float = Field(ge=0.0, le=0.9, allow_inf_nan=False)
+    seed: Seed = 0
+
+
 # Responses. They document the API; the values come from slopelab and are always finite.
 
 
@@ -422,11 +456,20 @@ class BatchOut(BaseModel):
     grads: ParamsOut
 
 
+class HeldOutOut(BaseModel):
+    """Data loss and accuracy on the ``count`` held-out (test) points."""
+
+    count: int
+    data_loss: float
+    accuracy: float
+
+
 class EvaluateOut(BaseModel):
     data_loss: float
     reg_loss: float
     total: float
     accuracy: float
+    test: HeldOutOut | None = None
     grads: ParamsOut
     points: PointsOut
     grid: GridOut | None
@@ -445,6 +488,7 @@ class RecordOut(BaseModel):
     reg_loss: float
     total: float
     accuracy: float
+    test: HeldOutOut | None = None
     learning_rate: float
     batch_loss: float
     batch: list[int] | None
@@ -524,6 +568,28 @@ class DataOut(BaseModel):
     num_classes: int
 
 
+class ScanPointOut(BaseModel):
+    """The total loss and accuracy after ``steps`` updates at ``learning_rate``; ``status``
+    ``"diverged"`` (the parameters blew up at update ``steps + 1``): ``total`` is ``None``."""
+
+    learning_rate: float
+    status: Literal["ok", "diverging", "diverged"]
+    steps: int
+    total: float | None
+    accuracy: float | None
+
+
+class LrScanOut(BaseModel):
+    num_steps: int
+    start_total: float
+    points: list[ScanPointOut]
+    current: ScanPointOut
+
+
+class SplitOut(BaseModel):
+    test: list[bool]
+
+
 class PythonOut(BaseModel):
     code: str
 
@@ -556,9 +622,11 @@ class UpdateOut(BaseModel):
 class ExplainOut(BaseModel):
     """Point ``index``: ``x``, ``label``, scores, loss terms, ``L_i`` (``example_loss``),
     ``dL_i/ds`` (``dscores``), its share of the gradient of the mean (``share``, divided by N),
-    the penalty's gradient ``reg_grad``, the full gradient ``grads`` and the update."""
+    the penalty's gradient ``reg_grad``, the full gradient ``grads`` and the update;
+    ``held_out``: a test point, outside the training loss (its share is 0)."""
 
     index: int
+    held_out: bool
     x: list[float]
     label: int
     num_examples: int
@@ -590,6 +658,21 @@ class LossRowOut(BaseModel):
 class AllLossesOut(BaseModel):
     num_examples: int
     losses: list[LossRowOut]
+
+
+def _check_test_mask(test: list[bool] | None, num_points: int) -> None:
+    """A held-out mask marks every point, and leaves at least one to train on."""
+    if test is None:
+        return
+    if len(test) != num_points:
+        raise ValueError(
+            f"data.test has {len(test)} entries but data has {num_points} points; "
+            "give one true (test) or false (train) per point"
+        )
+    if all(test):
+        raise ValueError(
+            "data.test marks every point as a test point; leave at least one to train on"
+        )
 
 
 def _check_classes(params: ParamsIn, num_classes: int, what: str) -> None:

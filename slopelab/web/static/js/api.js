@@ -41,6 +41,8 @@ export const api = {
   python: (body) => request("/api/python", body),
   explain: (body) => request("/api/explain", body),
   losses: (body) => request("/api/losses", body),
+  lrScan: (body) => request("/api/lr_scan", body),
+  split: (body) => request("/api/split", body),
 };
 
 // One request at a time per lane; a task queued under a key replaces a waiting task with

@@ -46,6 +46,7 @@ export class Charts {
         accuracy: entries.map((e) => e.accuracy) },
       { label: "data", colour: SERIES.data, dash: [6, 3], steps, starts, loss: entries.map((e) => e.data_loss), width: 1.75 },
       { label: "regularization", colour: SERIES.reg, dash: [2, 2.5], steps, starts, loss: entries.map((e) => e.reg_loss), width: 1.75 },
+      ...testSeries(entries),
     ];
   }
 
@@ -177,6 +178,17 @@ export class Charts {
     }
     this.readout.textContent = `step ${step}: ${parts.join(" · ")}`;
   }
+}
+
+// Held-out points (heldout.js): their data loss and accuracy, over the iterates that have them.
+function testSeries(entries) {
+  const tested = entries.filter((e) => e.test);
+  if (!tested.length) return [];
+  const starts = new Set(tested.map((e, i) => i).filter((i) => i > 0 && tested[i].dataVersion !== tested[i - 1].dataVersion));
+  return [{
+    label: "test data", colour: "#CC79A7", dash: [1.5, 3], steps: tested.map((e) => e.step), starts, width: 2,
+    loss: tested.map((e) => e.test.data_loss), accuracy: tested.map((e) => e.test.accuracy),
+  }];
 }
 
 function tickLabel(value) {

@@ -290,10 +290,11 @@ export class DataCanvas {
         ctx.stroke();
       });
       tracePath(ctx, SHAPES[y[i]], px, py, POINT_RADIUS);
-      ctx.fillStyle = CLASS_COLOURS[y[i]];
+      const heldOut = Boolean(app.setup.data.test && app.setup.data.test[i]); // hollow: never trained on
+      ctx.fillStyle = heldOut ? "#ffffff" : CLASS_COLOURS[y[i]];
       ctx.fill();
-      ctx.strokeStyle = "#1d2433";
-      ctx.lineWidth = points.losses[i] > 0 && active.some(Boolean) ? 2 : 1.25;
+      ctx.strokeStyle = heldOut ? CLASS_COLOURS[y[i]] : "#1d2433";
+      ctx.lineWidth = heldOut ? 2.5 : points.losses[i] > 0 && active.some(Boolean) ? 2 : 1.25;
       ctx.stroke();
     });
   }

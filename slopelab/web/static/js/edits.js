@@ -7,6 +7,7 @@ import { buildAxes, buildClassPicker, syncClassPicker } from "./controls.js";
 import {
   applyEvaluation, hooks, refresh, requestLandscape, runOnMainLane, setRunning, showError, startRun,
 } from "./session.js";
+import { addedPoint, keptPoints, onlyTrainPoint, removedPoint, withSplit } from "./heldout.js";
 import { GRID_SIZE, app, clearRace, current, markModified, problem } from "./state.js";
 import { setStatus } from "./status.js";
 
@@ -49,6 +50,7 @@ export const pointEdits = {
     }
     data.X.push(point);
     data.y.push(app.ui.addClass);
+    addedPoint(data);
     app.ui.selected = data.X.length - 1;
     dataChanged();
   },
@@ -62,8 +64,13 @@ export const pointEdits = {
       setStatus("info", "Keep at least one point: the loss is a mean over the points.");
       return;
     }
+    if (onlyTrainPoint(data, index)) {
+      setStatus("info", "Keep at least one train point: the others are held out (Data tab).");
+      return;
+    }
     data.X.splice(index, 1);
     data.y.splice(index, 1);
+    removedPoint(data, index);
     for (const key of ["hover", "selected"]) {
       const value = app.ui[key];
       if (value === index) app.ui[key] = null;
@@ -122,6 +129,8 @@ export async function setNumClasses(count) {
   try {
     const params = await api.params({ kind: "default", num_classes: count, seed: 0 });
     app.setup.data = { X: keep.map((i) => data.X[i]), y: keep.map((i) => data.y[i]), num_classes: count };
+    const test = keptPoints(data, keep);
+    if (test && test.some(Boolean) && !test.every(Boolean)) app.setup.data.test = test;
     afterDataReplaced(params);
   } catch (error) {
     showError(error);
@@ -139,7 +148,7 @@ export async function loadPreset() {
     const params = data.num_classes === current().params.b.length
       ? current().params
       : await api.params({ kind: "default", num_classes: data.num_classes, seed: 0 });
-    app.setup.data = data;
+    app.setup.data = await withSplit(data);
     afterDataReplaced(params);
   } catch (error) {
     showError(error);

@@ -79,7 +79,12 @@ export function renderExplain(panel, body, title) {
   const { x, label, index } = result;
   title.innerHTML = `Point <b>#${index}</b>: x<sub>i</sub> = (${fixed(x[0])}, ${fixed(x[1])}), ` +
     `y<sub>i</sub> = ${glyph(label, 11)} ${label}`;
-  body.innerHTML = scoresTable(result) + lossLine(result) + gradientTable(result) + updateNote(result);
+  const heldOut = result.held_out
+    ? `<p class="formula explain-line" data-testid="explain-held-out">A held-out test point: ` +
+      `it is not in the training loss, so its share of the gradient is 0 and it does not move W.</p>`
+    : "";
+  body.innerHTML = scoresTable(result) + lossLine(result) + heldOut + gradientTable(result) +
+    updateNote(result);
 }
 
 const num = (value, digits = 3) => (value === null ? "–" : fixed(value, digits));

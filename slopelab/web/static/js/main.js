@@ -10,14 +10,16 @@ import {
 } from "./controls.js";
 import { DataCanvas, describePoint } from "./datacanvas.js";
 import {
-  batchChanged, landscapeMoveTo, loadPreset, newParams, nudge, pickClass, pointEdits, relabel,
+  batchChanged, dataChanged, landscapeMoveTo, loadPreset, newParams, nudge, pickClass, pointEdits, relabel,
   setNumClasses,
 } from "./edits.js";
 import { scientific } from "./format.js";
 import { nextPoint, renderExplain, requestExplain } from "./explain.js";
 import { renderGradcheck } from "./gradcheck.js";
+import { renderHeldOut, withSplit } from "./heldout.js";
 import { LandscapeView } from "./landscape.js";
 import { renderLosses, requestLosses, wireLosses } from "./losses.js";
+import { LrScanView, requestLrScan } from "./lrscan.js";
 import { CLASS_NAMES, glyph } from "./palette.js";
 import { ParamPanel, PointsTable, renderHeader, renderTotals } from "./panels.js";
 import { Race } from "./race.js";
@@ -74,6 +76,11 @@ function render() {
   views.landscape.render(app);
   views.race.render();
   renderChartLegend();
+  renderHeldOut(app);
+  if (app.ui.tab === "lr") {
+    views.lr.render();
+    requestLrScan(scheduleRender, showError);
+  }
   const now = performance.now();
   if (app.ui.tab === "points" && (!app.ui.running || now - lastTableRender > 200)) {
     views.points.render(app);
@@ -96,7 +103,7 @@ function render() {
 
 function renderChartLegend() {
   const legend = $("chart-legend");
-  const key = `${app.ui.chartMode}:${app.race.runners.length}`;
+  const key = `${app.ui.chartMode}:${app.race.runners.length}:${views.charts.series(app).length}`;
   if (legend.dataset.key === key) return;
   legend.dataset.key = key;
   legend.innerHTML = views.charts.series(app).map((s) =>
@@ -133,6 +140,7 @@ function syncAllControls() {
     $("batch-seed").value = String(app.setup.batch.seed);
   }
   $("num-classes").value = String(app.setup.data.num_classes);
+  if (!app.setup.data.test) $("test-fraction").value = "0";
   $("landscape-span").value = String(app.setup.landscape.span);
   $("landscape-log").checked = app.setup.landscape.log;
   $("landscape-follow").checked = app.setup.landscape.follow;
@@ -205,6 +213,7 @@ function wireSettings() {
     app.setup.optimizer.learning_rate = value;
     markModified();
     requestExplain();
+    requestLrScan(scheduleRender, showError);
   });
   regSlider = new LogSlider($("reg"), $("reg-value"), ranges.reg, (value) => {
     app.setup.reg = value;
@@ -283,6 +292,20 @@ function wirePanels() {
     const button = event.target.closest("button[data-relabel]");
     if (button && app.ui.selected !== null) relabel(app.ui.selected, Number(button.dataset.relabel));
   });
+  for (const id of ["test-fraction", "test-seed"]) {
+    on(id, "change", async () => {
+      try {
+        app.setup.data = await withSplit(app.setup.data);
+        dataChanged();
+      } catch (error) {
+        showError(error);
+      }
+    });
+  }
+  on("lr-steps", "change", () => {
+    app.lrScan.steps = Number($("lr-steps").value);
+    requestLrScan(scheduleRender, showError);
+  });
   on("share-link", "click", share.shareLink);
   on("export-json", "click", share.exportJson);
   on("import-json", "change", (event) => {
@@ -348,6 +371,12 @@ async function boot() {
     state: () => app, moveTo: landscapeMoveTo, exactValue: exactLandscapeValue,
   });
   views.charts = new Charts($("loss-chart"), $("accuracy-chart"), $("chart-readout"), { redraw: scheduleRender });
+  views.lr = new LrScanView($("lr-scan"), $("lr-readout"), (rate) => {
+    app.setup.optimizer.learning_rate = rate;
+    stepSlider.set(rate);
+    markModified();
+    scheduleRender();
+  });
   views.params = new ParamPanel($("param-body"), nudge);
   views.points = new PointsTable($("points-head"), $("points-body"), $("points-foot"), (i) => pointEdits.hover(i));
   views.race = new Race(app, {

@@ -135,8 +135,13 @@ export class PointsTable {
       row.classList.toggle("selected", app.ui.selected === i);
       row.classList.toggle("in-batch", inBatch.has(i));
       row.classList.toggle("wrong", points.predicted[i] !== y[i]);
+      const heldOut = Boolean(app.setup.data.test && app.setup.data.test[i]);
+      row.classList.toggle("held-out", heldOut);
+      c[0].textContent = heldOut ? `${i} test` : String(i);
     }
-    this.foot.innerHTML = `<tr><th scope="row" colspan="${4 + numClasses}">mean = data loss</th>` +
+    // held-out rows (heldout.js) are not in the training mean
+    const mean = app.setup.data.test ? "mean over train points = data loss" : "mean = data loss";
+    this.foot.innerHTML = `<tr><th scope="row" colspan="${4 + numClasses}">${mean}</th>` +
       `<td data-testid="points-mean">${fixed(evaluation.data_loss)}</td></tr>`;
   }
 }

@@ -128,8 +128,8 @@ export async function importJson(file, syncControls) {
 }
 
 export function exportJson() {
-  const history = app.timeline.map(({ step, total, data_loss: d, reg_loss: r, accuracy, params }) => ({
-    step, data_loss: d, reg_loss: r, total, accuracy, params,
+  const history = app.timeline.map(({ step, total, data_loss: d, reg_loss: r, accuracy, params, test }) => ({
+    step, data_loss: d, reg_loss: r, total, accuracy, params, test: test ?? null,
   }));
   download("slopelab-demo.json", JSON.stringify({ ...snapshot(app), history }, null, 2), "application/json");
 }

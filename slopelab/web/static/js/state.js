@@ -21,6 +21,7 @@ export const app = {
     tab: "points", reducedMotion: false, landscapeDragging: false,
     marked: null, // points to ring on the data canvas (the Losses tab's hovered row)
   },
+  lrScan: { result: null, steps: 50 }, // the "Learning rate" tab (lrscan.js)
 };
 
 export const current = () => app.timeline[app.cursor];
@@ -59,14 +60,14 @@ export function fromRecord(record, rule, dataVersion) {
   const { step, params, opt_state: optState, data_loss: dataLoss, reg_loss: regLoss, total, accuracy } = record;
   return {
     step, params, rule, opt_state: optState, dataVersion,
-    data_loss: dataLoss, reg_loss: regLoss, total, accuracy,
+    data_loss: dataLoss, reg_loss: regLoss, total, accuracy, test: record.test ?? null,
   };
 }
 
 export function setMetrics(entry, evaluation, dataVersion) {
   Object.assign(entry, {
     dataVersion, data_loss: evaluation.data_loss, reg_loss: evaluation.reg_loss,
-    total: evaluation.total, accuracy: evaluation.accuracy,
+    total: evaluation.total, accuracy: evaluation.accuracy, test: evaluation.test ?? null,
   });
 }
 
