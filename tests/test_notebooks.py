@@ -59,7 +59,10 @@ def test_notebook_starts_with_the_settings_cell(path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_notebook_runs_top_to_bottom_within_its_budget(path: Path) -> None:
+def test_notebook_runs_top_to_bottom_within_its_budget(path: Path, monkeypatch) -> None:
+    # The kernel inherits the environment: MPLBACKEND=Agg would replace Jupyter's inline backend,
+    # and plt.show() would then draw nothing, silently (checked below: every notebook plots).
+    monkeypatch.delenv("MPLBACKEND", raising=False)
     notebook = read(path)
     client = NotebookClient(
         notebook,
@@ -71,7 +74,9 @@ def test_notebook_runs_top_to_bottom_within_its_budget(path: Path) -> None:
     client.execute()  # raises CellExecutionError naming the cell when any cell fails
     seconds = time.perf_counter() - started
     assert seconds < BUDGET_SECONDS, f"{path.name} took {seconds:.1f} s"
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            # a warning, or any text on stderr, would show in the rendered docs
-            assert output.get("name") != "stderr", f"{path.name}, {cell.id}: {output['text']}"
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    for output in outputs:
+        # a warning, or any text on stderr, would show in the rendered docs
+        assert output.get("name") != "stderr", f"{path.name}: {output['text']}"
+    figures = [output for output in outputs if "image/png" in output.get("data", {})]
+    assert figures, f"{path.name} drew no figure"
