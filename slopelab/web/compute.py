@@ -23,6 +23,7 @@ from slopelab.softmax import softmax_probabilities
 from slopelab.web import batches
 from slopelab.web.convert import Params, Setup, opt_state_to_json, params_to_json
 from slopelab.web.diagnosis import diagnose, diverged_message, exploded
+from slopelab.web.features import feature_map
 from slopelab.web.geometry import class_lines, grid_centres, margin_lines
 
 # Which hinge terms exist: j != y_i for the multiclass hinges, every j for one-vs-all.
@@ -49,12 +50,14 @@ def evaluate(
         "grads": params_to_json(parts.grads),
         "points": point_details(setup, params, parts.scores),
         "grid": None,
-        "lines": class_lines(params),
-        "margin_lines": margin_lines(loss.name, params),
+        # straight lines in the plane exist only for a model linear in x itself
+        "lines": [] if setup.features else class_lines(params),
+        "margin_lines": [] if setup.features else margin_lines(loss.name, params),
         "batch": None,
     }
     if grid_size:
-        classes = predict_classes(params, grid_centres(grid_size))
+        centres = feature_map(grid_centres(grid_size), setup.features)
+        classes = predict_classes(params, centres)
         result["grid"] = {"size": grid_size, "classes": "".join(map(str, classes.tolist()))}
     batch = minibatch(setup, params, batch_size, seed, step)
     if batch is not None:

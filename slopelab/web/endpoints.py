@@ -20,6 +20,7 @@ from slopelab.web.convert import (
     setup_from,
 )
 from slopelab.web.export import LOSS_LABELS, python_script
+from slopelab.web.features import with_feature_rows
 from slopelab.web.gradients import gradient_check
 from slopelab.web.landscape import landscape, point_at, value_at
 from slopelab.web.presets import (
@@ -54,6 +55,7 @@ def defaults() -> dict[str, Any]:
         "optimizers": optimizers,
         "schedules": SCHEDULE_DEFAULTS,
         "presets": list(m.PresetName.__args__),
+        "features": list(m.FeatureName.__args__),
         "preset_noise": preset_noise(),
         "limits": {
             "points": m.MAX_POINTS,
@@ -133,7 +135,8 @@ def make_dataset(request: m.DatasetIn) -> dict[str, Any]:
 
 
 def make_params(request: m.ParamsInitIn) -> dict[str, Any]:
-    return params_to_json(initial_params(request.kind, request.num_classes, request.seed))
+    params = initial_params(request.kind, request.num_classes, request.seed)
+    return params_to_json(with_feature_rows(params, len(request.features)))
 
 
 def python(request: m.PythonIn) -> dict[str, Any]:
@@ -141,9 +144,9 @@ def python(request: m.PythonIn) -> dict[str, Any]:
     optimizer_from(request.optimizer)  # refuse what slopelab would refuse
     size, seed = _batch(request.batch)
     code = python_script(
-        X=setup.X, y=setup.y, params=params, loss_name=request.loss, reg=setup.reg,
+        X=setup.X[:, :2], y=setup.y, params=params, loss_name=request.loss, reg=setup.reg,
         optimizer=request.optimizer, batch_size=size, seed=seed, num_steps=request.num_steps,
-        modified=request.modified,
+        modified=request.modified, features=setup.features, **request.conventions.model_dump(),
     )  # fmt: skip
     return {"code": code}
 
