@@ -91,7 +91,7 @@ export async function newParams(kind) {
   setRunning(false);
   try {
     const seed = kind === "random" ? Math.floor(Math.random() * 2 ** 32) : 0;
-    const params = await api.params({ kind, num_classes: app.setup.data.num_classes, seed });
+    const params = await api.params({ kind, num_classes: app.setup.data.num_classes, seed, features: app.setup.features });
     startRun(params);
     await refresh();
   } catch (error) {
@@ -120,7 +120,7 @@ export async function setNumClasses(count) {
   }
   setRunning(false);
   try {
-    const params = await api.params({ kind: "default", num_classes: count, seed: 0 });
+    const params = await api.params({ kind: "default", num_classes: count, seed: 0, features: app.setup.features });
     app.setup.data = { X: keep.map((i) => data.X[i]), y: keep.map((i) => data.y[i]), num_classes: count };
     afterDataReplaced(params);
   } catch (error) {
@@ -138,7 +138,7 @@ export async function loadPreset() {
     });
     const params = data.num_classes === current().params.b.length
       ? current().params
-      : await api.params({ kind: "default", num_classes: data.num_classes, seed: 0 });
+      : await api.params({ kind: "default", num_classes: data.num_classes, seed: 0, features: app.setup.features });
     app.setup.data = data;
     afterDataReplaced(params);
   } catch (error) {

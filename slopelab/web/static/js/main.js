@@ -14,6 +14,7 @@ import {
   setNumClasses,
 } from "./edits.js";
 import { scientific } from "./format.js";
+import { buildFeatureControls, syncFeatureControls } from "./features.js";
 import { renderGradcheck } from "./gradcheck.js";
 import { LandscapeView } from "./landscape.js";
 import { CLASS_NAMES, glyph } from "./palette.js";
@@ -128,6 +129,7 @@ function syncAllControls() {
   $("landscape-follow").checked = app.setup.landscape.follow;
   buildClassPicker(app, pickClass);
   buildAxes(app, requestLandscape);
+  syncFeatureControls();
 }
 
 function onOptimizerChange() {
@@ -198,6 +200,11 @@ function wireSettings() {
     refresh();
   });
   buildOptimizerControls(app, onOptimizerChange);
+  buildFeatureControls(scheduleRender);
+  on("param-lecture", "change", () => {
+    app.ui.paramLayout = $("param-lecture").checked ? "classes" : "api";
+    scheduleRender();
+  });
   for (const id of ["minibatch", "batch-size", "batch-seed"]) on(id, "change", readBatch);
   for (const id of ["batch-size", "batch-seed"]) on(id, "blur", readBatch);
 }
@@ -332,7 +339,7 @@ async function boot() {
     state: () => app, moveTo: landscapeMoveTo, exactValue: exactLandscapeValue,
   });
   views.charts = new Charts($("loss-chart"), $("accuracy-chart"), $("chart-readout"), { redraw: scheduleRender });
-  views.params = new ParamPanel($("param-body"), nudge);
+  views.params = new ParamPanel($("param-body"), nudge, $("param-head"), $("param-layout-note"));
   views.points = new PointsTable($("points-head"), $("points-body"), $("points-foot"), (i) => pointEdits.hover(i));
   views.race = new Race(app, {
     changed, pace: () => pace(Number($("speed").value)), status: (kind, message) => setStatus(kind, message),
