@@ -1,11 +1,11 @@
 """Request and response models of the demo's JSON API, with the limits that keep it fast.
 
 Every request carries the whole state it needs (the API is stateless). Parameters use slopelab's
-layout, ``W (D, C)`` with D = 2 features, and ``b (C,)``; the CS231n demo stores W as (C, D)
-rows, the transpose. Coordinates live on the demo's canvas, [-1, 1]^2. Numbers must be finite:
-Python's JSON reader accepts ``NaN`` and ``Infinity``, the models do not. Types are strict: an
-integer field refuses ``"10"``, ``true`` and ``10.0``, a number field refuses strings and
-booleans (an integer is a number: JavaScript writes ``1.0`` as ``1``).
+layout, ``W (D, C)`` with D = 2 inputs plus one per chosen feature, and ``b (C,)``; the CS231n
+demo stores W as (C, D) rows, the transpose. Coordinates live on the demo's canvas, [-1, 1]^2.
+Numbers must be finite: Python's JSON reader accepts ``NaN`` and ``Infinity``, the models do
+not. Types are strict: an integer field refuses ``"10"``, ``true`` and ``10.0``, a number field
+refuses strings and booleans (an integer is a number: JavaScript writes ``1.0`` as ``1``).
 
 A request that breaks a limit gets a 422 whose ``message`` names the field, e.g.
 ``data.X[3][0]: Input should be less than or equal to 1``.
