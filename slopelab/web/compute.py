@@ -11,6 +11,7 @@ optimizer state comes in and goes out as arrays, so the page holds the whole run
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,8 +57,7 @@ def evaluate(
         "batch": None,
     }
     if grid_size:
-        centres = feature_map(grid_centres(grid_size), setup.features)
-        classes = predict_classes(params, centres)
+        classes = predict_classes(params, grid_inputs(grid_size, setup.features))
         result["grid"] = {"size": grid_size, "classes": "".join(map(str, classes.tolist()))}
     batch = minibatch(setup, params, batch_size, seed, step)
     if batch is not None:
@@ -68,6 +68,15 @@ def evaluate(
             "grads": params_to_json(batch_parts.grads),
         }
     return result
+
+
+@functools.lru_cache(maxsize=8)
+def grid_inputs(size: int, features: tuple[str, ...]) -> np.ndarray:
+    """``phi`` of the grid's cell centres, ``(size * size, 2 + F)``, read-only: the same for
+    every step of a run, so it is computed once (10,000 rows at the page's grid)."""
+    inputs = feature_map(grid_centres(size), features)
+    inputs.setflags(write=False)
+    return inputs
 
 
 def minibatch(
