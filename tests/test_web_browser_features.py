@@ -189,9 +189,15 @@ def test_phone_width_keeps_the_feature_controls_usable(browser, base_url):
         demo.tid("feature-x0*x1").check()
         demo.tid("convention-half").check()
         demo.settle()
-        expect(demo.tid("value-W-3-2")).to_be_visible()
-        demo.tid("param-lecture").uncheck()
-        demo.settle()
+        expect(demo.tid("value-W-3-2")).to_be_attached()
+        # one row per class is 5 cells wide: the table scrolls in its box, with a hint
+        expect(demo.tid("param-scroll-hint")).to_be_visible()
+        widths = demo.page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert widths[0] <= widths[1]
+        demo.tid("param-lecture").uncheck()  # one row per input: 3 class columns fit
+        expect(demo.tid("param-scroll-hint")).to_be_hidden()
+        box = demo.tid("value-W-3-2").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390
         widths = demo.page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
         assert widths[0] <= widths[1]
         demo.shoot("features-narrow")

@@ -41,8 +41,7 @@ export function buildFeatureControls(onChange) {
     `<label class="check"><input type="checkbox" value="${name}" data-testid="feature-${name}"> ${ROW_LABELS[name]}</label>`).join("");
   box.addEventListener("change", () => {
     const chosen = new Set([...box.querySelectorAll("input:checked")].map((input) => input.value));
-    app.setup.features = app.defaults.features.filter((name) => chosen.has(name)); // the API's order
-    changeFeatures(onChange);
+    changeFeatures(app.defaults.features.filter((name) => chosen.has(name)), onChange); // API order
   });
   for (const key of ["half_l2", "regularize_bias"]) {
     $(`convention-${key}`).addEventListener("change", () => {
@@ -62,14 +61,22 @@ export function syncFeatureControls() {
   document.body.dataset.features = String(app.setup.features.length > 0);
 }
 
-// W gets a new shape: a new run from the default W, b, with zero rows for the features.
-async function changeFeatures(onChange) {
+// W gets a new shape: a new run from the default W, b, with zero rows for the features. The
+// features, W, b and the landscape axes change together, once the new W is here, so no request
+// ever pairs the new features with the old W.
+let latestChange = 0; // two quick clicks: only the last one's answer counts
+
+async function changeFeatures(features, onChange) {
   setRunning(false);
-  document.body.dataset.features = String(app.setup.features.length > 0);
+  latestChange += 1;
+  const change = latestChange;
   try {
     const params = await api.params({
-      kind: "default", num_classes: app.setup.data.num_classes, seed: 0, features: app.setup.features,
+      kind: "default", num_classes: app.setup.data.num_classes, seed: 0, features,
     });
+    if (change !== latestChange) return;
+    app.setup.features = features;
+    document.body.dataset.features = String(features.length > 0);
     clearRace();
     startRun(params);
     buildAxes(app, requestLandscape);

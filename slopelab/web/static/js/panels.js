@@ -96,6 +96,8 @@ export class ParamPanel {
       if (batch && batch.grads.W.length === rows.length) batchCell.textContent = fixed(pick(batch.grads));
     }
     $("batch-grad-note").hidden = !batch;
+    const scroller = this.body.closest(".param-scroll");
+    if (scroller) $("param-scroll-hint").hidden = scroller.scrollWidth <= scroller.clientWidth + 1;
   }
 }
 
