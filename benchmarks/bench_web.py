@@ -29,6 +29,7 @@ from slopelab.optim import get_optimizer
 from slopelab.web import create_app
 from slopelab.web.compute import advance, evaluate
 from slopelab.web.convert import Setup
+from slopelab.web.features import FEATURES
 from slopelab.web.landscape import landscape
 from slopelab.web.models import AxesIn
 from slopelab.web.server import bind
@@ -81,6 +82,11 @@ def main() -> None:
                  "num_steps": 1, "grid_size": GRID}  # fmt: skip
     landscape_body = {**problem, "axes": axes.model_dump(), "span": 2.0, "size": LANDSCAPE,
                       "paths": [[json_params] * 100]}  # fmt: skip
+    # every feature (W 7 x 3) and both regularization conventions: the largest model the API takes
+    featured_params = {"W": json_params["W"] + [[0.1, -0.2, 0.3]] * 5, "b": json_params["b"]}
+    featured = {"features": list(FEATURES), "params": featured_params,
+                "conventions": {"half_l2": True, "regularize_bias": True}}  # fmt: skip
+    featured_landscape = {**landscape_body, **featured, "paths": [[featured_params] * 100]}
 
     print(f"slopelab web demo benchmark: {NUM_POINTS} points, 3 classes, softmax, momentum")
     print(f"BLAS: {describe_blas()}")
@@ -100,6 +106,8 @@ def main() -> None:
                 "step: HTTP round trip": post("/api/step", step_body),
                 "landscape: compute": landscape_compute,
                 "landscape: HTTP round trip": post("/api/landscape", landscape_body),
+                "step: HTTP, 5 features": post("/api/step", {**step_body, **featured}),
+                "landscape: HTTP, 5 features": post("/api/landscape", featured_landscape),
             },
             args.repeats,
             warm_up=True,
@@ -111,7 +119,8 @@ def main() -> None:
         print(f"  {name:28s} {milliseconds:8.2f} ms   ({verdict} the {budget:g} ms budget)")
     print(
         f"\n  step = 1 update + full-batch losses + {GRID}x{GRID} class regions + lines;"
-        f"\n  landscape = {LANDSCAPE}x{LANDSCAPE} total losses + a 100-point path projected"
+        f"\n  landscape = {LANDSCAPE}x{LANDSCAPE} total losses + a 100-point path projected;"
+        "\n  5 features = phi(x) with all five features (W 7 x 3), 0.5 reg, penalized bias"
     )
 
 

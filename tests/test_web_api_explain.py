@@ -360,3 +360,80 @@ def test_with_a_split_the_losses_panel_scores_the_train_points_and_names_points_
         example_losses, _ = loss.example_losses(params, X, y)
         np.testing.assert_allclose(row["example_losses"], example_losses, atol=1e-12)
         assert row["penalized"] == np.flatnonzero((example_losses > 0) & train).tolist()
+
+
+# features and regularization conventions: the panels follow the page's model
+
+
+FEATURES = ["x0^2", "x0*x1"]
+
+
+def with_features(body: dict, conventions: dict) -> dict:
+    """``body`` with two feature rows in W (seeded values) and the given conventions."""
+    params = as_params(body["params"])
+    extra = np.random.default_rng(5).uniform(-0.5, 0.5, (len(FEATURES), params["b"].size))
+    W = np.vstack([params["W"], extra])
+    return {**body, "features": FEATURES, "conventions": conventions,
+            "params": {"W": W.tolist(), "b": params["b"].tolist()}}  # fmt: skip
+
+
+def convention_setup(body: dict):
+    from slopelab.web.conventions import convention_loss
+    from slopelab.web.features import feature_map
+
+    X, y, params = arrays(body)
+    conventions = body["conventions"]
+    return feature_map(X, tuple(FEATURES)), y, params, conventions, convention_loss
+
+
+CONVENTIONS = [
+    {"half_l2": False, "regularize_bias": False},
+    {"half_l2": True, "regularize_bias": False},
+    {"half_l2": False, "regularize_bias": True},
+    {"half_l2": True, "regularize_bias": True},
+]
+
+
+@pytest.mark.parametrize("conventions", CONVENTIONS)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_with_features_and_conventions_shares_and_penalty_sum_to_the_gradient(
+    client, loss, conventions
+):
+    body = with_features(explain_request(loss, reg=0.3), conventions)
+    phi, y, params, conventions, convention_loss = convention_setup(body)
+    model = convention_loss(get_loss(loss), **conventions)
+    grads = model.parts(params, phi, y, 0.3).grads
+    answers = all_explained(client, body)
+    np.testing.assert_allclose(answers[0]["x"], phi[0], atol=0)
+    share_W = sum(np.array(a["share"]["W"]) for a in answers)
+    share_b = sum(np.array(a["share"]["b"]) for a in answers)
+    assert share_W.shape == (2 + len(FEATURES), params["b"].size)
+    np.testing.assert_allclose(share_W + np.array(answers[0]["reg_grad"]), grads["W"], atol=1e-12)
+    np.testing.assert_allclose(share_b + np.array(answers[0]["reg_grad_b"]), grads["b"], atol=1e-12)
+    factor = 0.5 if conventions["half_l2"] else 1.0
+    expected_b = (
+        2 * factor * 0.3 * params["b"] if conventions["regularize_bias"] else 0 * params["b"]
+    )
+    np.testing.assert_allclose(answers[0]["reg_grad_b"], expected_b, atol=1e-15)
+
+
+@pytest.mark.parametrize("conventions", CONVENTIONS)
+def test_with_features_and_conventions_every_loss_s_total_is_that_model_s(client, conventions):
+    body = with_features(problem(reg=0.2), conventions)
+    del body["loss"]
+    phi, y, params, conventions, convention_loss = convention_setup(body)
+    answer = post(client, "/api/losses", body)
+    for row in answer["losses"]:
+        model = convention_loss(get_loss(row["name"]), **conventions)
+        parts = model.parts(params, phi, y, 0.2)
+        assert row["total"] == pytest.approx(parts.total, abs=1e-12)
+        assert row["reg_loss"] == pytest.approx(parts.reg_loss, abs=1e-12)
+
+
+def test_the_losses_panel_refuses_w_without_the_feature_rows(client):
+    body = problem(reg=0.2)
+    del body["loss"]
+    body["features"] = FEATURES
+    response = client.post("/api/losses", json=body)
+    assert response.status_code == 422
+    assert re.search(r"params have 2 rows in W but the features need 4", response.json()["message"])

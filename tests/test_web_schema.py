@@ -44,6 +44,7 @@ from slopelab.optim import DEFAULTS as OPTIMIZER_DEFAULTS
 from slopelab.optim import get_optimizer, state_to_arrays
 from slopelab.web import create_app
 from slopelab.web import models as m
+from slopelab.web.features import FEATURES
 from slopelab.web.presets import SCHEDULE_DEFAULTS
 
 pytestmark = pytest.mark.slow
@@ -82,9 +83,14 @@ def consistent(body: Any) -> Any:
     if data is not None:
         count = min(len(data["X"]), len(data["y"]))
         data.update(X=data["X"][:count], y=[label % classes for label in data["y"][:count]])
+    if isinstance(body.get("features"), list):  # each feature once, in the API's order
+        body["features"] = [name for name in FEATURES if name in body["features"]]
+    rows = 2 + len(body.get("features", [])) if data is not None else None
     for params in _all_params(body):
-        params["W"] = [_resized(row, classes) for row in params["W"]]
+        params["W"] = [_resized(row, classes) for row in _rows(params["W"], rows)]
         params["b"] = _resized(params["b"], classes)
+    if rows is None:  # a landscape point: no data, no features; W has the rows it was given
+        rows = len(body["params"]["W"]) if "params" in body else 2
     for index, runner in enumerate(body.get("runners", [])):
         runner["id"] = f"{runner['id'][:30]}-{index}"
     for spec in [body.get("optimizer"), *(r["optimizer"] for r in body.get("runners", []))]:
@@ -92,10 +98,12 @@ def consistent(body: Any) -> Any:
             _known_options(spec)
     for holder in [body, *body.get("runners", [])]:
         if holder.get("opt_state") is not None:
-            holder["opt_state"] = _state_like(holder["opt_state"], holder["optimizer"], classes)
+            holder["opt_state"] = _state_like(
+                holder["opt_state"], holder["optimizer"], classes, rows
+            )
     axes = body.get("axes")
     if axes is not None and axes.get("kind", "coordinates") == "coordinates":
-        names = [f"W[{d},{k}]" for d in range(2) for k in range(classes)]
+        names = [f"W[{d},{k}]" for d in range(rows) for k in range(classes)]
         names += [f"b[{k}]" for k in range(classes)]
         first = zlib.crc32(axes.get("first", "").encode()) % len(names)
         axes.update(first=names[first], second=names[(first + 1) % len(names)])
@@ -106,10 +114,10 @@ def consistent(body: Any) -> Any:
     return body
 
 
-def _state_like(generated: dict, spec: dict, classes: int) -> dict:
+def _state_like(generated: dict, spec: dict, classes: int, rows: int = 2) -> dict:
     """The keys and shapes of the optimizer's state, filled with the generated numbers."""
     numbers = [float(v) for v in _leaves(list(generated.values()))] or [0.0]
-    zeros = {"W": np.zeros((2, classes)), "b": np.zeros(classes)}
+    zeros = {"W": np.zeros((rows, classes)), "b": np.zeros(classes)}
     template = state_to_arrays(get_optimizer(spec.get("name", "sgd"), 0.1).init(zeros))
     state, position = {}, 0
     for key, like in template.items():
@@ -130,6 +138,11 @@ def _all_params(body: dict) -> list[dict]:
     found = [body["params"]] if "params" in body else []
     found += [runner["params"] for runner in body.get("runners", [])]
     return found + [params for path in body.get("paths", []) for params in path]
+
+
+def _rows(W: list[list[float]], rows: int | None) -> list[list[float]]:
+    """W with ``rows`` rows (x0, x1 and one per feature): cut, or padded with empty rows."""
+    return W if rows is None else (W + [[]] * rows)[:rows]
 
 
 def _resized(values: list[float], size: int) -> list[float]:
@@ -206,7 +219,8 @@ def evaluate_params(case, answer: dict) -> None:
     """Parameters the API makes (initial ones, a landscape point) are parameters it accepts."""
     classes = len(answer["b"])
     data = {"X": [[0.0, 0.0]], "y": [0], "num_classes": classes}
-    response = send("/api/evaluate", {"data": data, "params": answer})
+    features = list(FEATURES)[: len(answer["W"]) - 2]  # any features for W's extra rows
+    response = send("/api/evaluate", {"data": data, "params": answer, "features": features})
     assert response.status_code == 200, response.text
 
 

@@ -11,6 +11,7 @@ optimizer state comes in and goes out as arrays, so the page holds the whole run
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from slopelab.softmax import softmax_probabilities
 from slopelab.web import batches, heldout
 from slopelab.web.convert import Params, Setup, opt_state_to_json, params_to_json
 from slopelab.web.diagnosis import diagnose, diverged_message, exploded
+from slopelab.web.features import feature_map
 from slopelab.web.geometry import class_lines, grid_centres, margin_lines
 
 # Which hinge terms exist: j != y_i for the multiclass hinges, every j for one-vs-all.
@@ -50,12 +52,13 @@ def evaluate(
         "grads": params_to_json(parts.grads),
         "points": point_details(setup, params, parts.scores),
         "grid": None,
-        "lines": class_lines(params),
-        "margin_lines": margin_lines(loss.name, params),
+        # straight lines in the plane exist only for a model linear in x itself
+        "lines": [] if setup.features else class_lines(params),
+        "margin_lines": [] if setup.features else margin_lines(loss.name, params),
         "batch": None,
     }
     if grid_size:
-        classes = predict_classes(params, grid_centres(grid_size))
+        classes = predict_classes(params, grid_inputs(grid_size, setup.features))
         digits = (classes.astype(np.uint8) + ord("0")).tobytes().decode("ascii")  # C <= 6
         result["grid"] = {"size": grid_size, "classes": digits}
     batch = minibatch(setup, params, batch_size, seed, step)
@@ -67,6 +70,15 @@ def evaluate(
             "grads": params_to_json(batch_parts.grads),
         }
     return result
+
+
+@functools.lru_cache(maxsize=8)
+def grid_inputs(size: int, features: tuple[str, ...]) -> np.ndarray:
+    """``phi`` of the grid's cell centres, ``(size * size, 2 + F)``, read-only: the same for
+    every step of a run, so it is computed once (10,000 rows at the page's grid)."""
+    inputs = feature_map(grid_centres(size), features)
+    inputs.setflags(write=False)
+    return inputs
 
 
 def minibatch(

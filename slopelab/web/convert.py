@@ -16,6 +16,8 @@ from slopelab.errors import InvalidValueError
 from slopelab.losses import Loss, get_loss
 from slopelab.optim import Optimizer, State, get_optimizer, state_from_arrays, state_to_arrays
 from slopelab.schedules import schedule_from_dict
+from slopelab.web.conventions import convention_loss
+from slopelab.web.features import feature_map
 from slopelab.web.heldout import HeldOut, split
 from slopelab.web.models import MAX_STEP_INDEX, DataLossIn, OptimizerIn, ParamsIn
 
@@ -31,15 +33,17 @@ class InputError(InvalidValueError):
 
 @dataclass(frozen=True)
 class Setup:
-    """What every computation shares: the data ``X (N, 2)``, ``y (N,)``, the loss and ``reg``.
-
-    With held-out points, ``X, y`` are the train points only (see ``slopelab.web.heldout``)."""
+    """What every computation shares: the model's inputs ``X = phi(points) (N, 2 + F)`` (the
+    points themselves without features), ``y (N,)``, the loss (with its regularization
+    conventions) and ``reg``; ``features`` names W's rows beyond x0, x1. With held-out points,
+    ``X, y`` are the train points only (see ``slopelab.web.heldout``)."""
 
     X: np.ndarray
     y: np.ndarray
     num_classes: int
     loss: Loss
     reg: float
+    features: tuple[str, ...] = ()
     held_out: HeldOut | None = None  # test points (data.test), kept out of X, y
 
     @property
@@ -48,11 +52,17 @@ class Setup:
 
 
 def setup_from(request: DataLossIn) -> Setup:
-    X = np.array(request.data.X, dtype=np.float64).reshape(-1, 2)
+    points = np.array(request.data.X, dtype=np.float64).reshape(-1, 2)
     y = np.array(request.data.y, dtype=np.int64)
-    X, y, held_out = split(X, y, request.data.test)
-    loss, reg = get_loss(request.loss), float(request.reg)
-    return Setup(X, y, request.data.num_classes, loss, reg, held_out=held_out)
+    features = tuple(request.features)
+    loss = convention_loss(
+        get_loss(request.loss), half_l2=request.conventions.half_l2,
+        regularize_bias=request.conventions.regularize_bias,
+    )  # fmt: skip
+    X, y, held_out = split(feature_map(points, features), y, request.data.test)
+    return Setup(
+        X, y, request.data.num_classes, loss, float(request.reg), features, held_out=held_out
+    )
 
 
 def params_from(params: ParamsIn) -> Params:

@@ -24,6 +24,7 @@ from slopelab.web.convert import (
 )
 from slopelab.web.explain import explain_point
 from slopelab.web.export import LOSS_LABELS, python_script
+from slopelab.web.features import with_feature_rows
 from slopelab.web.gradients import gradient_check
 from slopelab.web.heldout import random_mask
 from slopelab.web.landscape import landscape, point_at, value_at
@@ -60,6 +61,7 @@ def defaults() -> dict[str, Any]:
         "optimizers": optimizers,
         "schedules": SCHEDULE_DEFAULTS,
         "presets": list(m.PresetName.__args__),
+        "features": list(m.FeatureName.__args__),
         "preset_noise": preset_noise(),
         "limits": {
             "points": m.MAX_POINTS,
@@ -159,7 +161,8 @@ def make_dataset(request: m.DatasetIn) -> dict[str, Any]:
 
 
 def make_params(request: m.ParamsInitIn) -> dict[str, Any]:
-    return params_to_json(initial_params(request.kind, request.num_classes, request.seed))
+    params = initial_params(request.kind, request.num_classes, request.seed)
+    return params_to_json(with_feature_rows(params, len(request.features)))
 
 
 def python(request: m.PythonIn) -> dict[str, Any]:
@@ -167,9 +170,9 @@ def python(request: m.PythonIn) -> dict[str, Any]:
     optimizer_from(request.optimizer)  # refuse what slopelab would refuse
     size, seed = _batch(request.batch)
     code = python_script(
-        X=setup.X, y=setup.y, params=params, loss_name=request.loss, reg=setup.reg,
+        X=setup.X[:, :2], y=setup.y, params=params, loss_name=request.loss, reg=setup.reg,
         optimizer=request.optimizer, batch_size=size, seed=seed, num_steps=request.num_steps,
-        modified=request.modified,
+        modified=request.modified, features=setup.features, **request.conventions.model_dump(),
     )  # fmt: skip
     return {"code": code}
 
@@ -183,9 +186,14 @@ def explain(request: m.ExplainIn) -> dict[str, Any]:
 
 def losses(request: m.AllLossesIn) -> dict[str, Any]:
     every_point = request.data.model_copy(update={"test": None})
-    setup = setup_from(m.DataLossIn(data=every_point, reg=request.reg))
+    setup = setup_from(
+        m.DataLossIn(data=every_point, reg=request.reg, features=request.features,
+                     conventions=request.conventions)
+    )  # fmt: skip
     train = None if request.data.test is None else ~np.asarray(request.data.test, dtype=bool)
-    return all_losses(setup.X, setup.y, params_from(request.params), setup.reg, train)
+    return all_losses(
+        setup.X, setup.y, params_from(request.params), setup.reg, train, like=setup.loss
+    )
 
 
 def _advance(

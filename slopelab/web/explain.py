@@ -22,6 +22,7 @@ from slopelab.optim import Optimizer, State
 from slopelab.softmax import softmax_probabilities
 from slopelab.svm import DELTA
 from slopelab.web.compute import advance
+from slopelab.web.conventions import penalty_gradients
 from slopelab.web.convert import Params, Setup, params_to_json
 
 
@@ -41,7 +42,7 @@ def explain_point(
     weight = 0.0 if position is None else 1.0 / num_examples
     share_W = np.outer(x_i, dscores_i) * weight  # (D, C)
     share_b = dscores_i * weight  # (C,)
-    _, penalty_gradient = loss.penalty(params["W"])
+    reg_grad = penalty_gradients(loss, params, setup.reg)
     return {
         "index": index,
         "held_out": position is None,
@@ -54,7 +55,8 @@ def explain_point(
         "example_loss": float(example_losses[0]),
         "dscores": dscores_i.tolist(),
         "share": params_to_json({"W": share_W, "b": share_b}),
-        "reg_grad": (setup.reg * penalty_gradient).tolist(),
+        "reg_grad": reg_grad["W"].tolist(),
+        "reg_grad_b": reg_grad["b"].tolist(),
         "grads": params_to_json(parts.grads),
         "data_loss": float(parts.data_loss),
         "reg_loss": float(parts.reg_loss),

@@ -9,12 +9,13 @@ reproduces the browser's iterates bit for bit.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from slopelab.web.convert import schedule_description
+from slopelab.web.features import FEATURE_SOURCE, row_names
 from slopelab.web.models import OptimizerIn
 
 LOSS_LABELS = {
@@ -37,7 +38,11 @@ def python_script(
     seed: int,
     num_steps: int,
     modified: bool = False,
+    features: Sequence[str] = (),
+    half_l2: bool = False,
+    regularize_bias: bool = False,
 ) -> str:
+    """The script; ``X`` holds the points, the script builds ``features`` itself (numpy)."""
     minibatch = batch_size is not None and batch_size < len(y)
     schedule = schedule_description(optimizer)
     lines = [
@@ -57,14 +62,19 @@ def python_script(
     if schedule is not None:
         lines.append("from slopelab.schedules import schedule_from_dict")
     lines += ["", *_array_lines("X", X), f"y = np.array({_literal(y)})"]
+    lines += feature_lines(features)
     lines += [
         "params = {  # W (D, C): one row per feature, one column per class",
         f'    "W": np.array({_literal(params["W"])}),',
         f'    "b": np.array({_literal(params["b"])}),',
         "}",
-        f"loss_fn = get_loss({_literal(loss_name)})",
-        f"reg = {reg!r}",
     ]
+    conventions = half_l2 or regularize_bias
+    if conventions:
+        lines += convention_lines(loss_name, half_l2, regularize_bias)
+    else:
+        lines.append(f"loss_fn = get_loss({_literal(loss_name)})")
+    lines.append(f"reg = {reg!r}")
     learning_rate = repr(optimizer.learning_rate)
     if schedule is not None:
         lines.append(f"schedule = {_literal(schedule)}")
@@ -78,16 +88,58 @@ def python_script(
         lines.append(f"batch_size, seed = {batch_size!r}, {seed!r}")
     lines += ["", "state = optimizer.init(params)", f"for step in range({num_steps}):"]
     lines += _loop_body(minibatch)
-    lines += [
-        "",
-        "parts = loss_fn.parts(params, X, y, reg)",
-        "print(",
-        f'    f"after {num_steps} steps: data loss {{parts.data_loss:.4f}}, "',
-        '    f"reg loss {parts.reg_loss:.4f}, total {parts.total:.4f}"',
-        ")",
-        'print("W =", params["W"].round(4).tolist(), " b =", params["b"].round(4).tolist())',
-    ]
+    if conventions:
+        lines += ["", "loss, _ = loss_fn(params, X, y, reg)"]
+        lines.append(f'print(f"after {num_steps} steps: total {{loss:.4f}}")')
+    else:
+        lines += [
+            "",
+            "parts = loss_fn.parts(params, X, y, reg)",
+            "print(",
+            f'    f"after {num_steps} steps: data loss {{parts.data_loss:.4f}}, "',
+            '    f"reg loss {parts.reg_loss:.4f}, total {parts.total:.4f}"',
+            ")",
+        ]
+    lines.append(
+        'print("W =", params["W"].round(4).tolist(), " b =", params["b"].round(4).tolist())'
+    )
     return "\n".join(lines) + "\n"
+
+
+def feature_lines(features: Sequence[str]) -> list[str]:
+    """Replace the points by ``phi(x) = [x0, x1, features...]`` (slopelab.web.features)."""
+    if not features:
+        return []
+    names = ", ".join(row_names(features))
+    columns = ", ".join(FEATURE_SOURCE[name] for name in features)
+    return [
+        f"# the model is linear in phi(x) = [{names}]: W has one row per column",
+        "x0, x1 = X[:, 0], X[:, 1]",
+        f"X = np.column_stack([X, {columns}])",
+    ]
+
+
+def convention_lines(loss_name: str, half_l2: bool, regularize_bias: bool) -> list[str]:
+    """A ``loss_fn`` with the page's regularization (slopelab.web.conventions): slopelab
+    penalizes W only, as ``reg * sum(W**2)``; the rest is spelled out here."""
+    factor = "0.5 * reg" if half_l2 else "reg"
+    penalty = "sum(W**2) + sum(b**2)" if regularize_bias else "sum(W**2)"
+    lines = [
+        f"data_loss_fn = get_loss({_literal(loss_name)})  # its penalty: reg * sum(W**2)",
+        "",
+        "",
+        "def loss_fn(params, X, y, reg):",
+        f'    """Data loss + {factor} * ({penalty}), and its gradients."""',
+        f"    strength = {factor}",
+        "    loss, grads = data_loss_fn(params, X, y, strength)  # + strength * sum(W**2)",
+    ]
+    if regularize_bias:
+        lines += [
+            '    b = params["b"]',
+            "    loss += strength * np.vdot(b, b)  # the bias is penalized too",
+            '    grads["b"] = grads["b"] + strength * (2.0 * b)',
+        ]
+    return [*lines, "    return loss, grads", "", ""]
 
 
 def _loop_body(minibatch: bool) -> list[str]:

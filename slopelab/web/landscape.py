@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from slopelab.linear import class_scores
+from slopelab.web.conventions import regularization
 from slopelab.web.convert import InputError, Params, Setup, params_to_json
 from slopelab.web.models import MAX_PARAM, PARAM_NAME, AxesIn
 
@@ -72,7 +73,9 @@ def loss_surface(
         example_losses, _ = setup.loss.example_loss(stacked, np.tile(setup.y, len(a)))
         chunk_values = example_losses.reshape(len(a), num_examples).mean(axis=1)
         if quantity == "total":
-            chunk_values += setup.reg * np.array([setup.loss.penalty(w)[0] for w in W])
+            chunk_values += np.array(
+                [regularization(setup.loss, w, c, setup.reg) for w, c in zip(W, bias, strict=True)]
+            )
         values[start : start + len(a)] = chunk_values
     return values.reshape(offsets.size, offsets.size)
 

@@ -1,11 +1,11 @@
 """Request and response models of the demo's JSON API, with the limits that keep it fast.
 
 Every request carries the whole state it needs (the API is stateless). Parameters use slopelab's
-layout, ``W (D, C)`` with D = 2 features, and ``b (C,)``; the CS231n demo stores W as (C, D)
-rows, the transpose. Coordinates live on the demo's canvas, [-1, 1]^2. Numbers must be finite:
-Python's JSON reader accepts ``NaN`` and ``Infinity``, the models do not. Types are strict: an
-integer field refuses ``"10"``, ``true`` and ``10.0``, a number field refuses strings and
-booleans (an integer is a number: JavaScript writes ``1.0`` as ``1``).
+layout, ``W (D, C)`` with D = 2 inputs plus one per chosen feature, and ``b (C,)``; the CS231n
+demo stores W as (C, D) rows, the transpose. Coordinates live on the demo's canvas, [-1, 1]^2.
+Numbers must be finite: Python's JSON reader accepts ``NaN`` and ``Infinity``, the models do
+not. Types are strict: an integer field refuses ``"10"``, ``true`` and ``10.0``, a number field
+refuses strings and booleans (an integer is a number: JavaScript writes ``1.0`` as ``1``).
 
 A request that breaks a limit gets a 422 whose ``message`` names the field, e.g.
 ``data.X[3][0]: Input should be less than or equal to 1``.
@@ -19,10 +19,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from slopelab.validation import check_labels
+from slopelab.web.features import check_order
 
 MAX_POINTS = 500
 MIN_CLASSES, MAX_CLASSES = 2, 6
 NUM_FEATURES = 2
+MAX_ROWS = NUM_FEATURES + 5  # x0, x1 and the five optional features of slopelab.web.features
 MAX_PARAM = 1e6
 MAX_REG = 1e3
 MAX_LEARNING_RATE = 100.0
@@ -43,6 +45,7 @@ LossName = Literal["svm", "svm-ova", "svm-structured", "softmax"]
 OptimizerName = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
 ScheduleName = Literal["constant", "step", "exponential", "inverse-time", "cosine"]
 PresetName = Literal["cs231n", "blobs", "spiral", "circles", "xor", "outlier", "not-separable"]
+FeatureName = Literal["x0^2", "x1^2", "x0*x1", "sin(x0)", "sin(x1)"]  # see slopelab.web.features
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Coordinate = Annotated[float, Field(ge=-1.0, le=1.0, allow_inf_nan=False)]
@@ -84,9 +87,10 @@ class DataIn(Strict):
 
 
 class ParamsIn(Strict):
-    """``W (2, C)`` (one row per feature, one column per class) and ``b (C,)``."""
+    """``W (2 + F, C)`` (one row per input x0, x1 and per chosen feature, one column per class)
+    and ``b (C,)``."""
 
-    W: list[list[ParamValue]] = Field(min_length=NUM_FEATURES, max_length=NUM_FEATURES)
+    W: list[list[ParamValue]] = Field(min_length=NUM_FEATURES, max_length=MAX_ROWS)
     b: list[ParamValue] = Field(min_length=MIN_CLASSES, max_length=MAX_CLASSES)
 
     @model_validator(mode="after")
@@ -95,7 +99,7 @@ class ParamsIn(Strict):
         for row, values in enumerate(self.W):
             if len(values) != num_classes:
                 raise ValueError(
-                    f"W must have shape (2, C) with C = len(b) = {num_classes}; "
+                    f"W must have shape ({len(self.W)}, C) with C = len(b) = {num_classes}; "
                     f"row {row} has {len(values)} entries"
                 )
         return self
@@ -103,6 +107,10 @@ class ParamsIn(Strict):
     @property
     def num_classes(self) -> int:
         return len(self.b)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.W)
 
 
 class BatchIn(Strict):
@@ -128,12 +136,33 @@ class OptimizerIn(Strict):
     schedule: ScheduleIn | None = None
 
 
+class ConventionsIn(Strict):
+    """How ``reg`` penalizes (slopelab.web.conventions): ``half_l2`` for ``0.5 reg sum W^2``
+    instead of ``reg sum W^2``, ``regularize_bias`` to add ``sum b^2`` to the sum."""
+
+    half_l2: bool = False
+    regularize_bias: bool = False
+
+
 class DataLossIn(Strict):
-    """The data, the loss and its L2 strength: what every computation shares."""
+    """The data, the loss and its L2 strength: what every computation shares. ``features``
+    (slopelab.web.features, in its order) make the model linear in ``phi(x)``, W (2 + F, C)."""
 
     data: DataIn
     loss: LossName = "svm"
     reg: float = Field(0.1, ge=0.0, le=MAX_REG, allow_inf_nan=False)
+    features: list[FeatureName] = Field(default_factory=list, max_length=MAX_ROWS - NUM_FEATURES)
+    conventions: ConventionsIn = Field(default_factory=ConventionsIn)
+
+    @model_validator(mode="after")
+    def _features_in_order(self) -> DataLossIn:
+        check_order(self.features)
+        return self
+
+    @property
+    def num_rows(self) -> int:
+        """Rows of W: x0, x1 and one per feature."""
+        return NUM_FEATURES + len(self.features)
 
 
 class ProblemIn(DataLossIn):
@@ -144,6 +173,7 @@ class ProblemIn(DataLossIn):
     @model_validator(mode="after")
     def _classes_agree(self) -> ProblemIn:
         _check_classes(self.params, self.data.num_classes, "params")
+        _check_rows(self.params, self.num_rows, "params")
         return self
 
 
@@ -199,6 +229,7 @@ class RaceIn(DataLossIn):
             raise ValueError(f"runner ids must be unique; got {ids}")
         for runner in self.runners:
             _check_classes(runner.params, self.data.num_classes, f"runner {runner.id!r} params")
+            _check_rows(runner.params, self.num_rows, f"runner {runner.id!r} params")
             _check_last_step(runner.step, self.num_steps, f"runner {runner.id!r} step")
         return self
 
@@ -212,11 +243,11 @@ class AxesIn(Strict):
     second: str = Field("W[1,0]", max_length=10)
     seed: Seed = 0
 
-    def check_against(self, num_classes: int) -> None:
+    def check_against(self, num_classes: int, num_rows: int = NUM_FEATURES) -> None:
         if self.kind != "coordinates":
             return
         for label, name in (("first", self.first), ("second", self.second)):
-            _check_param_name(name, num_classes, f"axes.{label}")
+            _check_param_name(name, num_classes, f"axes.{label}", num_rows)
         if self.first == self.second:
             raise ValueError(f"axes.first and axes.second are both {self.first!r}; pick two")
 
@@ -235,13 +266,14 @@ class LandscapeIn(ProblemIn):
 
     @model_validator(mode="after")
     def _fits(self) -> LandscapeIn:
-        self.axes.check_against(self.params.num_classes)
+        self.axes.check_against(self.params.num_classes, self.params.num_rows)
         total = sum(len(path) for path in self.paths)
         if total > MAX_PATH_POINTS:
             raise ValueError(f"paths hold {total} points; the limit is {MAX_PATH_POINTS}")
         for path in self.paths:
             for params in path:
                 _check_classes(params, self.data.num_classes, "a path's params")
+                _check_rows(params, self.num_rows, "a path's params")
         return self
 
 
@@ -256,7 +288,7 @@ class LandscapePointIn(Strict):
 
     @model_validator(mode="after")
     def _fits(self) -> LandscapePointIn:
-        self.axes.check_against(self.params.num_classes)
+        self.axes.check_against(self.params.num_classes, self.params.num_rows)
         return self
 
 
@@ -271,7 +303,7 @@ class LandscapeValueIn(ProblemIn):
 
     @model_validator(mode="after")
     def _fits(self) -> LandscapeValueIn:
-        self.axes.check_against(self.params.num_classes)
+        self.axes.check_against(self.params.num_classes, self.params.num_rows)
         return self
 
 
@@ -312,11 +344,17 @@ class DatasetIn(Strict):
 
 class ParamsInitIn(Strict):
     """``default`` (the CS231n demo's W and b for 3 classes), ``random`` (U(-0.5, 0.5) as its
-    Randomize button) or ``zeros``."""
+    Randomize button) or ``zeros``; the rows of ``features`` are zeros after any of them."""
 
     kind: Literal["default", "random", "zeros"] = "default"
     num_classes: int = Field(3, ge=MIN_CLASSES, le=MAX_CLASSES)
     seed: Seed = 0
+    features: list[FeatureName] = Field(default_factory=list, max_length=MAX_ROWS - NUM_FEATURES)
+
+    @model_validator(mode="after")
+    def _features_in_order(self) -> ParamsInitIn:
+        check_order(self.features)
+        return self
 
 
 class PythonIn(ProblemIn):
@@ -349,15 +387,20 @@ class ExplainIn(ProblemIn):
 
 
 class AllLossesIn(Strict):
-    """The data and ``W, b`` under every loss at L2 strength ``reg``."""
+    """The data and ``W, b`` under every loss at L2 strength ``reg``, with the page's
+    ``features`` and regularization ``conventions`` (as :class:`DataLossIn`, without a loss)."""
 
     data: DataIn
     params: ParamsIn
     reg: float = Field(0.1, ge=0.0, le=MAX_REG, allow_inf_nan=False)
+    features: list[FeatureName] = Field(default_factory=list, max_length=MAX_ROWS - NUM_FEATURES)
+    conventions: ConventionsIn = Field(default_factory=ConventionsIn)
 
     @model_validator(mode="after")
     def _classes_agree(self) -> AllLossesIn:
+        check_order(self.features)
         _check_classes(self.params, self.data.num_classes, "params")
+        _check_rows(self.params, NUM_FEATURES + len(self.features), "params")
         return self
 
 
@@ -622,7 +665,8 @@ class UpdateOut(BaseModel):
 class ExplainOut(BaseModel):
     """Point ``index``: ``x``, ``label``, scores, loss terms, ``L_i`` (``example_loss``),
     ``dL_i/ds`` (``dscores``), its share of the gradient of the mean (``share``, divided by N),
-    the penalty's gradient ``reg_grad``, the full gradient ``grads`` and the update;
+    the penalty's gradients ``reg_grad`` (W) and ``reg_grad_b`` (b: zero unless the bias is
+    regularized), the full gradient ``grads`` and the update;
     ``held_out``: a test point, outside the training loss (its share is 0)."""
 
     index: int
@@ -637,6 +681,7 @@ class ExplainOut(BaseModel):
     dscores: list[float]
     share: ParamsOut
     reg_grad: list[list[float]]
+    reg_grad_b: list[float]
     grads: ParamsOut
     data_loss: float
     reg_loss: float
@@ -678,8 +723,19 @@ def _check_test_mask(test: list[bool] | None, num_points: int) -> None:
 def _check_classes(params: ParamsIn, num_classes: int, what: str) -> None:
     if params.num_classes != num_classes:
         raise ValueError(
-            f"{what} have {params.num_classes} classes (W is 2 x {params.num_classes}) "
+            f"{what} have {params.num_classes} classes (W is {params.num_rows} x "
+            f"{params.num_classes}) "
             f"but data.num_classes is {num_classes}"
+        )
+
+
+def _check_rows(params: ParamsIn, num_rows: int, what: str) -> None:
+    """W has a row for x0, x1 and each feature."""
+    if params.num_rows != num_rows:
+        raise ValueError(
+            f"{what} have {params.num_rows} rows in W but the features need {num_rows} "
+            f"(x0, x1 and {num_rows - NUM_FEATURES} features); reset W and b after changing "
+            "the features"
         )
 
 
@@ -692,14 +748,20 @@ def _check_last_step(step: int, num_steps: int, what: str) -> None:
         )
 
 
-def _check_param_name(name: str, num_classes: int, field: str) -> None:
+def _check_param_name(
+    name: str, num_classes: int, field: str, num_rows: int = NUM_FEATURES
+) -> None:
     match = PARAM_NAME.match(name)
     if match is None:
         raise ValueError(f"{field} must name a parameter like 'W[0,2]' or 'b[1]'; got {name!r}")
     feature, column, bias = match.groups()
     label = int(column if bias is None else bias)
-    if feature is not None and int(feature) >= NUM_FEATURES:
-        raise ValueError(f"{field} {name!r}: W has {NUM_FEATURES} rows (features 0 and 1)")
+    if feature is not None and int(feature) >= num_rows:
+        if num_rows == NUM_FEATURES:
+            raise ValueError(f"{field} {name!r}: W has {NUM_FEATURES} rows (features 0 and 1)")
+        raise ValueError(
+            f"{field} {name!r}: W has {num_rows} rows (x0, x1 and the features: 0..{num_rows - 1})"
+        )
     if label >= num_classes:
         raise ValueError(
             f"{field} {name!r}: there are {num_classes} classes; class indices are "

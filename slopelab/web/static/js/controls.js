@@ -1,6 +1,7 @@
 // Form controls: loss choice, log sliders, update rule and schedule inputs, minibatches, class
 // picker and landscape axes. They edit app.setup and call back; main.js does the requests.
 
+import { regularizationFormula, regularizationGradient } from "./features.js";
 import { sliderValue } from "./format.js";
 import { CLASS_NAMES, glyph } from "./palette.js";
 import { OPTIMIZER_LABELS } from "./race.js";
@@ -76,7 +77,8 @@ const UPDATE_FORMULAS = {
 };
 
 export function syncFormulas(app) {
-  $("loss-formula").innerHTML = `${LOSS_FORMULAS[app.setup.loss]}; &nbsp;L = mean L<sub>i</sub> + λ ΣW²`;
+  $("loss-formula").innerHTML = `${LOSS_FORMULAS[app.setup.loss]}; &nbsp;L = mean L<sub>i</sub> + ${regularizationFormula(app.setup.conventions)}`;
+  $("reg-grad-formula").textContent = regularizationGradient(app.setup.conventions);
   $("update-formula").textContent = `${UPDATE_FORMULAS[app.setup.optimizer.name]},  g = ∇L`;
 }
 
@@ -187,16 +189,20 @@ export function syncClassPicker(app) {
   }
 }
 
-export function parameterNames(numClasses) {
+// W has a row for x0, x1 and each feature (numRows in all).
+export function parameterNames(numClasses, numRows = 2) {
   const names = [];
-  for (let k = 0; k < numClasses; k += 1) names.push(`W[0,${k}]`, `W[1,${k}]`, `b[${k}]`);
+  for (let k = 0; k < numClasses; k += 1) {
+    for (let d = 0; d < numRows; d += 1) names.push(`W[${d},${k}]`);
+    names.push(`b[${k}]`);
+  }
   return names;
 }
 
 export function buildAxes(app, onChange) {
   const first = $("axis-first");
   const second = $("axis-second");
-  const names = parameterNames(app.setup.data.num_classes);
+  const names = parameterNames(app.setup.data.num_classes, 2 + (app.setup.features || []).length);
   const axes = app.setup.landscape.axes;
   if (axes.kind === "coordinates" && (!names.includes(axes.first) || !names.includes(axes.second))) {
     axes.first = "W[0,0]";

@@ -98,7 +98,7 @@ export async function newParams(kind) {
   setRunning(false);
   try {
     const seed = kind === "random" ? Math.floor(Math.random() * 2 ** 32) : 0;
-    const params = await api.params({ kind, num_classes: app.setup.data.num_classes, seed });
+    const params = await api.params({ kind, num_classes: app.setup.data.num_classes, seed, features: app.setup.features });
     startRun(params);
     await refresh();
   } catch (error) {
@@ -127,7 +127,7 @@ export async function setNumClasses(count) {
   }
   setRunning(false);
   try {
-    const params = await api.params({ kind: "default", num_classes: count, seed: 0 });
+    const params = await api.params({ kind: "default", num_classes: count, seed: 0, features: app.setup.features });
     app.setup.data = { X: keep.map((i) => data.X[i]), y: keep.map((i) => data.y[i]), num_classes: count };
     const test = keptPoints(data, keep);
     if (test && test.some(Boolean) && !test.every(Boolean)) app.setup.data.test = test;
@@ -147,7 +147,7 @@ export async function loadPreset() {
     });
     const params = data.num_classes === current().params.b.length
       ? current().params
-      : await api.params({ kind: "default", num_classes: data.num_classes, seed: 0 });
+      : await api.params({ kind: "default", num_classes: data.num_classes, seed: 0, features: app.setup.features });
     app.setup.data = await withSplit(data);
     afterDataReplaced(params);
   } catch (error) {

@@ -4,6 +4,7 @@
 
 import { Lane, api } from "./api.js";
 import { fixed } from "./format.js";
+import { ROW_LABELS, regularizationGradient, rowNames } from "./features.js";
 import { glyph } from "./palette.js";
 import { hooks, showError } from "./session.js";
 import { app, current, problem } from "./state.js";
@@ -133,37 +134,42 @@ function lossLine(result) {
 }
 
 function gradientTable(result) {
-  const { share, reg_grad: regGrad, grads, update, num_examples: N, label } = result;
+  const { share, reg_grad: regGrad, reg_grad_b: regGradB, grads, update, num_examples: N, label } = result;
   const params = view.params;
   const C = params.b.length;
+  const names = rowNames(app.setup);
   const rows = [];
   const step = update.delta;
   for (let j = 0; j < C; j += 1) {
-    for (const [name, value, part, reg, full, delta] of [
-      [`W[0,${j}]`, params.W[0][j], share.W[0][j], regGrad[0][j], grads.W[0][j], step && step.W[0][j]],
-      [`W[1,${j}]`, params.W[1][j], share.W[1][j], regGrad[1][j], grads.W[1][j], step && step.W[1][j]],
-      [`b[${j}]`, params.b[j], share.b[j], 0, grads.b[j], step && step.b[j]],
-    ]) {
+    const entries = names.map((row, d) => [
+      `W[${d},${j}]`, ROW_LABELS[row] || row, params.W[d][j], share.W[d][j], regGrad[d][j],
+      grads.W[d][j], step && step.W[d][j],
+    ]);
+    entries.push([`b[${j}]`, "bias", params.b[j], share.b[j], regGradB[j], grads.b[j], step && step.b[j]]);
+    for (const [name, what, value, part, reg, full, delta] of entries) {
       const serverAfter = update.params ? pick(update.params, name) : null;
-      rows.push(`<tr class="${j === label ? "own-class" : ""}" data-param="${name}"><th scope="row">${name}</th>
+      rows.push(`<tr class="${j === label ? "own-class" : ""}" data-param="${name}"><th scope="row" title="${what}">${name}</th>
         <td>${num(value)}</td><td data-testid="share-${name}">${num(part, 4)}</td><td>${num(reg, 4)}</td>
         <td>${num(full, 4)}</td><td data-testid="delta-${name}">${num(delta, 4)}</td>
         <td data-testid="after-${name}">${num(serverAfter, 4)}</td></tr>`);
     }
   }
+  const conventions = app.setup.conventions || {};
+  const regGradient = regularizationGradient(conventions);
+  const bias = conventions.regularize_bias ? "the bias is regularized too" : "the bias is not regularized";
   return `<div class="table-scroll explain-scroll"><table class="explain-table" data-testid="explain-gradient">
     <thead><tr><th scope="col">parameter</th><th scope="col">now</th>
       <th scope="col" title="this point's share of the data gradient">x<sub>i</sub>·∂L<sub>i</sub>/∂s / N</th>
-      <th scope="col" title="the regularization gradient">λ·∂R/∂W = 2λW</th>
+      <th scope="col" title="the regularization gradient">λ·∂R = ${regGradient}</th>
       <th scope="col" title="all N points' shares plus the regularization gradient">∂L/∂· (all)</th>
       <th scope="col" title="the change the next full-batch step makes">step</th>
       <th scope="col">after the step</th></tr></thead>
     <tbody>${rows.join("")}</tbody></table></div>
-    <p class="hint">N = ${N}: the shares of all ${N} points plus 2λW add up to ∂L/∂W (the bias is not regularized).</p>`;
+    <p class="hint">N = ${N}: the shares of all ${N} training points plus ${regGradient} add up to ∂L (${bias}).</p>`;
 }
 
 function pick(params, name) {
-  const match = /^(W)\[(\d),(\d)\]$|^b\[(\d)\]$/.exec(name);
+  const match = /^(W)\[(\d+),(\d+)\]$|^b\[(\d+)\]$/.exec(name);
   return match[1] ? params.W[Number(match[2])][Number(match[3])] : params.b[Number(match[4])];
 }
 

@@ -13,8 +13,8 @@ let timer = null;
 
 export function requestLosses() {
   if (app.ui.tab !== "losses") return;
-  const { data, reg } = app.setup;
-  const body = { data, params: current().params, reg };
+  const { data, reg, features, conventions } = app.setup;
+  const body = { data, params: current().params, reg, features, conventions };
   const key = JSON.stringify(body);
   if (key === view.asked) return;
   view.asked = key;

@@ -15,6 +15,7 @@ import {
 } from "./edits.js";
 import { scientific } from "./format.js";
 import { nextPoint, renderExplain, requestExplain } from "./explain.js";
+import { buildFeatureControls, syncFeatureControls } from "./features.js";
 import { renderGradcheck } from "./gradcheck.js";
 import { renderHeldOut, withSplit } from "./heldout.js";
 import { LandscapeView } from "./landscape.js";
@@ -146,6 +147,7 @@ function syncAllControls() {
   $("landscape-follow").checked = app.setup.landscape.follow;
   buildClassPicker(app, pickClass);
   buildAxes(app, requestLandscape);
+  syncFeatureControls();
 }
 
 function onOptimizerChange() {
@@ -221,6 +223,11 @@ function wireSettings() {
     refresh();
   });
   buildOptimizerControls(app, onOptimizerChange);
+  buildFeatureControls(scheduleRender);
+  on("param-lecture", "change", () => {
+    app.ui.paramLayout = $("param-lecture").checked ? "classes" : "api";
+    scheduleRender();
+  });
   for (const id of ["minibatch", "batch-size", "batch-seed"]) on(id, "change", readBatch);
   for (const id of ["batch-size", "batch-seed"]) on(id, "blur", readBatch);
 }
@@ -377,7 +384,7 @@ async function boot() {
     markModified();
     scheduleRender();
   });
-  views.params = new ParamPanel($("param-body"), nudge);
+  views.params = new ParamPanel($("param-body"), nudge, $("param-head"), $("param-layout-note"));
   views.points = new PointsTable($("points-head"), $("points-body"), $("points-foot"), (i) => pointEdits.hover(i));
   views.race = new Race(app, {
     changed, pace: () => pace(Number($("speed").value)), status: (kind, message) => setStatus(kind, message),

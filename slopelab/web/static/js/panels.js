@@ -1,6 +1,7 @@
 // Tables and read-outs: totals, the W/b panel with gradients and nudges, the per-point table.
 
 import { compact, fixed, percent } from "./format.js";
+import { ROW_LABELS, rowNames } from "./features.js";
 import { CLASS_NAMES, glyph } from "./palette.js";
 
 const $ = (id) => document.getElementById(id);
@@ -17,10 +18,14 @@ export function renderTotals(app) {
 // Two decimals as in the CS231n demo; a diverging run's huge losses in exponent form.
 const total = (value) => (Math.abs(value) < 1e5 ? fixed(value) : compact(value));
 
-// One row per class: W[0,k], W[1,k], b[k], each with its value, gradient and nudges.
+// W and b with gradients and nudges, in one of two layouts: "classes", one row per class (the
+// lecture's W, C x D, s = W x + b) or "api", one row per input of W (D x C, s = x W + b) and a
+// row for b. Either way the cells are named by the API's indices W[d,k] and b[k].
 export class ParamPanel {
-  constructor(body, onNudge) {
+  constructor(body, onNudge, head = null, note = null) {
     this.body = body;
+    this.head = head;
+    this.note = note;
     this.onNudge = onNudge;
     this.shape = null;
     body.addEventListener("click", (event) => {
@@ -30,52 +35,86 @@ export class ParamPanel {
     });
   }
 
-  build(numClasses) {
-    const rows = [];
-    for (let k = 0; k < numClasses; k += 1) {
-      const cells = [["W", [0, k]], ["W", [1, k]], ["b", [k]]].map(([key, index]) => {
-        const name = `${key}[${index.join(",")}]`;
-        const id = `${key}-${index.join("-")}`;
-        return `<td class="pcell"><div class="pcell-inner">
-          <button type="button" class="nudge" data-key="${key}" data-index="${index}" data-nudge="-1"
-            data-testid="nudge-down-${id}" aria-label="Decrease ${name} by 0.1" title="${name} − 0.1">▼</button>
-          <span class="pnumbers">
-            <span class="pvalue" data-testid="value-${id}">–</span>
-            <span class="pgrad" data-testid="grad-${id}" title="∂L/∂${name}">–</span>
-            <span class="pbatch" data-testid="batch-grad-${id}" title="minibatch ∂L/∂${name}" hidden>–</span>
-          </span>
-          <button type="button" class="nudge" data-key="${key}" data-index="${index}" data-nudge="1"
-            data-testid="nudge-up-${id}" aria-label="Increase ${name} by 0.1" title="${name} + 0.1">▲</button>
-        </div></td>`;
+  build(numClasses, rows, layout) {
+    const classHead = (k) => `${glyph(k)}<span class="visually-hidden">class ${k} (${CLASS_NAMES[k]})</span> ${k}`;
+    const lines = [];
+    if (layout === "api") {
+      rows.forEach((name, d) => {
+        const cells = Array.from({ length: numClasses }, (_, k) => paramCell("W", [d, k]));
+        lines.push(`<tr class="w-row"><th scope="row">${ROW_LABELS[name]} <span class="muted">W[${d},·]</span></th>${cells.join("")}</tr>`);
       });
-      rows.push(`<tr class="class-row-${k}"><th scope="row">${glyph(k)}<span class="visually-hidden">class ${k} (${CLASS_NAMES[k]})</span> ${k}</th>${cells.join("")}</tr>`);
+      const biases = Array.from({ length: numClasses }, (_, k) => paramCell("b", [k]));
+      lines.push(`<tr class="b-row"><th scope="row">b</th>${biases.join("")}</tr>`);
+    } else {
+      for (let k = 0; k < numClasses; k += 1) {
+        const cells = [...rows.map((_, d) => paramCell("W", [d, k])), paramCell("b", [k])];
+        lines.push(`<tr class="class-row-${k}"><th scope="row">${classHead(k)}</th>${cells.join("")}</tr>`);
+      }
     }
-    this.body.innerHTML = rows.join("");
-    this.shape = numClasses;
+    this.body.innerHTML = lines.join("");
+    if (this.head) {
+      const heads = layout === "api"
+        ? ['<th scope="col">input</th>', ...Array.from({ length: numClasses }, (_, k) => `<th scope="col">${classHead(k)}</th>`)]
+        : ['<th scope="col">class</th>', ...rows.map((name, d) => `<th scope="col">W[${d},k]${rows.length > 2 ? ` <span class="muted">${ROW_LABELS[name]}</span>` : ""}</th>`), '<th scope="col">b[k]</th>'];
+      this.head.innerHTML = `<tr>${heads.join("")}</tr>`;
+    }
+    if (this.note) {
+      const [D, C] = [rows.length, numClasses];
+      this.note.textContent = layout === "api"
+        ? `W as the API stores it: D × C = ${D} × ${C}, one row per input, s = x W + b`
+        : `W as the lecture writes it: C × D = ${C} × ${D}, one row per class, s = W x + b (the API stores the transpose)`;
+    }
   }
 
   render(app) {
     const params = app.timeline[app.cursor].params;
     const numClasses = params.b.length;
-    if (this.shape !== numClasses) this.build(numClasses);
+    const rows = rowNames(app.setup).slice(0, params.W.length);
+    const layout = app.ui.paramLayout || "classes";
+    const shape = `${numClasses}:${rows.join(",")}:${layout}`;
+    if (this.shape !== shape) {
+      this.build(numClasses, rows, layout);
+      this.shape = shape;
+    }
     const evaluation = app.evaluation;
     const batch = evaluation && evaluation.batch;
+    const entries = [];
     for (let k = 0; k < numClasses; k += 1) {
-      for (const [key, index] of [["W", [0, k]], ["W", [1, k]], ["b", [k]]]) {
-        const id = `${key}-${index.join("-")}`;
-        const value = key === "W" ? params.W[index[0]][index[1]] : params.b[index[0]];
-        this.body.querySelector(`[data-testid="value-${id}"]`).textContent = fixed(value);
-        const pick = (grads) => (key === "W" ? grads.W[index[0]][index[1]] : grads.b[index[0]]);
-        if (evaluation) {
-          this.body.querySelector(`[data-testid="grad-${id}"]`).textContent = fixed(pick(evaluation.grads));
-        }
-        const batchCell = this.body.querySelector(`[data-testid="batch-grad-${id}"]`);
-        batchCell.hidden = !batch;
-        if (batch) batchCell.textContent = fixed(pick(batch.grads));
+      rows.forEach((_, d) => entries.push(["W", [d, k]]));
+      entries.push(["b", [k]]);
+    }
+    for (const [key, index] of entries) {
+      const id = `${key}-${index.join("-")}`;
+      const pick = (values) => (key === "W" ? values.W[index[0]][index[1]] : values.b[index[0]]);
+      this.body.querySelector(`[data-testid="value-${id}"]`).textContent = fixed(pick(params));
+      // an evaluation of another shape (features just changed) is not shown
+      if (evaluation && evaluation.grads.W.length === rows.length) {
+        this.body.querySelector(`[data-testid="grad-${id}"]`).textContent = fixed(pick(evaluation.grads));
       }
+      const batchCell = this.body.querySelector(`[data-testid="batch-grad-${id}"]`);
+      batchCell.hidden = !batch;
+      if (batch && batch.grads.W.length === rows.length) batchCell.textContent = fixed(pick(batch.grads));
     }
     $("batch-grad-note").hidden = !batch;
+    const scroller = this.body.closest(".param-scroll");
+    if (scroller) $("param-scroll-hint").hidden = scroller.scrollWidth <= scroller.clientWidth + 1;
   }
+}
+
+function paramCell(key, index) {
+  const name = `${key}[${index.join(",")}]`;
+  const id = `${key}-${index.join("-")}`;
+  return `<td class="pcell"><div class="pcell-inner">
+    <button type="button" class="nudge" data-key="${key}" data-index="${index}" data-nudge="-1"
+      data-testid="nudge-down-${id}" aria-label="Decrease ${name} by 0.1" title="${name} − 0.1">▼</button>
+    <span class="pnumbers">
+      <span class="pvalue" data-testid="value-${id}">–</span>
+      <span class="pgrad" data-testid="grad-${id}" title="∂L/∂${name}">–</span>
+      <span class="pbatch" data-testid="batch-grad-${id}" title="minibatch ∂L/∂${name}" hidden>–</span>
+    </span>
+    <button type="button" class="nudge" data-key="${key}" data-index="${index}" data-nudge="1"
+      data-testid="nudge-up-${id}" aria-label="Increase ${name} by 0.1" title="${name} + 0.1">▲</button>
+  </div></td>`;
 }
 
 // One row per point: coordinates, label, scores (active hinge terms boxed), L_i.

@@ -89,6 +89,7 @@ export class Race {
       try {
         result = await api.race({
           data: setup.data, loss: setup.loss, reg: setup.reg, batch: setup.batch, num_steps: numSteps,
+          features: setup.features, conventions: setup.conventions,
           runners: active.map((r) => ({
             id: r.id, optimizer: r.optimizer, params: r.params, opt_state: r.opt_state, step: r.step,
             recent_totals: r.history.slice(-20).map((h) => h.total),

@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { applyEvaluation, setRunning, showError, startRun } from "./session.js";
+import { defaultFeatureSetup } from "./features.js";
 import { GRID_SIZE, app, clearRace, current, problem } from "./state.js";
 import { setStatus } from "./status.js";
 
@@ -22,6 +23,17 @@ export function snapshot(app) {
     optimizer: setup.optimizer,
     batch: setup.batch,
     landscape: setup.landscape,
+    features: setup.features,
+    conventions: setup.conventions,
+  };
+}
+
+// A setup from before features and conventions existed has neither: the defaults.
+function featureFields(snapshot) {
+  const fields = defaultFeatureSetup();
+  return {
+    features: snapshot.features ?? fields.features,
+    conventions: { ...fields.conventions, ...(snapshot.conventions || {}) },
   };
 }
 
@@ -68,12 +80,19 @@ export function download(filename, text, type) {
 
 export function iteratesCsv(app) {
   const classes = app.timeline[0].params.b.length;
+  const rows = app.timeline[0].params.W.length; // x0, x1 and one per feature
   const names = [];
-  for (let k = 0; k < classes; k += 1) names.push(`W[0,${k}]`, `W[1,${k}]`, `b[${k}]`);
+  for (let k = 0; k < classes; k += 1) {
+    for (let d = 0; d < rows; d += 1) names.push(`W[${d},${k}]`);
+    names.push(`b[${k}]`);
+  }
   const lines = [["step", "data_loss", "reg_loss", "total", "accuracy", ...names].join(",")];
   for (const entry of app.timeline) {
     const values = [];
-    for (let k = 0; k < classes; k += 1) values.push(entry.params.W[0][k], entry.params.W[1][k], entry.params.b[k]);
+    for (let k = 0; k < classes; k += 1) {
+      for (let d = 0; d < rows; d += 1) values.push(entry.params.W[d][k]);
+      values.push(entry.params.b[k]);
+    }
     lines.push([entry.step, entry.data_loss, entry.reg_loss, entry.total, entry.accuracy, ...values].join(","));
   }
   return `${lines.join("\n")}\n`;
@@ -93,7 +112,7 @@ export async function copyText(text) {
 export async function applySnapshot(snapshot, syncControls) {
   const evaluation = await api.evaluate({
     data: snapshot.data, params: snapshot.params, loss: snapshot.loss, reg: snapshot.reg,
-    grid_size: GRID_SIZE, batch: snapshot.batch ?? null, step: 0,
+    grid_size: GRID_SIZE, batch: snapshot.batch ?? null, step: 0, ...featureFields(snapshot),
   });
   app.setup = {
     ...app.setup,
@@ -101,6 +120,7 @@ export async function applySnapshot(snapshot, syncControls) {
     optimizer: { hyperparams: {}, schedule: null, ...snapshot.optimizer },
     batch: snapshot.batch ?? null,
     landscape: { ...app.setup.landscape, ...(snapshot.landscape || {}) },
+    ...featureFields(snapshot),
   };
   startRun(snapshot.params);
   clearRace();

@@ -1,6 +1,8 @@
 // The run the page holds: the data and settings (app.setup), a timeline of iterates (each with
 // its W, b, optimizer state and the server's losses), and the UI state. No numbers are made here.
 
+import { defaultFeatureSetup } from "./features.js";
+
 export const GRID_SIZE = 200; // background cells per side (2 px each on a 400 px canvas), drawn smoothed
 export const MAX_TIMELINE = 3000; // stored iterates; beyond it the oldest (but the first) go
 export const MAX_PATH = 300; // path points sent to the landscape
@@ -38,13 +40,14 @@ export function defaultSetup(defaults) {
       span: 2, size: 51, quantity: "total", log: true, follow: true,
     },
     chartLog: false,
+    ...defaultFeatureSetup(),
   };
 }
 
 // The request fields every computation needs.
 export function problem(params) {
-  const { data, loss, reg } = app.setup;
-  return { data, params, loss, reg };
+  const { data, loss, reg, features, conventions } = app.setup;
+  return { data, params, loss, reg, features, conventions };
 }
 
 // An iterate: W, b, the update rule and its state that produced it, and the server's losses.
