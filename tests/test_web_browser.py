@@ -76,7 +76,9 @@ class Demo:
         expect(self.page.locator("body")).to_have_attribute("data-busy", "false")
 
     def canvas_point(self, test_id: str, x0: float, x1: float) -> tuple[float, float]:
-        """Page coordinates of the data point (x0, x1): the canvas spans [-1, 1]^2, x1 up."""
+        """Viewport coordinates of the data point (x0, x1): the canvas spans [-1, 1]^2, x1 up.
+        The canvas is scrolled into view first (a click outside the viewport lands nowhere)."""
+        self.tid(test_id).scroll_into_view_if_needed()
         box = self.tid(test_id).bounding_box()
         return box["x"] + (x0 + 1) / 2 * box["width"], box["y"] + (1 - x1) / 2 * box["height"]
 
