@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import statistics
 import threading
@@ -115,10 +116,17 @@ def pace_section(base_url: str, seconds: float, repeats: int) -> None:
         browser.close()
     for speed in SPEEDS:
         rate, rate_shown = statistics.median(achieved[speed]), statistics.median(shown[speed])
+        spread = f"{min(achieved[speed]):.1f} to {max(achieved[speed]):.1f}"
         print(
             f"  requested {speed:4d} / s   achieved {rate:6.1f} / s   shown {rate_shown:6.1f} / s"
-            f"   achieved / requested {rate / speed:.2f}"
+            f"   achieved / requested {rate / speed:.2f}   (achieved, each run: {spread})"
         )
+    print("  achieved = step counter's growth / page clock; shown = the page's own reading")
+    print(
+        "  load average {:.1f} / {:.1f} / {:.1f} (1 / 5 / 15 min) at the end".format(
+            *os.getloadavg()
+        )
+    )
 
 
 def main() -> None:
