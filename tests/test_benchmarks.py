@@ -353,3 +353,30 @@ def test_quick_mpi_benchmark_compares_one_process_with_two_ranks():
         assert low - 0.005 <= float(two[2]) <= high + 0.005
         assert two[4] == "smoke"  # never PASS/MISS from a smoke run
         assert "of the epoch" in figures[f"{problem}: time inside Allreduce, 2 ranks"][1]
+
+
+@pytest.mark.slow
+def test_quick_web_benchmark_prints_the_api_times_and_the_rate_each_speed_reaches():
+    """The shape of bench_web.py's output, not its speeds: those belong to the machine."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    quick = ["--repeats", "2", "--pace-seconds", "0.5", "--pace-repeats", "1"]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_web.py"), *quick],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"^BLAS: .*\d+ threads?\)", done.stdout, re.MULTILINE)
+    for name in ("step: compute", "step: HTTP round trip", "landscape: compute"):
+        assert re.search(rf"{name}\s+\d+\.\d\d ms", done.stdout), name
+    rows = re.findall(
+        r"requested +(\d+) / s +achieved +(\S+) / s +shown +(\S+) / s +achieved / requested (\S+)",
+        done.stdout,
+    )
+    if not Path("/usr/bin/chromium").exists():
+        assert "not measured: needs Chromium at /usr/bin/chromium" in done.stdout
+        return
+    assert [int(requested) for requested, *_ in rows] == [30, 300]
+    for requested, achieved, shown, ratio in rows:
+        assert float(achieved) > 0 and float(shown) > 0  # the run ran and the page said so
+        # the ratio printed to 2 decimals is that of the achieved rate printed to 1
+        assert float(ratio) == pytest.approx(float(achieved) / int(requested), abs=0.006)

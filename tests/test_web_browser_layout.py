@@ -6,7 +6,8 @@ scrolled away (defect 4); a run reaching 22-28 of 30 and 137-181 of 300 requeste
 second, with no rate shown (defect 9); decision regions drawn as staircases and the landscape
 as flat colour bands (defect 11); horizontal landscape labels 4 px apart at extreme values on a
 phone. The 1280x800 layout is checked unchanged, and a run past the timeline's 3000 iterates
-says that Back no longer reaches the oldest.
+says that Back no longer reaches the oldest. The pace itself is tested on a fake clock in
+test_web_pacer.py; the rate a run reaches is measured by benchmarks/bench_web.py, not tested.
 """
 
 from __future__ import annotations
@@ -186,38 +187,45 @@ def test_the_desktop_layout_keeps_its_one_row_header_and_three_columns(demo):
 
 # ---------------------------------------------------------------- defect 9: the requested speed
 
-STEPS_AND_CLOCK = """() => [
-  parseInt(document.querySelector('[data-testid=step-count]').textContent.slice(5)),
-  performance.now(),
-]"""
+SERVER_DELAY_S = 0.05  # longer than 1/300 s: at 300/s updates fall due during each request
 
 
-def measured_rate(demo: Demo, seconds: float) -> tuple[float, float]:
-    """Updates per second from the step counter and the page's clock over ``seconds``, and the
-    rate the page showed at the end of them."""
-    steps0, clock0 = demo.page.evaluate(STEPS_AND_CLOCK)
-    time.sleep(seconds)  # wall time is what is measured here, not a wait for a page state
-    steps1, clock1 = demo.page.evaluate(STEPS_AND_CLOCK)
-    shown = float(demo.tid("speed-achieved").get_attribute("data-rate"))
-    return (steps1 - steps0) * 1000 / (clock1 - clock0), shown
+def test_a_fast_run_batches_its_updates_keeps_every_one_and_shows_its_rate(demo):
+    """At 300/s against a server slower than 1/300 s, each request asks for the updates that
+    fell due during the one before (at most a batch of 50), every update the server made is an
+    iterate of the timeline, and the rate reached shows while running and goes when stopped.
+    How close the rate comes to the request is measured by benchmarks/bench_web.py, not here:
+    it depends on the machine. Before the fix a run at 300/s asked for 5 updates every 16 ms
+    whatever the round trip, and showed no rate."""
+    asked, made = [], []
 
+    def slow_server(route) -> None:
+        time.sleep(SERVER_DELAY_S)  # a slow server, not a wait in a test
+        response = route.fetch()
+        asked.append(route.request.post_data_json["num_steps"])
+        made.append(len(response.json()["records"]))
+        route.fulfill(response=response)
 
-@pytest.mark.parametrize("speed", [30, 300])
-def test_a_run_reaches_the_requested_speed_and_shows_it(demo, speed):
-    demo.tid("speed").select_option(str(speed))
+    demo.page.route("**/api/step", slow_server)
+    demo.tid("speed").select_option("300")
     demo.tid("run").click()
     demo.page.wait_for_function(
-        "parseInt(document.querySelector('[data-testid=step-count]').textContent.slice(5)) >= 3"
+        "parseInt(document.querySelector('[data-testid=step-count]').textContent.slice(5)) >= 200"
     )
-    expect(demo.tid("speed-achieved")).to_have_text(re.compile(r"^\d+(\.\d)? / s$"))
-    time.sleep(0.5)  # past the first requests, whose answers include the start-up
-    rate, shown = measured_rate(demo, 2.5)
+    shown = demo.tid("speed-achieved")
+    expect(shown).to_have_text(re.compile(r"^\d+(\.\d)? / s$"))
+    assert float(shown.get_attribute("data-rate")) > 0
     demo.tid("run").click()
     demo.settle()
-    assert rate >= 0.85 * speed, f"{rate:.1f} updates/s at {speed}/s requested"
-    assert rate <= 1.1 * speed, f"{rate:.1f} updates/s at {speed}/s requested"
-    assert shown == pytest.approx(rate, rel=0.2)
-    expect(demo.tid("speed-achieved")).to_have_text("")
+    expect(shown).to_have_text("")
+    assert shown.get_attribute("data-rate") is None
+    # every request after the first waited out at least one server delay: the updates that
+    # fell due meanwhile (less one, for the page clock's coarse resolution), at most a batch
+    assert all(300 * SERVER_DELAY_S - 1 <= steps <= 50 for steps in asked[1:]), asked
+    assert made == asked, "the server made fewer updates than asked"
+    assert demo.step_count() == sum(made)
+    expect(demo.tid("timeline")).to_have_attribute("max", str(sum(made)))
+    demo.page.unroute("**/api/step")
 
 
 # ---------------------------------------------------------------- defect 11: smooth rendering
