@@ -6,6 +6,7 @@ any file, both paths give the same matrix, labels, names and notes, or the same 
 
 from __future__ import annotations
 
+import csv
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,6 +162,18 @@ def test_negative_zero_keeps_its_sign(tmp_path, cells):
     path = write(tmp_path, "x,label\n" + "".join(f"{c},{i % 2}\n" for i, c in enumerate(cells)))
     X = read_csv(path).X[:, 0]
     assert np.signbit(X).tolist() == [cell.startswith("-") for cell in cells]
+
+
+def test_a_number_longer_than_the_field_limit_is_refused_on_both_paths(tmp_path):
+    """pandas has no field limit; the csv module's (131,072 characters) names the line."""
+    previous = csv.field_size_limit(100)
+    try:
+        path = write(tmp_path, "x,label\n1,0\n" + "0" * 150 + "1,1\n")
+        assert csvfile._fast_table(path) is None
+        with pytest.raises(DataError, match=r"line 3 has a field longer than 100 characters"):
+            read_csv(path)
+    finally:
+        csv.field_size_limit(previous)
 
 
 def test_the_first_error_is_the_csv_modules_message(tmp_path):

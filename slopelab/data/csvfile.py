@@ -14,6 +14,9 @@
   misread); blank lines are skipped; every row needs one value per column; a field longer than
   the csv module's limit (``csv.field_size_limit()``, 131,072 characters) is refused.
   Messages count rows from 1, the first data row (not the header) being row 1.
+- **Speed**: pandas' C parser reads the data rows when it reads them exactly as the csv module
+  would (no quotes, one width, ...; :mod:`slopelab.data.csvframe`); any other file, and any
+  file with a bad cell, is read by the csv module, whose messages these are.
 - **Columns**: found by exact name, else by name in any letter case. The label column, when not
   given, is the first named ``label``, ``class``, ``target`` or ``y`` (any case).
 - **Numbers**: feature cells must parse as numbers, be finite, and fit float32 (|x| < 3.4e38),

@@ -85,9 +85,9 @@ def read_frame(
     ``as_text`` (the likely label columns) are read as text at once, sparing a second read."""
     if encoding != "utf-8-sig":
         return None
-    found = _found(path, (*REFUSED_BYTES, NEGATIVE_ZERO))
-    if any(mark in found for mark in REFUSED_BYTES):
-        return None
+    found, longest = _scan(path, (*REFUSED_BYTES, NEGATIVE_ZERO))
+    if any(mark in found for mark in REFUSED_BYTES) or longest > csv.field_size_limit():
+        return None  # a line that long may hold a field the csv module refuses
     import pandas as pd
 
     try:
@@ -129,13 +129,19 @@ def _column(series, negative_zero: bool) -> np.ndarray | list[str] | None:
     return None
 
 
-def _found(path: Path, marks: tuple[bytes, ...]) -> set[bytes]:
-    """Which of ``marks`` (one or two bytes each) the file holds."""
+def _scan(path: Path, marks: tuple[bytes, ...]) -> tuple[set[bytes], int]:
+    """Which of ``marks`` (one or two bytes each) the file holds, and its longest line's
+    length in bytes."""
     found: set[bytes] = set()
-    tail = b""
+    tail, longest, current = b"", 0, 0  # current: the length of the line still open
     with path.open("rb") as handle:
         while chunk := handle.read(SCAN_BYTES):
             window = tail + chunk  # a mark may straddle two chunks
             found.update(mark for mark in marks if mark in window)
             tail = chunk[-1:]
-    return found
+            pieces = chunk.replace(b"\r", b"\n").split(b"\n")
+            current += len(pieces[0])
+            if len(pieces) > 1:
+                longest = max(longest, current, *(len(piece) for piece in pieces[1:-1]))
+                current = len(pieces[-1])
+    return found, max(longest, current)
