@@ -150,7 +150,8 @@ def test_numbers_are_read_as_float_reads_them(values, digits):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "t.csv"
         path.write_text(text)
-        assert isinstance(csvfile.read_table(path).rows, FrameRows)
+        fast = isinstance(csvfile.read_table(path).rows, FrameRows)
+        assert fast or "-0" in text  # a -0 among whole numbers: the csv module reads it
         X = read_csv(path).X[:, 0]
     expected = np.array([float(cell) for cell in cells])
     np.testing.assert_array_equal(X.view(np.int64), expected.view(np.int64))
