@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import gzip
@@ -359,3 +360,76 @@ def test_data_commands_refuse_a_file_as_the_data_folder(
         f"slopelab data: error: the data folder {folder} {problem}, not a folder; {fix}"
     )
     assert len(captured.err.splitlines()) == 1
+
+
+# --- what pooch would change (README, conventions): the retry policy, pinned ------------------
+
+
+def test_a_checksum_mismatch_is_not_downloaded_again(server, tmp_path):
+    """A wrong file is a wrong file: retrying it would fetch CIFAR-10's 163 MiB again for
+    nothing (pooch 1.9 retries it)."""
+    server.plan["/official/first.gz"] = ["lie"] * 5
+    with pytest.raises(DataError, match=r"^checksum mismatch for .*first\.gz"):
+        download("mnist", tmp_path, progress=False, retries=3)
+    assert server.requests["/official/first.gz"] == 1
+
+
+@pytest.mark.parametrize("retries", [0, 1, 3])
+def test_server_errors_are_retried_with_doubling_waits_then_reported(
+    server, tmp_path, monkeypatch, retries
+):
+    waits = []
+    monkeypatch.setattr(download_module, "BACKOFF_SECONDS", 0.5)
+    monkeypatch.setattr(download_module.time, "sleep", waits.append)
+    server.plan["/official/first.gz"] = ["503"] * 10
+    with pytest.raises(
+        DataError,
+        match=rf"after {retries + 1} attempts \(last: HTTP 503 Service Unavailable\); check your "
+        "connection",
+    ):
+        download("mnist", tmp_path, progress=False, retries=retries)
+    assert server.requests["/official/first.gz"] == retries + 1
+    assert waits == [0.5 * 2**attempt for attempt in range(retries)]
+    assert _listing(tmp_path) == []
+
+
+def test_server_errors_then_success(server, tmp_path):
+    server.plan["/official/second.gz"] = ["503", "503", "cut"]
+    download("mnist", tmp_path, progress=False, retries=3)
+    assert server.requests == {"/official/first.gz": 1, "/official/second.gz": 4}
+    assert (tmp_path / "mnist" / "second.gz").read_bytes() == FILES["second.gz"]
+
+
+def test_ctrl_c_in_the_middle_of_a_file_leaves_no_part_file(server, tmp_path, monkeypatch):
+    """Interrupted after some bytes were written: the .part file goes, and so does the folder;
+    files already verified stay (here: none, first.gz is the one interrupted)."""
+    original = download_module._temporary_file
+    seen = {}
+
+    class Interrupting:
+        def __init__(self, handle):
+            self.handle, self.writes = handle, 0
+
+        def write(self, data):
+            self.writes += 1
+            if self.writes == 3:
+                self.handle.flush()
+                seen["part"] = [p.name for p in (tmp_path / "data" / "mnist").iterdir()]
+                seen["size"] = sum(p.stat().st_size for p in (tmp_path / "data").rglob("*.part"))
+                raise KeyboardInterrupt
+            return self.handle.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    @contextlib.contextmanager
+    def interrupting(target):
+        with original(target) as (handle, temporary):
+            yield Interrupting(handle), temporary
+
+    monkeypatch.setattr(download_module, "_temporary_file", interrupting)
+    monkeypatch.setattr(download_module, "CHUNK_BYTES", 1000)
+    with pytest.raises(KeyboardInterrupt):
+        download("mnist", tmp_path / "data", progress=False)
+    assert len(seen["part"]) == 1 and seen["part"][0].endswith(".part") and seen["size"] == 2000
+    assert _listing(tmp_path) == []

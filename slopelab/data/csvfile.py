@@ -14,6 +14,9 @@
   misread); blank lines are skipped; every row needs one value per column; a field longer than
   the csv module's limit (``csv.field_size_limit()``, 131,072 characters) is refused.
   Messages count rows from 1, the first data row (not the header) being row 1.
+- **Speed**: pandas' C parser reads the data rows when it reads them exactly as the csv module
+  would (no quotes, one width, ...; :mod:`slopelab.data.csvframe`); any other file, and any
+  file with a bad cell, is read by the csv module, whose messages these are.
 - **Columns**: found by exact name, else by name in any letter case. The label column, when not
   given, is the first named ``label``, ``class``, ``target`` or ``y`` (any case).
 - **Numbers**: feature cells must parse as numbers, be finite, and fit float32 (|x| < 3.4e38),
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from slopelab.data.csvframe import FrameRows, read_frame
 from slopelab.data.errors import DataError, option
 from slopelab.data.number_text import all_plain, is_number, why_not_a_number
 
@@ -38,17 +42,19 @@ SNIFF_BYTES = 8192  # bytes looked at to tell text from binary
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 SHOWN_COLUMNS = 12
 
+Rows = list[list[str]] | FrameRows  # the csv module's cells, or pandas' columns
+
 
 @dataclass(frozen=True)
 class Table:
-    """The cells of a CSV file: column names, data rows as strings, and notes for the user.
+    """The cells of a CSV file: column names, data rows, and notes for the user.
 
     ``named`` is False when the file has no header row; its columns are then named ``1``..``K``.
     """
 
     path: Path
     header: tuple[str, ...]
-    rows: list[list[str]]
+    rows: Rows
     named: bool = True
     notes: tuple[str, ...] = ()
 
@@ -65,16 +71,63 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    """The header and data rows of the CSV file at ``path`` (see the module docstring)."""
+    """The header and data rows of the CSV file at ``path`` (see the module docstring): read by
+    pandas when it reads the file as the csv module would (:mod:`slopelab.data.csvframe`),
+    else by the csv module."""
+    return _fast_table(path) or read_exact_table(path)
+
+
+def _fast_table(path: Path) -> Table | None:
+    encoding = _encoding(path)
+    head = _head(path, encoding)
+    if head is None:
+        return None
+    first, second, header_lines = head
+    if len(first) == 1 or (second is not None and len(second) != len(first)):
+        return None  # a separator to name, or rows of other widths: the csv module says it
+    headerless = _first_line_is_data(first, second)
+    names = [cell.strip().lower() for cell in first]
+    as_text = [index for index, name in enumerate(names) if name in LABEL_COLUMNS]
+    skip = 0 if headerless else header_lines
+    rows = read_frame(path, encoding, skip, len(first), [*as_text, len(first) - 1])
+    if rows is None:
+        return None
+    table = _headerless(path, first, rows) if headerless else _with_header(path, first, rows)
+    return _without_pandas_index(table)
+
+
+def _head(path: Path, encoding: str) -> tuple[list[str], list[str] | None, int] | None:
+    """The first two rows that are not blank, and how many lines end with the first; None
+    when the csv module stops there (an error the full read reports)."""
+    rows: list[list[str]] = []
+    try:
+        with path.open(newline="", encoding=encoding) as handle:
+            reader = csv.reader(handle, strict=True)
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    rows.append(row)
+                    if len(rows) == 1:
+                        header_lines = reader.line_num
+                if len(rows) == 2:
+                    break
+    except (UnicodeDecodeError, csv.Error, OSError):
+        return None
+    if not rows:
+        return None
+    return rows[0], rows[1] if len(rows) > 1 else None, header_lines
+
+
+def read_exact_table(path: Path) -> Table:
+    """:func:`read_table` by the csv module alone, whose messages name the line and the fix."""
     lines = _read_lines(path)
     if not lines:
         raise DataError(f"{path} is empty; a CSV needs a header row and at least one data row")
     _check_separator(path, lines[0])
     second = lines[1] if len(lines) > 1 else None
     if _first_line_is_data(lines[0], second):
-        table = _headerless(path, lines)
+        table = _headerless(path, lines[0], lines)
     else:
-        table = _with_header(path, lines)
+        table = _with_header(path, lines[0], lines[1:])
     if not table.rows:
         raise DataError(
             f"{path} needs a header row and at least one data row; it has {len(lines)} line"
@@ -83,18 +136,18 @@ def read_table(path: Path) -> Table:
     return _without_pandas_index(table)
 
 
-def _headerless(path: Path, lines: list[list[str]]) -> Table:
-    count = len(lines[0])
+def _headerless(path: Path, first: list[str], rows: Rows) -> Table:
+    count = len(first)
     note = (
-        f"{path} has no header row (its first line holds only data: {_preview(lines[0])}), so "
+        f"{path} has no header row (its first line holds only data: {_preview(first)}), so "
         f"every line is read as data and the columns are numbered 1..{count}"
     )
     header = tuple(str(number) for number in range(1, count + 1))
-    return Table(path, header, lines, named=False, notes=(note,))
+    return Table(path, header, rows, named=False, notes=(note,))
 
 
-def _with_header(path: Path, lines: list[list[str]]) -> Table:
-    header = tuple(name.strip() for name in lines[0])
+def _with_header(path: Path, first: list[str], rows: Rows) -> Table:
+    header = tuple(name.strip() for name in first)
     _check_distinct(path, header)
     notes = ()
     if _is_pandas_header(header):
@@ -102,7 +155,7 @@ def _with_header(path: Path, lines: list[list[str]]) -> Table:
             f"{path}: its first line 0..{len(header) - 1} is read as column names (pandas "
             "writes these for unnamed columns), not as data",
         )
-    return Table(path, header, lines[1:], named=True, notes=notes)
+    return Table(path, header, rows, named=True, notes=notes)
 
 
 def _check_distinct(path: Path, header: tuple[str, ...]) -> None:
@@ -122,13 +175,17 @@ def _without_pandas_index(table: Table) -> Table:
     writes unless told ``index=False``. As a feature it would only encode the row order."""
     if not table.named or table.header[0] or len(table.header) < 2:
         return table
-    if any(row[0].strip() != str(number) for number, row in enumerate(table.rows)):
+    if any(cell.strip() != str(number) for number, cell in enumerate(_text(table.rows, 0))):
         return table
     note = (
         f"{table.path}: its first column has no name and holds the row numbers 0..."
         f"{len(table.rows) - 1} (the index pandas writes without index=False), so it is dropped"
     )
-    rows = [row[1:] for row in table.rows]
+    rows = (
+        table.rows.without_first_column()
+        if isinstance(table.rows, FrameRows)
+        else [row[1:] for row in table.rows]
+    )
     return Table(table.path, table.header[1:], rows, named=True, notes=(*table.notes, note))
 
 
@@ -191,6 +248,11 @@ def feature_matrix(table: Table, columns: list[int], *, label_known: bool = True
     """The cells of ``columns`` as float64 ``(N, len(columns))``: numbers, finite, and within
     float32's range; otherwise a DataError naming the row and the column. ``label_known=False``
     (no label column was found) adds a hint to name it when a cell is text."""
+    if isinstance(table.rows, FrameRows):
+        X = table.rows.numbers(columns)
+        if X is not None and not _bad_cells(X).size:
+            return X
+        table = read_exact_table(table.path)  # its message quotes the cell as written
     cells = [[row[index] for index in columns] for row in table.rows]
     try:
         if not all(all_plain(row) for row in cells):
@@ -198,7 +260,7 @@ def feature_matrix(table: Table, columns: list[int], *, label_known: bool = True
         X = np.array(cells, dtype=np.float64).reshape(len(cells), len(columns))
     except ValueError:
         X = _parse_each(table, cells, columns, label_known)
-    bad = np.argwhere(~np.isfinite(X) | (np.abs(X) > FLOAT32_MAX))
+    bad = _bad_cells(X)
     if bad.size:
         row, position = (int(index) for index in bad[0])
         column = table.column(columns[position])
@@ -215,9 +277,21 @@ def feature_matrix(table: Table, columns: list[int], *, label_known: bool = True
     return X
 
 
+def _bad_cells(X: np.ndarray) -> np.ndarray:
+    """``(row, position)`` of every value that is not finite or does not fit float32."""
+    return np.argwhere(~np.isfinite(X) | (np.abs(X) > FLOAT32_MAX))
+
+
 def label_cells(table: Table, index: int) -> np.ndarray:
     """The cells of the label column, stripped, as a string array."""
-    return np.array([row[index].strip() for row in table.rows], dtype=str)
+    return np.array([cell.strip() for cell in _text(table.rows, index)], dtype=str)
+
+
+def _text(rows: Rows, index: int) -> list[str]:
+    """The cells of column ``index`` as written in the file."""
+    if isinstance(rows, FrameRows):
+        return rows.text(index)
+    return [row[index] for row in rows]
 
 
 def _parse_each(
