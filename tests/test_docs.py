@@ -127,3 +127,6 @@ def test_the_site_builds_strict_offline(tmp_path):
     gradcheck = (site / "reference/gradcheck/index.html").read_text(encoding="utf-8")
     assert "check_gradient" in gradcheck and '<span class="gp">&gt;&gt;&gt; </span>' in gradcheck
     assert (site / "objects.inv").is_file()
+    for notebook in sorted((DOCS / "notebooks").glob("*.ipynb")):  # executed, with outputs
+        page = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
+        assert "jp-OutputArea-output" in page and "data:image/png;base64" in page, notebook.name

@@ -19,6 +19,7 @@ PAGES = {
     "The lecture, step by step, from the command line": "command-line.md",
     "The interactive demo": "demo.md",
     "Conventions": "conventions.md",
+    "Notebooks": "notebooks.md",
     "A tour of the Python API": "python-api.md",
     "Speed": "speed.md",
     "Beyond one machine: MPI": "mpi.md",

@@ -6,7 +6,9 @@
 // server returns every update of a batch as its own iterate, so batching drops none.
 
 export const MAX_BATCH = 50; // updates per request (the API allows 200)
-const MAX_DEBT_S = 0.25; // after a stall (hidden tab, busy server), catch up at most this much
+// After a stall (hidden tab, busy server) the run catches up by at most one batch plus this
+// many seconds of updates; the rest of the debt is forgiven (a slow round trip still batches).
+const MAX_DEBT_S = 0.25;
 const RATE_WINDOW_MS = 1000; // the shown rate: updates over about the last second
 
 export class Pacer {
