@@ -97,7 +97,7 @@ function scoresTable(result) {
   const C = scores.length;
   const own = (j) => (j === label ? ' class="own"' : "");
   const rows = [
-    `<tr><th scope="row">s<sub>j</sub> = x<sub>0</sub>W[0,j] + x<sub>1</sub>W[1,j] + b<sub>j</sub></th>${cells(scores, own)}</tr>`,
+    `<tr><th scope="row" data-testid="explain-score-formula">s<sub>j</sub> = ${scoreTerms()} + b<sub>j</sub></th>${cells(scores, own)}</tr>`,
   ];
   const activeCell = (j) => (terms.active && terms.active[j] ? ' class="active"' : own(j));
   if (terms.kind === "ww" || terms.kind === "structured") {
@@ -166,6 +166,11 @@ function gradientTable(result) {
       <th scope="col">after the step</th></tr></thead>
     <tbody>${rows.join("")}</tbody></table></div>
     <p class="hint">N = ${N}: the shares of all ${N} training points plus ${regGradient} add up to ∂L (${bias}).</p>`;
+}
+
+// s_j written out over W's rows: x0 W[0,j] + x1 W[1,j] + (each feature) W[d,j].
+function scoreTerms() {
+  return rowNames(app.setup).map((row, d) => `${ROW_LABELS[row] || row}·W[${d},j]`).join(" + ");
 }
 
 function pick(params, name) {
