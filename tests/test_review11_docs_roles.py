@@ -42,7 +42,7 @@ def docstrings(obj) -> list[str]:
         (
             ":mod:`slopelab.display` and :meth:`History.column`",
             "`slopelab.display` and `History.column`",
-        ),  # fmt: skip
+        ),
         ("``code`` and `x` stay", "``code`` and `x` stay"),
     ],
 )

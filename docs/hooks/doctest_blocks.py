@@ -9,9 +9,8 @@ shows as the literal text ":func:"; on the site they become code spans (``save``
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 import griffe
 
