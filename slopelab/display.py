@@ -102,13 +102,19 @@ def _box(heading: str, body: str) -> str:
     return f'<div style="display:inline-block"><strong>{heading}</strong>{body}</div>'
 
 
+def loss_name(history: History) -> str:
+    """What ``final_loss`` is: the run's last loss, or, for a run that diverged, the last one
+    recorded before it (the diverging step is not recorded; its loss is in the message)."""
+    return "loss before it diverged" if history.status == "diverged" else "final loss"
+
+
 def history_facts(history: History) -> list[tuple[str, Any]]:
     """The key numbers of a run, as (name, value), from the History's own fields."""
     facts: list[tuple[str, Any]] = [
         ("strategy", history.strategy),
         ("status", history.status),
         ("steps", len(history.steps)),
-        ("final loss", history.final_loss),
+        (loss_name(history), history.final_loss),
     ]
     if history.epochs:
         last = history.epochs[-1]
@@ -134,7 +140,7 @@ def history_html(history: History) -> str:
 def history_text(history: History) -> str:
     """``History('sgd', completed, 120 steps, final loss 0.4123, val accuracy 0.93)``."""
     parts = [f"{history.strategy!r}", history.status, f"{len(history.steps)} steps"]
-    parts.append(f"final loss {number(history.final_loss)}")
+    parts.append(f"{loss_name(history)} {number(history.final_loss)}")
     if history.epochs and math.isfinite(history.epochs[-1].val_accuracy):
         parts.append(f"val accuracy {number(history.epochs[-1].val_accuracy)}")
     return f"History({', '.join(parts)})"
