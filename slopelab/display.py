@@ -108,6 +108,16 @@ def loss_name(history: History) -> str:
     return "loss before it diverged" if history.status == "diverged" else "final loss"
 
 
+def kept_epoch(history: History) -> Any:
+    """The epoch whose weights an early-stopped run returns (its first best validation
+    accuracy); None for any other status (a History does not record whether a completed run
+    had patience, so its last epoch is shown as it is)."""
+    scored = [epoch for epoch in history.epochs if math.isfinite(epoch.val_accuracy)]
+    if history.status != "early_stopped" or not scored:
+        return None
+    return max(scored, key=lambda epoch: epoch.val_accuracy)  # the first of equal ones
+
+
 def history_facts(history: History) -> list[tuple[str, Any]]:
     """The key numbers of a run, as (name, value), from the History's own fields."""
     facts: list[tuple[str, Any]] = [
@@ -119,7 +129,16 @@ def history_facts(history: History) -> list[tuple[str, Any]]:
     if history.epochs:
         last = history.epochs[-1]
         facts += [("epochs", last.epoch), ("train accuracy", last.train_accuracy)]
-        if math.isfinite(last.val_accuracy):
+        kept = kept_epoch(history)
+        if kept is not None:
+            facts += [
+                (
+                    f"validation accuracy of the kept weights (epoch {number(kept.epoch)})",
+                    kept.val_accuracy,
+                ),
+                ("validation accuracy, last epoch", last.val_accuracy),
+            ]
+        elif math.isfinite(last.val_accuracy):
             facts.append(("validation accuracy", last.val_accuracy))
     facts += [
         ("loss evaluations", history.evaluations),
@@ -141,7 +160,12 @@ def history_text(history: History) -> str:
     """``History('sgd', completed, 120 steps, final loss 0.4123, val accuracy 0.93)``."""
     parts = [f"{history.strategy!r}", history.status, f"{len(history.steps)} steps"]
     parts.append(f"{loss_name(history)} {number(history.final_loss)}")
-    if history.epochs and math.isfinite(history.epochs[-1].val_accuracy):
+    kept = kept_epoch(history)
+    if kept is not None:
+        parts.append(
+            f"val accuracy {number(kept.val_accuracy)} (kept weights, epoch {number(kept.epoch)})"
+        )
+    elif history.epochs and math.isfinite(history.epochs[-1].val_accuracy):
         parts.append(f"val accuracy {number(history.epochs[-1].val_accuracy)}")
     return f"History({', '.join(parts)})"
 
