@@ -102,18 +102,43 @@ def _box(heading: str, body: str) -> str:
     return f'<div style="display:inline-block"><strong>{heading}</strong>{body}</div>'
 
 
+def loss_name(history: History) -> str:
+    """What ``final_loss`` is: the run's last loss, or, for a run that diverged, the last one
+    recorded before it (the diverging step is not recorded; its loss is in the message)."""
+    return "loss before it diverged" if history.status == "diverged" else "final loss"
+
+
+def kept_epoch(history: History) -> Any:
+    """The epoch whose weights an early-stopped run returns (its first best validation
+    accuracy); None for any other status (a History does not record whether a completed run
+    had patience, so its last epoch is shown as it is)."""
+    scored = [epoch for epoch in history.epochs if math.isfinite(epoch.val_accuracy)]
+    if history.status != "early_stopped" or not scored:
+        return None
+    return max(scored, key=lambda epoch: epoch.val_accuracy)  # the first of equal ones
+
+
 def history_facts(history: History) -> list[tuple[str, Any]]:
     """The key numbers of a run, as (name, value), from the History's own fields."""
     facts: list[tuple[str, Any]] = [
         ("strategy", history.strategy),
         ("status", history.status),
         ("steps", len(history.steps)),
-        ("final loss", history.final_loss),
+        (loss_name(history), history.final_loss),
     ]
     if history.epochs:
         last = history.epochs[-1]
         facts += [("epochs", last.epoch), ("train accuracy", last.train_accuracy)]
-        if math.isfinite(last.val_accuracy):
+        kept = kept_epoch(history)
+        if kept is not None:
+            facts += [
+                (
+                    f"validation accuracy of the kept weights (epoch {number(kept.epoch)})",
+                    kept.val_accuracy,
+                ),
+                ("validation accuracy, last epoch", last.val_accuracy),
+            ]
+        elif math.isfinite(last.val_accuracy):
             facts.append(("validation accuracy", last.val_accuracy))
     facts += [
         ("loss evaluations", history.evaluations),
@@ -134,8 +159,13 @@ def history_html(history: History) -> str:
 def history_text(history: History) -> str:
     """``History('sgd', completed, 120 steps, final loss 0.4123, val accuracy 0.93)``."""
     parts = [f"{history.strategy!r}", history.status, f"{len(history.steps)} steps"]
-    parts.append(f"final loss {number(history.final_loss)}")
-    if history.epochs and math.isfinite(history.epochs[-1].val_accuracy):
+    parts.append(f"{loss_name(history)} {number(history.final_loss)}")
+    kept = kept_epoch(history)
+    if kept is not None:
+        parts.append(
+            f"val accuracy {number(kept.val_accuracy)} (kept weights, epoch {number(kept.epoch)})"
+        )
+    elif history.epochs and math.isfinite(history.epochs[-1].val_accuracy):
         parts.append(f"val accuracy {number(history.epochs[-1].val_accuracy)}")
     return f"History({', '.join(parts)})"
 

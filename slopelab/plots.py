@@ -35,6 +35,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from slopelab.history import History
+from slopelab.plot_inputs import paired_labels, template_shape
 from slopelab.runs import atomic_write_bytes
 from slopelab.smoothing import centered_moving_average
 
@@ -218,11 +219,12 @@ def plot_weight_templates(
     ax: Axes | None = None,
     title: str = "Learned weights as class templates",
 ) -> Axes:
-    """Each column of ``W`` (D, C) drawn as an image, all rescaled together to [0, 1] (as in
-    the CS231n notes), on a grid of up to 10 per row. ``ax`` holds the grid: its frame is
-    hidden and each template is an inset axes of it (``ax.child_axes``, one image each, titled
-    with its class name). Returns ``ax``."""
-    height, width, channels = image_shape
+    """Each column of ``W`` (D, C) drawn as an image of ``image_shape`` ``(height, width)`` or
+    ``(height, width, channels)`` (features stored channel by channel), all rescaled together
+    to [0, 1] (as in the CS231n notes), on a grid of up to 10 per row. ``ax`` holds the grid:
+    its frame is hidden and each template is an inset axes of it (``ax.child_axes``, one image
+    each, titled with its class name). Returns ``ax``."""
+    height, width, channels = template_shape(W, image_shape, class_names)
     num_classes = W.shape[1]
     ax = _axes_or_new(ax, _templates_size(num_classes))
     columns = min(num_classes, 10)
@@ -272,7 +274,10 @@ def plot_confusion_matrix(
     title: str = "Confusion matrix (test)",
 ) -> Axes:
     """Counts of true class (rows) against predicted class (columns), labels ``0 .. C-1``
-    naming ``class_names``; one image, each nonzero count written in its cell. Returns ``ax``."""
+    naming ``class_names``; one image, each nonzero count written in its cell. Labels must be
+    those indices (an ``InvalidValueError`` otherwise, never a miscounted cell): map a model's
+    labels with ``np.searchsorted(model.classes_, labels)``. Returns ``ax``."""
+    y_true, y_pred = paired_labels(y_true, y_pred, class_names)
     num_classes = len(class_names)
     counts = np.zeros((num_classes, num_classes), dtype=int)
     np.add.at(counts, (y_true, y_pred), 1)

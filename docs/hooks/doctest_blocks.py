@@ -3,15 +3,19 @@
 slopelab's docstrings show examples as plain doctest runs (``>>>`` lines and their output),
 which pytest runs with ``--doctest-modules``. Markdown would flow them into a paragraph (and
 read ``x["W"][0, 0]`` as a link); this wraps each run in a ``pycon`` fence, on the site only.
+The docstrings also name other objects with Sphinx roles (``:func:`save```), which Markdown
+shows as the literal text ":func:"; on the site they become code spans (``save``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import griffe
 
 PROMPT = ">>>"
+ROLE = re.compile(r":(?:func|class|meth|mod|data|attr|exc|obj):`(~?)([^`]+)`")
 
 
 def fence_doctests(text: str) -> str:
@@ -36,9 +40,20 @@ def fence_doctests(text: str) -> str:
     return "\n".join(lines)
 
 
+def plain_roles(text: str) -> str:
+    """``:func:`save``` -> ``save`` as a code span; ``:class:`~a.b.C``` -> ``C`` (the tilde
+    asks for the last part only, as in Sphinx)."""
+
+    def code(match: re.Match) -> str:
+        target = match.group(2)
+        return f"`{target.rsplit('.', 1)[-1] if match.group(1) else target}`"
+
+    return ROLE.sub(code, text)
+
+
 class DoctestBlocks(griffe.Extension):
     """Fence the doctest runs of every docstring griffe loads."""
 
     def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            obj.docstring.value = fence_doctests(obj.docstring.value)
+            obj.docstring.value = fence_doctests(plain_roles(obj.docstring.value))
