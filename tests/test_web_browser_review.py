@@ -64,3 +64,26 @@ def test_a_shared_split_shows_its_fraction_and_a_new_seed_keeps_it(demo, browser
     finally:
         context.close()
     assert reopened.errors == []
+
+
+def test_the_long_score_formula_wraps_on_a_phone(browser, base_url):
+    """Five features make the score's formula long: on a phone it must wrap, not push every
+    number of the scores table out of sight."""
+    context, phone = open_demo(browser, f"{base_url}/", viewport={"width": 390, "height": 844})
+    try:
+        for name in ["x0^2", "x1^2", "x0*x1", "sin(x0)", "sin(x1)"]:
+            phone.tid(f"feature-{name}").check()
+            phone.settle()
+        phone.tid("tab-explain").click()
+        phone.tid("explain-next").click()
+        phone.settle()
+        expect(phone.tid("panel-explain")).to_have_attribute("data-state", "current")
+        header = phone.tid("explain-scores").locator("tbody tr th").first
+        expect(header).to_contain_text("W[6,j]")
+        first_score = phone.tid("explain-scores").locator("tbody tr td").first
+        phone.tid("explain-point").scroll_into_view_if_needed()  # vertically; the table unscrolled
+        box = first_score.bounding_box()
+        assert box["x"] + box["width"] <= 390, f"the first score sits at x = {box['x']:.0f} px"
+    finally:
+        context.close()
+    assert phone.errors == []

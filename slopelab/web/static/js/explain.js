@@ -102,7 +102,7 @@ function scoresTable(result) {
   const C = scores.length;
   const own = (j) => (j === label ? ' class="own"' : "");
   const rows = [
-    `<tr><th scope="row">s<sub>j</sub> = ${scoreTerms()} + b<sub>j</sub></th>${cells(scores, own)}</tr>`,
+    `<tr><th scope="row" class="score-formula">s<sub>j</sub> = ${scoreTerms()} + b<sub>j</sub></th>${cells(scores, own)}</tr>`,
   ];
   const activeCell = (j) => (terms.active && terms.active[j] ? ' class="active"' : own(j));
   if (terms.kind === "ww" || terms.kind === "structured") {
