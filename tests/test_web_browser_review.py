@@ -6,6 +6,8 @@ Fixtures come from tests/test_web_browser.py.
 # ruff: noqa: F811  (the fixtures imported from test_web_browser are parameters here by name)
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from tests.test_web_browser import (  # noqa: F401  (pytest fixtures and the slow marker)
@@ -87,3 +89,24 @@ def test_the_long_score_formula_wraps_on_a_phone(browser, base_url):
     finally:
         context.close()
     assert phone.errors == []
+
+
+def test_the_learning_rate_plot_is_usable_from_the_keyboard(demo):
+    """The scan's plot takes focus (tabindex 0), so the arrow keys must pick a rate there and
+    Enter use it, not step the run behind it."""
+    demo.tid("tab-lr").click()
+    plot = demo.tid("lr-scan")
+    expect(plot).to_have_attribute("data-rates", "21")
+    plot.focus()
+    demo.page.keyboard.press("ArrowRight")  # the scanned rate nearest the one in use, 0.1
+    expect(plot).to_have_attribute("data-chosen", re.compile(r"^0\.1\d*$"))
+    demo.page.keyboard.press("ArrowRight")
+    demo.page.keyboard.press("ArrowRight")
+    chosen = float(plot.get_attribute("data-chosen"))
+    assert chosen > 0.2
+    expect(demo.tid("lr-readout")).to_contain_text("Enter uses it")
+    demo.page.keyboard.press("Enter")
+    rate = float(f"{chosen:.2g}")
+    expect(plot).to_have_attribute("data-current", repr(rate))
+    demo.settle()
+    assert demo.step_count() == 0, "the arrow keys on the plot stepped the run"
