@@ -93,7 +93,7 @@ def test_the_long_score_formula_wraps_on_a_phone(browser, base_url):
 
 def test_the_learning_rate_plot_is_usable_from_the_keyboard(demo):
     """The scan's plot takes focus (tabindex 0), so the arrow keys must pick a rate there and
-    Enter use it, not step the run behind it."""
+    Enter use it (before, focus reached it and no key did anything)."""
     demo.tid("tab-lr").click()
     plot = demo.tid("lr-scan")
     expect(plot).to_have_attribute("data-rates", "21")
