@@ -173,6 +173,7 @@ def python(request: m.PythonIn) -> dict[str, Any]:
         X=setup.X[:, :2], y=setup.y, params=params, loss_name=request.loss, reg=setup.reg,
         optimizer=request.optimizer, batch_size=size, seed=seed, num_steps=request.num_steps,
         modified=request.modified, features=setup.features, **request.conventions.model_dump(),
+        held_out=() if setup.held_out is None else setup.held_out.test_indices.tolist(),
     )  # fmt: skip
     return {"code": code}
 

@@ -41,8 +41,10 @@ def python_script(
     features: Sequence[str] = (),
     half_l2: bool = False,
     regularize_bias: bool = False,
+    held_out: Sequence[int] = (),
 ) -> str:
-    """The script; ``X`` holds the points, the script builds ``features`` itself (numpy)."""
+    """The script; ``X`` holds the points, the script builds ``features`` itself (numpy).
+    ``held_out``: the page's numbers of the test points, which ``X`` leaves out."""
     minibatch = batch_size is not None and batch_size < len(y)
     schedule = schedule_description(optimizer)
     lines = [
@@ -51,6 +53,11 @@ def python_script(
         f"{num_steps} updates of {optimizer.name} on {len(y)} points, "
         f"{LOSS_LABELS[loss_name]} loss, L2 strength {reg!r}.",
     ]
+    if len(held_out):
+        lines += [
+            f"The page held out {len(held_out)} more points as test points (numbers "
+            f"{', '.join(str(i) for i in held_out)}): the run trains on the other {len(y)} only.",
+        ]
     if modified:
         lines += [
             "The browser run changed settings or data after it started: this script replays the",

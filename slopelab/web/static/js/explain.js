@@ -92,12 +92,17 @@ const num = (value, digits = 3) => (value === null ? "–" : fixed(value, digits
 const classHeads = (count) => Array.from({ length: count }, (_, j) => `<th scope="col">j = ${j} ${glyph(j, 11)}</th>`).join("");
 const cells = (values, extra = () => "") => values.map((v, j) => `<td${extra(j)}>${num(v)}</td>`).join("");
 
+// x₀W[0,j] + x₁W[1,j] + one term per feature row: the score the server computed from phi(x).
+function scoreTerms() {
+  return rowNames(app.setup).map((row, d) => `${ROW_LABELS[row] || row}·W[${d},j]`).join(" + ");
+}
+
 function scoresTable(result) {
   const { scores, terms, label, dscores } = result;
   const C = scores.length;
   const own = (j) => (j === label ? ' class="own"' : "");
   const rows = [
-    `<tr><th scope="row" data-testid="explain-score-formula">s<sub>j</sub> = ${scoreTerms()} + b<sub>j</sub></th>${cells(scores, own)}</tr>`,
+    `<tr><th scope="row" class="score-formula" data-testid="explain-score-formula">s<sub>j</sub> = ${scoreTerms()} + b<sub>j</sub></th>${cells(scores, own)}</tr>`,
   ];
   const activeCell = (j) => (terms.active && terms.active[j] ? ' class="active"' : own(j));
   if (terms.kind === "ww" || terms.kind === "structured") {
@@ -166,11 +171,6 @@ function gradientTable(result) {
       <th scope="col">after the step</th></tr></thead>
     <tbody>${rows.join("")}</tbody></table></div>
     <p class="hint">N = ${N}: the shares of all ${N} training points plus ${regGradient} add up to ∂L (${bias}).</p>`;
-}
-
-// s_j written out over W's rows: x0 W[0,j] + x1 W[1,j] + (each feature) W[d,j].
-function scoreTerms() {
-  return rowNames(app.setup).map((row, d) => `${ROW_LABELS[row] || row}·W[${d},j]`).join(" + ");
 }
 
 function pick(params, name) {

@@ -21,6 +21,21 @@ export async function withSplit(data) {
   return { ...rest, test };
 }
 
+// The "Hold out" choice that matches a mask from a link or a file (a share link carries the
+// mask, not the fraction): the listed fraction nearest the held-out share, "no points" without
+// one. Otherwise the select read "no points" beside a split, and a new seed dropped the split.
+export function syncSplitControl(data) {
+  const select = $("test-fraction");
+  if (!data.test) {
+    select.value = "0";
+    return;
+  }
+  const share = data.test.filter(Boolean).length / data.X.length;
+  const options = [...select.options].map((o) => o.value).filter((v) => Number(v) > 0);
+  select.value = options.reduce((best, v) =>
+    (Math.abs(Number(v) - share) < Math.abs(Number(best) - share) ? v : best));
+}
+
 // Point edits keep the other points' roles; a new point trains.
 export function addedPoint(data) {
   if (data.test) data.test.push(false);

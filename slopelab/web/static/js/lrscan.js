@@ -51,10 +51,38 @@ export class LrScanView {
     this.canvas = canvas;
     this.readout = readout;
     this.frame = null;
+    this.chosen = null; // the index of the scanned rate picked with the arrow keys
+    canvas.addEventListener("keydown", (event) => this.onKey(event, onPick));
+    canvas.addEventListener("blur", () => {
+      this.chosen = null;
+      this.render();
+    });
     canvas.addEventListener("click", (event) => {
       const point = this.nearest(event);
       if (point) onPick(Number(point.learning_rate.toPrecision(2))); // the slider's precision
     });
+  }
+
+  // The keyboard's way to pick: ←/→ walk the scanned rates (from the one nearest the rate in
+  // use), Enter uses the chosen one; the readout names it. Arrows stay here (not a step).
+  onKey(event, onPick) {
+    const result = app.lrScan.result;
+    if (!result || !["ArrowLeft", "ArrowRight", "Enter"].includes(event.key)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const points = result.points;
+    if (event.key === "Enter") {
+      if (this.chosen !== null) onPick(Number(points[this.chosen].learning_rate.toPrecision(2)));
+      return;
+    }
+    if (this.chosen === null) {
+      const now = Math.log10(result.current.learning_rate);
+      this.chosen = points.reduce((best, p, i) =>
+        (Math.abs(Math.log10(p.learning_rate) - now) < Math.abs(Math.log10(points[best].learning_rate) - now) ? i : best), 0);
+    } else {
+      this.chosen = Math.max(0, Math.min(points.length - 1, this.chosen + (event.key === "ArrowRight" ? 1 : -1)));
+    }
+    this.render();
   }
 
   // The scanned point nearest the click in log-rate.
@@ -113,6 +141,7 @@ export class LrScanView {
     ctx.stroke();
     for (const point of result.points) this.drawPoint(ctx, point, px, py, frame);
     this.drawCurrent(ctx, result.current, px, py, frame);
+    if (this.chosen !== null && this.chosen < result.points.length) this.drawChosen(ctx, result.points[this.chosen], px, py, frame);
     this.describe(result);
   }
 
@@ -162,6 +191,14 @@ export class LrScanView {
     ctx.fill();
   }
 
+  drawChosen(ctx, point, px, py, frame) {
+    const x = px(point.learning_rate);
+    const y = point.total === null ? frame.top + 7 : py(point.total);
+    ctx.strokeStyle = "#1d2433";
+    ctx.lineWidth = 2;
+    ctx.strokeRect(x - 7, y - 7, 14, 14);
+  }
+
   drawCurrent(ctx, point, px, py, frame) {
     const x = px(point.learning_rate);
     ctx.strokeStyle = COLOURS.current;
@@ -194,7 +231,14 @@ export class LrScanView {
     if (diverged.length) {
       parts.push(`diverged (×) from η = ${sliderValue(diverged[0].learning_rate)}: ${diverged.length} of ${result.points.length} rates`);
     }
-    this.readout.textContent = `${parts.join(" · ")}. Click the plot to use a rate.`;
+    let text = `${parts.join(" · ")}. Click the plot to use a rate.`;
+    const chosen = this.chosen !== null ? result.points[this.chosen] : null;
+    if (chosen) {
+      const loss = chosen.total === null ? "diverges" : `loss ${compact(chosen.total)}`;
+      text += ` Chosen: η = ${sliderValue(chosen.learning_rate)}, ${loss}; Enter uses it.`;
+    }
+    this.readout.textContent = text;
+    this.canvas.dataset.chosen = chosen ? String(chosen.learning_rate) : "";
     Object.assign(this.canvas.dataset, {
       plot: [this.frame.left, this.frame.top, this.frame.width, this.frame.height].map(Math.round).join(","),
       rates: String(result.points.length), diverged: String(diverged.length),

@@ -17,7 +17,7 @@ import { scientific } from "./format.js";
 import { nextPoint, renderExplain, requestExplain } from "./explain.js";
 import { buildFeatureControls, syncFeatureControls } from "./features.js";
 import { renderGradcheck } from "./gradcheck.js";
-import { renderHeldOut, withSplit } from "./heldout.js";
+import { renderHeldOut, syncSplitControl, withSplit } from "./heldout.js";
 import { LandscapeView } from "./landscape.js";
 import { renderLosses, requestLosses, wireLosses } from "./losses.js";
 import { LrScanView, requestLrScan } from "./lrscan.js";
@@ -141,7 +141,7 @@ function syncAllControls() {
     $("batch-seed").value = String(app.setup.batch.seed);
   }
   $("num-classes").value = String(app.setup.data.num_classes);
-  if (!app.setup.data.test) $("test-fraction").value = "0";
+  syncSplitControl(app.setup.data);
   $("landscape-span").value = String(app.setup.landscape.span);
   $("landscape-log").checked = app.setup.landscape.log;
   $("landscape-follow").checked = app.setup.landscape.follow;
