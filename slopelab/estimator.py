@@ -80,6 +80,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     and again whenever ``optimizer``, ``optimizer_params`` or ``reg`` change (so the chunks of a
     ``partial_fit`` stream share one rate). A new ``random_state`` reseeds the shuffling.
 
+    ``X`` may be a ``scipy.sparse`` matrix or array in any format: it is checked and converted
+    to CSR once, and trained on and scored with sparse products, never densified (no centering
+    either: scale sparse features with ``MaxAbsScaler`` if they need it).
+
     If the loss diverges, ``fit`` and ``partial_fit`` raise :class:`DivergedError` and leave the
     estimator unfitted (every fitted attribute removed, as before the first ``fit``): no
     half-trained model is left behind to be scored by mistake.
