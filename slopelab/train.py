@@ -15,6 +15,11 @@ epoch is the running accuracy of the epoch's batches, from the scores the loss c
 so no step ever scores the whole training set again. ``benchmarks/bench_speed.py`` measures an
 epoch against the two products alone.
 
+Sparse ``X`` (CSR, :mod:`slopelab.sparse`): a batch is a new CSR of its rows' nonzeros (no
+buffer), the two products are sparse, and ``W`` stays dense: every step still updates all
+``D x C`` weights (no lazy or scaled updates), which ``benchmarks/bench_sparse.py`` measures
+against the sparse work.
+
 The loop's whole position lives in a :class:`DescentState` (parameters, optimizer state, counters,
 the current epoch's permutation), so a run can be checkpointed and resumed exactly: the RNG is the
 only other state, and it is passed in.

@@ -137,3 +137,11 @@ def test_gradient_check_passes_on_sparse_x(name):
     loss = get_loss(name)
     report = check_gradient(lambda p: loss(p, X_sparse, y, 0.1), params, num_checks=8, rng=rng)
     assert report.passed, report
+
+
+def test_the_gradient_checker_keeps_parameters_dense():
+    sparse_weights = scipy.sparse.csr_array(np.eye(2))
+    with pytest.raises(TypeError, match=r"^params\['W'\] must be an array of real numbers"):
+        check_gradient(lambda p: (0.0, p), {"W": sparse_weights})
+    with pytest.raises(TypeError, match=r"^grads\['W'\] must be real numbers shaped like params"):
+        check_gradient(lambda p: (0.0, {"W": sparse_weights}), {"W": np.eye(2)})
