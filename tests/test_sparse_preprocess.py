@@ -8,6 +8,8 @@ import scipy.sparse
 
 from slopelab.data import DataError, Preprocessor
 from slopelab.data.preprocess import SPARSE_AUTO_NOTE, SPARSE_AUTO_PREPROCESS
+from slopelab.errors import InvalidValueError
+from slopelab.model import SavedModel
 from tests.test_sparse_training import refuse_densifying
 
 X_TRAIN = scipy.sparse.csr_array(np.array([[0.0, -8.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 4.0]]))
@@ -51,7 +53,11 @@ def test_centering_sparse_data_is_refused_with_the_fix(kind):
     with pytest.raises(DataError, match=message):
         Preprocessor(kind).fit(X_TRAIN)
     dense_fitted = Preprocessor(kind).fit(np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]]))
-    with pytest.raises(DataError, match=message):
+    fitted_message = (
+        rf"^this '{kind}' preprocessing was fitted to center the features, which would make "
+        r"sparse data dense; pass dense rows, or fit 'scale' or 'none' on sparse data$"
+    )
+    with pytest.raises(DataError, match=fitted_message):
         dense_fitted.transform(X_TRAIN)
 
 
@@ -71,3 +77,17 @@ def test_bad_sparse_rows_are_named_with_where_they_came_from():
 def test_auto_for_sparse_data_is_a_sparse_safe_kind_and_says_so():
     Preprocessor(SPARSE_AUTO_PREPROCESS).fit(X_TRAIN)  # accepted: no centering
     assert "never centered" in SPARSE_AUTO_NOTE and SPARSE_AUTO_PREPROCESS in SPARSE_AUTO_NOTE
+
+
+def test_a_saved_model_scores_sparse_rows_as_dense_ones_and_names_overflow():
+    params = {"W": np.arange(6.0).reshape(3, 2), "b": np.array([0.5, -0.5])}
+    preprocessor = Preprocessor("scale").fit(X_TRAIN)
+    model = SavedModel(params, preprocessor, ("a", "b"))
+    dense_rows = np.array([[0.0, -8.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 4.0]])
+    np.testing.assert_allclose(model.scores(X_TRAIN), model.scores(dense_rows), rtol=1e-12)
+    tiny = Preprocessor.from_arrays(
+        {"kind": np.array("scale"), "mean": np.zeros(3), "scale": np.full(3, 1e-308)}
+    )
+    overflowing = SavedModel(params, tiny, ("a", "b"))
+    with pytest.raises(InvalidValueError, match=r"^row 0 of X overflows after the model's "):
+        overflowing.scores(X_TRAIN)

@@ -126,7 +126,11 @@ class Preprocessor:
 
     def _transform_sparse(self, X: Any, dtype: np.dtype) -> Any:
         if np.any(self.mean_ != 0):
-            _refuse_centering(self.kind)
+            raise DataError(
+                f"this {self.kind!r} preprocessing was fitted to center the features, which "
+                "would make sparse data dense; pass dense rows, or fit 'scale' or 'none' on "
+                "sparse data"
+            )
         with reported_as("Preprocessor.transform"):
             X = check_sparse_features(X)
         if X.shape[1] != len(self.mean_):
