@@ -45,6 +45,7 @@ import numpy as np
 
 from slopelab.errors import InvalidValueError
 from slopelab.optim import get_optimizer
+from slopelab.sparse import is_sparse
 
 ADAPTIVE_DEFAULTS = {"adagrad": 1e-1, "rmsprop": 1e-2, "adam": 1e-2, "adamw": 1e-2}
 MAX_ROWS = 4096
@@ -164,7 +165,9 @@ def _gram_product(rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
     """``A^T (A v)`` for ``A = [rows, 1]`` without building ``A``, in float64."""
     weights = vector[:-1].astype(rows.dtype)
     projected = rows @ weights + rows.dtype.type(vector[-1])  # (n,) = A v
-    return np.append((projected @ rows).astype(np.float64), float(projected.sum(dtype=np.float64)))
+    # rows^T u rather than u @ rows: the same product, and sparse-times-dense for sparse rows
+    transposed = np.asarray(rows.T @ projected).astype(np.float64)  # (D,)
+    return np.append(transposed, float(projected.sum(dtype=np.float64)))
 
 
 @np.errstate(over="ignore", invalid="ignore")
@@ -176,7 +179,12 @@ def feature_rms(X: np.ndarray, max_rows: int = MAX_ROWS) -> float:
     60.0
     """
     sample = sample_rows(X, max_rows)
-    rms = math.sqrt(sum(float(np.vdot(row, row)) for row in sample) / sample.size)
+    num_values = sample.shape[0] * sample.shape[1]
+    if is_sparse(sample):  # the stored values alone: the implicit zeros add nothing
+        square_sum = float(np.vdot(sample.data, sample.data))
+    else:
+        square_sum = sum(float(np.vdot(row, row)) for row in sample)
+    rms = math.sqrt(square_sum / num_values)
     return rms if rms > 0 else 1.0
 
 

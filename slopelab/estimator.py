@@ -36,6 +36,7 @@ from slopelab.optim import OPTIMIZERS, Optimizer, get_optimizer
 from slopelab.problem import Problem
 from slopelab.regularization import PENALTIES
 from slopelab.softmax import log_softmax, softmax_probabilities
+from slopelab.sparse import check_sparse_features, is_sparse
 from slopelab.train import SAMPLINGS, DescentConfig, DescentState, descend, steps_per_epoch
 from slopelab.validation import check_choice, check_finite, check_positive
 
@@ -78,6 +79,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     rule from a fresh state. ``"auto"`` is resolved on the data of the fit that first needs it
     and again whenever ``optimizer``, ``optimizer_params`` or ``reg`` change (so the chunks of a
     ``partial_fit`` stream share one rate). A new ``random_state`` reseeds the shuffling.
+
+    ``X`` may be a ``scipy.sparse`` matrix or array in any format: it is checked and converted
+    to CSR once, and trained on and scored with sparse products, never densified (no centering
+    either: scale sparse features with ``MaxAbsScaler`` if they need it).
 
     If the loss diverges, ``fit`` and ``partial_fit`` raise :class:`DivergedError` and leave the
     estimator unfitted (every fitted attribute removed, as before the first ``fit``): no
@@ -200,6 +205,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "params_")
         X = _validated(self, X, "no_validation", reset=False)
         return class_scores(self.params_, X)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # scipy.sparse X is trained on as it is, never densified
+        return tags
 
     def _html_repr(self) -> str:
         """scikit-learn's diagram, then (once fitted) the fitted numbers and the loss curve.
@@ -360,11 +370,22 @@ def _validated(estimator: LinearClassifier, X: Any, y: Any, *, reset: bool) -> A
     """scikit-learn's ``validate_data`` (float32 kept, no upcast), with slopelab's one-pass
     finite check instead of scikit-learn's, which sums float32 data in float64 (a slower pass
     over CIFAR-10-sized data); the error is a ValueError naming the first bad row. ``y`` is
-    ``"no_validation"`` for rows alone (predict), as in ``validate_data``."""
+    ``"no_validation"`` for rows alone (predict), as in ``validate_data``. Sparse ``X`` is
+    accepted in any scipy format and comes back as a checked CSR (``slopelab.sparse``)."""
     checked = validate_data(
-        estimator, X, y, reset=reset, dtype=[np.float64, np.float32], ensure_all_finite=False
+        estimator,
+        X,
+        y,
+        reset=reset,
+        dtype=[np.float64, np.float32],
+        ensure_all_finite=False,
+        accept_sparse=True,
     )
-    check_finite(checked[0] if isinstance(checked, tuple) else checked, "X")
+    rows = checked[0] if isinstance(checked, tuple) else checked
+    if is_sparse(rows):  # any format, once, to a canonical CSR; never densified
+        rows = check_sparse_features(rows, "X")
+        return (rows, *checked[1:]) if isinstance(checked, tuple) else rows
+    check_finite(rows, "X")
     return checked
 
 

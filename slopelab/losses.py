@@ -6,9 +6,12 @@ per-example loss plus the weight penalty (bias not penalized)::
     L(W, b) = (1/N) sum_i L_i(s_i, y_i) + reg * R(W)
     dL/dW   = X^T dS / N + reg * dR/dW,    dL/db = sum_i dS_i / N
 
-where ``dS = dL_i/ds`` comes from the per-example loss (``svm.py``, ``softmax.py``). Every
-per-example loss also has a loss-only twin (:data:`EXAMPLE_LOSS_VALUES`), so evaluations that need
-no gradient (:meth:`Loss.evaluate`, :meth:`Loss.example_losses`) never compute ``dS``.
+where ``dS = dL_i/ds`` comes from the per-example loss (``svm.py``, ``softmax.py``). ``X`` may be
+a ``scipy.sparse`` CSR (as :func:`~slopelab.validation.check_features` returns it): ``X W`` and
+``X^T dS`` are then sparse-times-dense products with dense results, and ``X`` is never densified.
+
+Every per-example loss also has a loss-only twin (:data:`EXAMPLE_LOSS_VALUES`), so evaluations
+that need no gradient (:meth:`Loss.evaluate`, :meth:`Loss.example_losses`) never compute ``dS``.
 
 >>> loss_fn = get_loss("softmax")
 >>> params = {"W": np.zeros((4, 10)), "b": np.zeros(10)}

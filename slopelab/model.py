@@ -32,6 +32,7 @@ from slopelab.losses import EXAMPLE_LOSSES
 from slopelab.npzfile import load_npz
 from slopelab.runs import MODEL, RunError, atomic_save_npz
 from slopelab.softmax import softmax_probabilities
+from slopelab.sparse import is_sparse
 from slopelab.validation import check_features, check_params
 
 PREPROCESS = "preprocess/"
@@ -66,8 +67,9 @@ class SavedModel:
             self.meta.get("label_column"),
         )
 
-    def features(self, X_raw: Any) -> np.ndarray:
-        """Validate raw rows and apply the saved preprocessing (in ``W``'s dtype)."""
+    def features(self, X_raw: Any) -> Any:
+        """Validate raw rows and apply the saved preprocessing (in ``W``'s dtype); sparse rows
+        stay a sparse CSR (a preprocessing that centers refuses them)."""
         dtype = self.params["W"].dtype
         X = check_features(X_raw, dtype=dtype)
         if X.shape[1] != self.num_features:
@@ -99,8 +101,12 @@ class SavedModel:
         return softmax_probabilities(self.scores(X_raw))
 
 
-def _check_rows_finite(values: np.ndarray, where: str) -> None:
-    bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
+def _check_rows_finite(values: Any, where: str) -> None:
+    if is_sparse(values):  # only the stored values can be NaN or infinite
+        bad_entries = np.flatnonzero(~np.isfinite(values.data))
+        bad = np.searchsorted(values.indptr, bad_entries, side="right") - 1
+    else:
+        bad = np.flatnonzero(~np.isfinite(values).all(axis=1))
     if bad.size:
         raise InvalidValueError(
             f"row {bad[0]} of X overflows {where} (its values lie far outside the range of "

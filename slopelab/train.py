@@ -15,6 +15,11 @@ epoch is the running accuracy of the epoch's batches, from the scores the loss c
 so no step ever scores the whole training set again. ``benchmarks/bench_speed.py`` measures an
 epoch against the two products alone.
 
+Sparse ``X`` (CSR, :mod:`slopelab.sparse`): a batch is a new CSR of its rows' nonzeros (no
+buffer), the two products are sparse, and ``W`` stays dense: every step still updates all
+``D x C`` weights (no lazy or scaled updates), which ``benchmarks/bench_sparse.py`` measures
+against the sparse work.
+
 The loop's whole position lives in a :class:`DescentState` (parameters, optimizer state, counters,
 the current epoch's permutation), so a run can be checkpointed and resumed exactly: the RNG is the
 only other state, and it is passed in.
@@ -37,6 +42,7 @@ from slopelab.linear import as_generator, init_params
 from slopelab.losses import Loss
 from slopelab.optim import Optimizer, add_updates, get_optimizer
 from slopelab.problem import Problem, is_streamed, make_problem
+from slopelab.sparse import is_sparse
 from slopelab.validation import check_choice, check_params, check_positive
 
 if TYPE_CHECKING:
@@ -323,14 +329,15 @@ def _batch_buffer(problem: Problem, config: DescentConfig, batch_size: int) -> n
     """One ``(batch_size, D)`` array that every minibatch is gathered into: no allocation, and
     no page faults on fresh memory, per step. None when a batch is the whole training set (a
     buffer would be a second copy of it)."""
-    if config.batch_size is None or batch_size >= problem.num_examples:
-        return None
+    if config.batch_size is None or batch_size >= problem.num_examples or is_sparse(problem.X):
+        return None  # a sparse batch is a new CSR of the batch's nonzeros, O(nnz) per step
     return np.empty((batch_size, problem.X.shape[1]), dtype=problem.X.dtype)
 
 
 def _gather(X: np.ndarray, indices: np.ndarray, buffer: np.ndarray | None) -> np.ndarray:
     """``X[indices]``, written into ``buffer`` when there is one. ``mode="clip"`` because the
-    indices are in range by construction, and numpy buffers ``out`` for ``mode="raise"``."""
+    indices are in range by construction, and numpy buffers ``out`` for ``mode="raise"``. Sparse
+    ``X`` (CSR) gathers its rows' nonzeros into a new CSR, in the order of ``indices``."""
     if is_streamed(X):
         return X.read(indices, buffer)
     if buffer is None:
@@ -366,7 +373,9 @@ def _next_batch(
     state.evaluations += 1
     if indices is None:
         state.examples += num_examples
-        rows = slice(None) if reducer is None else reducer.shard(num_examples)
+        if reducer is None:  # the whole set as it is (slicing a sparse X would copy it)
+            return problem.X, problem.y
+        rows = reducer.shard(num_examples)
         return problem.X[rows], problem.y[rows]
     state.examples += len(indices)
     if reducer is not None:  # every rank drew the same global batch: gather only this shard

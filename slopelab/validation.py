@@ -23,6 +23,7 @@ import numpy as np
 
 from slopelab.errors import InvalidTypeError, InvalidValueError
 from slopelab.reductions import column_sums
+from slopelab.sparse import check_sparse_features, is_sparse
 
 FLOAT_DTYPES = (np.float32, np.float64)
 MAX_CLASSES = 1000  # labels size W (D, C): a label is never trusted beyond this
@@ -36,7 +37,7 @@ def _describe(value: Any) -> str:
     kind = type(value).__name__
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
-    if _is_sparse(value) or _is_pandas(value):
+    if is_sparse(value) or _is_pandas(value):
         return f"a {kind} of shape {getattr(value, 'shape', '?')}"
     if isinstance(value, list | tuple):
         items = ", ".join(type(item).__name__ for item in value[:3])
@@ -53,18 +54,13 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= SHORT else text[: SHORT - 3] + "..."
 
 
-def _is_sparse(value: Any) -> bool:
-    """A scipy.sparse matrix or array, recognised without importing scipy."""
-    module = type(value).__module__ or ""
-    return module.startswith("scipy.sparse") or (hasattr(value, "tocsr") and hasattr(value, "nnz"))
-
-
 def _is_pandas(value: Any) -> bool:
     return (type(value).__module__ or "").startswith("pandas")
 
 
-def check_features(X: Any, name: str = "X", dtype: Any = None) -> np.ndarray:
-    """Return ``X`` as a finite 2-D float array of shape (N, D).
+def check_features(X: Any, name: str = "X", dtype: Any = None) -> Any:
+    """Return ``X`` as a finite 2-D float array of shape (N, D); a ``scipy.sparse`` ``X`` as a
+    canonical CSR, never densified (:func:`slopelab.sparse.check_sparse_features`).
 
     Integer and boolean input becomes float64; float32 and float64 are kept (no silent upcast)
     unless ``dtype`` asks for another float type. A value too large for that type is an error,
@@ -73,6 +69,8 @@ def check_features(X: Any, name: str = "X", dtype: Any = None) -> np.ndarray:
     >>> check_features([[1, 2], [3, 4]]).dtype
     dtype('float64')
     """
+    if is_sparse(X):
+        return check_sparse_features(X, name, dtype)
     array = check_feature_rows(X, name)
     target = np.dtype(dtype) if dtype is not None else _float_dtype_for(array.dtype)
     if target.kind != "f":
@@ -293,7 +291,7 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
 def _as_numeric_array(value: Any, name: str) -> np.ndarray:
     if value is None:
         raise InvalidTypeError(f"{name} must be an array of numbers; got None")
-    if _is_sparse(value):
+    if is_sparse(value):
         raise InvalidTypeError(
             f"{name} is a scipy sparse matrix ({_describe(value)}); slopelab needs a dense "
             f"array: pass {name}.toarray()"

@@ -10,6 +10,13 @@ Kinds (``mean_`` and ``scale_`` are per-feature vectors of length D):
   uint8-range images, 16 for the digits), so features land in [-1, 1].
 - ``"none"``: the identity.
 
+Sparse data (``scipy.sparse``) is never centered: subtracting a mean would turn every implicit
+zero into a stored value, i.e. make ``X`` dense. It takes the sparse-safe kinds only, ``"scale"``
+(max-abs: divide by the largest absolute training value, zeros stay zeros) or ``"none"``, and
+comes out as a CSR of the same nonzeros; ``"center"`` and ``"standardize"`` are an error naming
+them. :data:`SPARSE_AUTO_PREPROCESS` is what ``"auto"`` means for sparse data, and
+:data:`SPARSE_AUTO_NOTE` says so.
+
 Statistics are computed in float64. :meth:`Preprocessor.to_arrays` and
 :meth:`Preprocessor.from_arrays` round-trip it through ``np.savez`` with ``allow_pickle=False``.
 """
@@ -23,7 +30,15 @@ import numpy as np
 
 from slopelab.data.dataset import PREPROCESS_KINDS
 from slopelab.data.errors import DataError, reported_as
+from slopelab.sparse import check_sparse_features, is_sparse
 from slopelab.validation import check_feature_rows
+
+SPARSE_SAFE_KINDS = ("scale", "none")
+SPARSE_AUTO_PREPROCESS = "scale"
+SPARSE_AUTO_NOTE = (
+    "sparse features are scaled by their largest absolute value (preprocess 'scale'), never "
+    "centered: centering would make them dense"
+)
 
 
 class Preprocessor:
@@ -55,6 +70,8 @@ class Preprocessor:
 
     def fit(self, X: Any) -> Preprocessor:
         """Learn ``mean_`` and ``scale_`` from the training rows ``X (N, D)``; returns self."""
+        if is_sparse(X):
+            return self._fit_sparse(X)
         with reported_as("Preprocessor.fit"):
             X = check_feature_rows(X)  # in its own dtype: no float64 copy of uint8 images
         num_features = X.shape[1]
@@ -71,8 +88,22 @@ class Preprocessor:
         self.mean_, self.scale_ = mean, scale
         return self
 
-    def transform(self, X: Any, dtype: Any = np.float32) -> np.ndarray:
-        """``(X - mean_) / scale_`` as ``dtype`` (float32 unless asked for float64)."""
+    def _fit_sparse(self, X: Any) -> Preprocessor:
+        """The sparse-safe statistics: ``mean_`` 0 always; ``scale_`` the largest ``|x|`` among
+        the stored values for ``"scale"``, 1 for ``"none"``."""
+        _refuse_centering(self.kind)
+        with reported_as("Preprocessor.fit"):
+            X = check_sparse_features(X)
+        scale = 1.0
+        if self.kind == "scale" and X.nnz:
+            scale = float(np.abs(X.data).max()) or 1.0
+        self.mean_ = np.zeros(X.shape[1])
+        self.scale_ = np.full(X.shape[1], scale)
+        return self
+
+    def transform(self, X: Any, dtype: Any = np.float32) -> Any:
+        """``(X - mean_) / scale_`` as ``dtype`` (float32 unless asked for float64); sparse
+        ``X`` as a CSR of its own nonzeros, each divided by its column's ``scale_``."""
         if self.mean_ is None or self.scale_ is None:
             raise DataError(
                 f"this {self.kind!r} Preprocessor is not fitted yet; call fit(X_train) first"
@@ -80,6 +111,8 @@ class Preprocessor:
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise DataError(f"transform dtype must be a float type such as float32; got {dtype}")
+        if is_sparse(X):
+            return self._transform_sparse(X, dtype)
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != len(self.mean_):
             raise DataError(
@@ -89,6 +122,24 @@ class Preprocessor:
         # Work in the output dtype so a large float32 split is never copied to float64.
         out = np.subtract(X, self.mean_.astype(dtype), dtype=dtype)
         out /= self.scale_.astype(dtype)
+        return out
+
+    def _transform_sparse(self, X: Any, dtype: np.dtype) -> Any:
+        if np.any(self.mean_ != 0):
+            raise DataError(
+                f"this {self.kind!r} preprocessing was fitted to center the features, which "
+                "would make sparse data dense; pass dense rows, or fit 'scale' or 'none' on "
+                "sparse data"
+            )
+        with reported_as("Preprocessor.transform"):
+            X = check_sparse_features(X)
+        if X.shape[1] != len(self.mean_):
+            raise DataError(
+                f"X has shape {X.shape} but the preprocessing was fitted on {len(self.mean_)} "
+                "features; pass rows (N, D) with the same layout as the training data"
+            )
+        out = X.astype(dtype)  # a copy: the caller's matrix is left alone
+        out.data /= self.scale_[out.indices].astype(dtype)
         return out
 
     def transform_in_place(self, X: np.ndarray) -> np.ndarray:
@@ -145,6 +196,14 @@ class Preprocessor:
             )
         preprocessor.mean_, preprocessor.scale_ = mean, scale
         return preprocessor
+
+
+def _refuse_centering(kind: str) -> None:
+    if kind not in SPARSE_SAFE_KINDS:
+        raise DataError(
+            f"preprocess {kind!r} centers the features, which would make sparse data dense; "
+            "use 'scale' (divide by the largest absolute value) or 'none' for sparse data"
+        )
 
 
 def _column_variance(X: np.ndarray, mean: np.ndarray, rows_per_chunk: int = 1024) -> np.ndarray:
