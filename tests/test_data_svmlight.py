@@ -124,6 +124,25 @@ def test_forcing_one_based_on_a_file_with_index_0_names_the_line(tmp_path):
         read_svmlight(path, zero_based=False)
 
 
+def test_the_dataset_records_how_indices_were_read(tmp_path):
+    zero = load_file(write(tmp_path / "zero.svm", "1 0:1\n2 1:1\n" * 5), num_val=1, num_test=1)
+    one = load_file(write(tmp_path / "one.svm", "1 1:1\n2 2:1\n" * 5), num_val=1, num_test=1)
+    csv = load_file(write(tmp_path / "d.csv", "a,label\n" + "1,0\n2,1\n" * 5))
+    assert (zero.zero_based, one.zero_based, csv.zero_based) == (True, False, None)
+
+
+def test_another_file_read_with_the_recorded_base_keeps_the_models_columns(tmp_path):
+    """A zero-based training file, then new rows that happen to lack index 0: detected alone
+    they would be one-based, every feature one column to the left; the recorded base keeps
+    them where the model's weights are."""
+    train = load_file(write(tmp_path / "train.svm", "1 0:1 1:2\n2 2:1\n" * 5), num_val=1)
+    new = write(tmp_path / "new.svm", "1 1:2 2:5\n")
+    alone = read_svmlight(new, num_features=train.num_features)
+    as_trained = read_svmlight(new, zero_based=train.zero_based, num_features=train.num_features)
+    np.testing.assert_array_equal(alone.X.toarray(), [[2, 5, 0]])
+    np.testing.assert_array_equal(as_trained.X.toarray(), [[0, 2, 5]])
+
+
 @pytest.mark.parametrize("value", [1, 0, "yes", None])
 def test_zero_based_must_be_auto_or_a_bool(tmp_path, value):
     path = write(tmp_path / "d.svm", "1 1:1\n")

@@ -45,6 +45,9 @@ class Dataset:
     one-line remarks on how the data was read, for the user. A CSV with a header row also
     gives ``feature_names`` (the columns of ``X``, in order) and ``label_column``; ``sha256``
     is the hex SHA-256 of a user's file, so a run can tell later whether it changed.
+    ``zero_based`` is how an svmlight file's indices were read (True: index 0 is column 0;
+    False: index 1 is), None for every other source: a model trained on it must read other
+    svmlight files the same way.
     """
 
     name: str
@@ -62,6 +65,7 @@ class Dataset:
     feature_names: tuple[str, ...] | None = None
     label_column: str | None = None
     sha256: str | None = None
+    zero_based: bool | None = None
 
     @property
     def num_classes(self) -> int:
@@ -105,6 +109,7 @@ def make_dataset(
     feature_names: Sequence[str] | None = None,
     label_column: str | None = None,
     sha256: str | None = None,
+    zero_based: bool | None = None,
 ) -> Dataset:
     """Validate three ``(X, y)`` splits and wrap them in a :class:`Dataset`.
 
@@ -167,6 +172,7 @@ def make_dataset(
         feature_names=None if feature_names is None else tuple(feature_names),
         label_column=label_column,
         sha256=sha256,
+        zero_based=zero_based,
     )
 
 

@@ -95,6 +95,7 @@ class FileRows:
     notes: tuple[str, ...] = ()
     feature_names: tuple[str, ...] | None = None
     label_column: str | None = None
+    zero_based: bool | None = None  # how an svmlight file's indices were read
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def load_file(
         feature_names=rows.feature_names,
         label_column=rows.label_column,
         sha256=file_sha256(path),
+        zero_based=rows.zero_based,
     )
     return dataset if class_names is not None else note_untrained_classes(dataset)
 
@@ -287,7 +289,9 @@ def read_svmlight_file(
         model_names=class_names,
     )
     numbered = {split: (X, labelling.labels[split]) for split, (X, _) in splits.items()}
-    return FileRows(numbered, labelling.class_names, notes + labelling.notes)
+    return FileRows(
+        numbered, labelling.class_names, notes + labelling.notes, zero_based=train.zero_based
+    )
 
 
 def read_csv(
