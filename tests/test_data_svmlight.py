@@ -364,6 +364,15 @@ def test_every_split_stays_csr_float32(tmp_path, no_densifying, suffix):
         assert dataset.num_features == 30
 
 
+def test_a_sparse_file_is_not_packed_into_dense_rows(tmp_path):
+    from slopelab.data.packing import pack_dataset
+
+    train = write(tmp_path / "train.svm", balanced(20, 30))
+    with pytest.raises(DataError, match=r"train\.svm holds sparse rows .* a pack stores dense"):
+        pack_dataset(str(train), tmp_path / "pack")
+    assert not (tmp_path / "pack").exists()
+
+
 def test_a_100k_row_file_loads_as_csr(tmp_path):
     rng = np.random.default_rng(0)
     X = sp.random(100_000, 2_000, density=0.005, format="csr", random_state=rng)
