@@ -364,6 +364,20 @@ def test_every_split_stays_csr_float32(tmp_path, no_densifying, suffix):
         assert dataset.num_features == 30
 
 
+@pytest.mark.parametrize("with_test_file", [False, True])
+def test_no_two_splits_share_a_buffer(tmp_path, with_test_file):
+    """Preprocessing may scale each split's ``data`` in place: a shared buffer would be scaled
+    twice (``np.may_share_memory`` cannot see into a sparse matrix to warn of it)."""
+    train = write(tmp_path / "train.svm", balanced(40, 30))
+    test = write(tmp_path / "test.svm", "1 1:5\n2 2:6\n") if with_test_file else None
+    dataset = load_dataset(str(train), test_data=test, num_train=20)
+    buffers = [getattr(dataset, f"X_{split}") for split in ("train", "val", "test")]
+    for index, first in enumerate(buffers):
+        for second in buffers[index + 1 :]:
+            for part in ("data", "indices", "indptr"):
+                assert not np.shares_memory(getattr(first, part), getattr(second, part))
+
+
 def test_a_sparse_file_is_not_packed_into_dense_rows(tmp_path):
     from slopelab.data.packing import pack_dataset
 
