@@ -27,6 +27,7 @@ EXPECTED_API = {
     "resolve_data_dir",
     "row_to_image",
     "rows_to_images",
+    "save_sparse_npz",
 }
 
 
@@ -91,7 +92,8 @@ def test_toy2d_generators_split_60_20_20(generator):
     ("name", "options", "message"),
     [
         ("imagenet", {}, "unknown dataset 'imagenet'; use one of digits, cifar10, mnist, "
-         "fashion-mnist, toy2d or toy2d:GENERATOR, or the path of a .npz or .csv file"),
+         "fashion-mnist, toy2d or toy2d:GENERATOR, or the path of a .npz, .csv or svmlight "
+         "(.svm, .svmlight, .libsvm) file"),
         ("digits:big", {}, "unknown dataset 'digits:big'"),
         ("toy2d:moons", {}, "unknown toy2d generator 'moons'; use toy2d, or toy2d:NAME with NAME "
          "one of blobs, spiral"),

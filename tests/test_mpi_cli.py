@@ -108,7 +108,7 @@ def test_bad_input_is_one_line_from_rank_0_and_leaves_no_folder(tmp_path):
     assert finished.returncode == 2
     assert finished.stderr.splitlines() == [
         f"slopelab train: error: no such file: {tmp_path / 'missing.csv'}; pass the path of a "
-        ".npz or .csv file"
+        ".npz, .csv or svmlight (.svm, .svmlight, .libsvm) file"
     ]
     assert not (tmp_path / "runs").exists()
 

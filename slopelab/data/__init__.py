@@ -7,7 +7,9 @@
 (144, 64)
 
 - :func:`load_dataset` -- a name from :data:`DATASETS` (``digits``, ``cifar10``, ``mnist``,
-  ``fashion-mnist``, ``toy2d``, ``toy2d:spiral`` ...) or a ``.npz``/``.csv`` path.
+  ``fashion-mnist``, ``toy2d``, ``toy2d:spiral`` ...) or a ``.npz``/``.csv``/svmlight path
+  (svmlight and sparse ``.npz`` files give scipy CSR splits).
+- :func:`save_sparse_npz` -- write a sparse matrix and its labels as a sparse ``.npz`` dataset.
 - :func:`download` -- fetch a dataset from its official URL, SHA-256 verified.
 - :class:`Preprocessor` -- center / standardize / scale, fitted on the training split only.
 - :func:`default_data_dir`, :func:`resolve_data_dir` -- where datasets live
@@ -21,6 +23,7 @@ from slopelab.data.errors import DataError
 from slopelab.data.locations import default_data_dir, resolve_data_dir
 from slopelab.data.preprocess import Preprocessor
 from slopelab.data.registry import DATASETS, DatasetInfo, RemoteFile, find_dataset, load_dataset
+from slopelab.data.sparse_npz import save_sparse_npz
 
 __all__ = [
     "DATASETS",
@@ -36,4 +39,5 @@ __all__ = [
     "resolve_data_dir",
     "row_to_image",
     "rows_to_images",
+    "save_sparse_npz",
 ]

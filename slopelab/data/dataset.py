@@ -22,6 +22,7 @@ import numpy as np
 
 from slopelab.data.errors import DataError, option, reported_as
 from slopelab.data.labels import MAX_CLASSES, listing, to_model_classes
+from slopelab.data.sparse import check_sparse_features, is_sparse
 from slopelab.validation import check_features, check_labels
 
 PREPROCESS_KINDS = ("standardize", "center", "scale", "none")
@@ -37,11 +38,16 @@ class Dataset:
     """Raw features and labels of one dataset, split three ways.
 
     ``X_*`` are float32 ``(N, D)`` raw (unpreprocessed) rows, ``y_*`` int64 ``(N,)`` labels in
-    ``[0, C)``. ``image_shape`` is ``(H, W, C)`` when rows are channel-major images, else None.
+    ``[0, C)``. The ``X_*`` of a sparse file (svmlight, sparse ``.npz``) are scipy CSR float32
+    matrices, all three (``is_sparse``), never densified. ``image_shape`` is ``(H, W, C)``
+    when rows are channel-major images, else None.
     ``default_preprocess`` is what the CLI applies when asked for "auto". ``notes`` are
     one-line remarks on how the data was read, for the user. A CSV with a header row also
     gives ``feature_names`` (the columns of ``X``, in order) and ``label_column``; ``sha256``
     is the hex SHA-256 of a user's file, so a run can tell later whether it changed.
+    ``zero_based`` is how an svmlight file's indices were read (True: index 0 is column 0;
+    False: index 1 is), None for every other source: a model trained on it must read other
+    svmlight files the same way.
     """
 
     name: str
@@ -59,11 +65,17 @@ class Dataset:
     feature_names: tuple[str, ...] | None = None
     label_column: str | None = None
     sha256: str | None = None
+    zero_based: bool | None = None
 
     @property
     def num_classes(self) -> int:
         """C, the number of classes (labels are in ``[0, C)``)."""
         return len(self.class_names)
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether the ``X_*`` are scipy CSR matrices rather than numpy arrays."""
+        return is_sparse(self.X_train)
 
     @property
     def num_features(self) -> int:
@@ -97,11 +109,13 @@ def make_dataset(
     feature_names: Sequence[str] | None = None,
     label_column: str | None = None,
     sha256: str | None = None,
+    zero_based: bool | None = None,
 ) -> Dataset:
     """Validate three ``(X, y)`` splits and wrap them in a :class:`Dataset`.
 
     ``X`` becomes C-contiguous float32 and ``y`` int64; NaN or infinity, labels outside
     ``[0, len(class_names))`` or mismatched shapes raise a ``DataError`` naming the split.
+    Sparse splits (all three, or none) become canonical CSR float32, checked in O(nnz).
     """
     num_classes = len(class_names)
     if num_classes < 2:
@@ -112,12 +126,19 @@ def make_dataset(
         raise DataError(
             f"{name} ({source}) has {num_classes} classes; slopelab handles at most {MAX_CLASSES}"
         )
+    splits = (train, val, test)
+    kinds = {is_sparse(X) for X, _ in splits}
+    if len(kinds) != 1:
+        raise DataError(
+            f"{name} ({source}): some splits are sparse matrices and some dense arrays; give "
+            "every split in the same form"
+        )
     arrays = {}
     with reported_as(f"{name} ({source})"):
-        for split, (X, y) in zip(SPLITS, (train, val, test), strict=True):
-            X = check_features(X, name=f"X_{split}", dtype=np.float32)
+        for split, (X, y) in zip(SPLITS, splits, strict=True):
+            X = _check_split_features(X, f"X_{split}")
             y = check_labels(y, num_examples=X.shape[0], num_classes=num_classes, name=f"y_{split}")
-            arrays[f"X_{split}"] = np.ascontiguousarray(X)
+            arrays[f"X_{split}"] = X
             arrays[f"y_{split}"] = np.ascontiguousarray(y, dtype=np.int64)
     widths = {split: arrays[f"X_{split}"].shape[1] for split in SPLITS}
     if len(set(widths.values())) != 1:
@@ -151,7 +172,15 @@ def make_dataset(
         feature_names=None if feature_names is None else tuple(feature_names),
         label_column=label_column,
         sha256=sha256,
+        zero_based=zero_based,
     )
+
+
+def _check_split_features(X: object, name: str) -> object:
+    """Dense rows as C-contiguous float32; sparse rows as canonical CSR float32 (never dense)."""
+    if is_sparse(X):
+        return check_sparse_features(X, name)
+    return np.ascontiguousarray(check_features(X, name=name, dtype=np.float32))
 
 
 def with_class_names(dataset: Dataset, class_names: Sequence[str]) -> Dataset:

@@ -1,8 +1,13 @@
-"""Your own data: a ``.npz`` of arrays or a ``.csv`` file.
+"""Your own data: a ``.npz`` of arrays, a ``.csv`` file, or an svmlight/LIBSVM file.
 
 ``.npz`` holds ``X (N, D)`` and ``y (N,)``, optionally ``X_val``/``y_val``, ``X_test``/``y_test``
 and ``class_names``. It is read by :func:`slopelab.npzfile.load_npz`, never with pickle, so it
 can never run code, and every way it can be damaged is one readable error.
+
+A sparse ``.npz`` (scipy's ``save_npz`` arrays plus ``y``; :mod:`slopelab.data.sparse_npz`) and
+an svmlight file (``.svm``, ``.svmlight``, ``.libsvm``; :mod:`slopelab.data.svmlight`) give
+CSR float32 splits, never dense ones. An svmlight file may come with a separate test file
+(``test_data``, LIBLINEAR's habit), read with the training file's width and index base.
 
 ``.csv`` is read by :mod:`slopelab.data.csvfile` (encodings, a missing header row, rows counted
 from 1). The label column is ``label_column`` if given (its exact name, else in any letter
@@ -55,6 +60,9 @@ from slopelab.data.dataset import (
 )
 from slopelab.data.errors import DataError, option, reported_as
 from slopelab.data.labels import listing, number_labels
+from slopelab.data.sparse import is_sparse
+from slopelab.data.sparse_npz import is_sparse_npz, sparse_features
+from slopelab.data.svmlight import SVMLIGHT_SUFFIXES, read_svmlight
 from slopelab.npzfile import load_npz
 from slopelab.validation import check_features
 
@@ -66,7 +74,11 @@ __all__ = [
     "load_file",
     "read_csv",
     "read_npz",
+    "read_svmlight_file",
 ]
+
+FILE_SUFFIXES = (".npz", ".csv", *SVMLIGHT_SUFFIXES)
+FILE_KINDS = "a .npz, .csv or svmlight (.svm, .svmlight, .libsvm) file"
 
 CARVE_FRACTION = 0.1  # of X, y for each missing split: 80/10/10
 CHUNK = 1 << 20  # bytes hashed at a time
@@ -83,6 +95,7 @@ class FileRows:
     notes: tuple[str, ...] = ()
     feature_names: tuple[str, ...] | None = None
     label_column: str | None = None
+    zero_based: bool | None = None  # how an svmlight file's indices were read
 
 
 @dataclass(frozen=True)
@@ -108,21 +121,39 @@ def load_file(
     label_column: str | None = None,
     class_names: Sequence[str] | None = None,
     layout: Layout | None = None,
+    test_data: str | Path | None = None,
+    zero_based: bool | str = "auto",
 ) -> Dataset:
-    """A :class:`Dataset` from a ``.npz`` or ``.csv`` file (see the module docstring).
+    """A :class:`Dataset` from a ``.npz``, ``.csv`` or svmlight file (see the module docstring).
 
     With ``class_names`` (a trained model's), labels are matched to them by name, the dataset
     has exactly those classes, and a label not among them is a ``DataError`` naming it. With
     ``layout`` (the same model's columns), a CSV's columns are matched to its features.
+    ``test_data`` (svmlight only) is the test split's own file; ``zero_based`` (svmlight only)
+    forces the index base instead of detecting it.
     """
     path = existing_file(path)
+    svmlight = path.suffix.lower() in SVMLIGHT_SUFFIXES
+    if test_data is not None and not svmlight:
+        raise DataError(
+            f"a separate test file (--test-data, test_data in Python) is read for svmlight "
+            f"training files; {path} is not one: give a .npz X_test/y_test arrays, or let the "
+            "test split be carved"
+        )
+    if zero_based != "auto" and not svmlight:
+        raise DataError(f"zero_based only applies to svmlight files; {path} is not one")
     sizes = {
         "num_train": check_size(num_train, "num_train"),
         "num_val": check_size(num_val, "num_val"),
         "num_test": check_size(num_test, "num_test"),
     }
     seed = check_seed(seed)
-    if path.suffix.lower() == ".npz":
+    if svmlight:
+        no_label_column(label_column, path)
+        rows = read_svmlight_file(
+            path, test_data, zero_based=zero_based, class_names=class_names, layout=layout
+        )
+    elif path.suffix.lower() == ".npz":
         no_label_column(label_column, path)
         rows = read_npz(path, class_names=class_names, layout=layout)
     else:
@@ -145,11 +176,12 @@ def load_file(
         class_names=rows.class_names,
         image_shape=None,
         source=str(path),
-        default_preprocess="standardize",
+        default_preprocess="none" if is_sparse(train[0]) else "standardize",
         notes=rows.notes,
         feature_names=rows.feature_names,
         label_column=rows.label_column,
         sha256=file_sha256(path),
+        zero_based=rows.zero_based,
     )
     return dataset if class_names is not None else note_untrained_classes(dataset)
 
@@ -164,6 +196,9 @@ def read_npz(
     numbered, in file order. With ``layout``, ``X`` must have the model's number of columns."""
     path = Path(path)
     arrays = load_npz(path, "dataset (.npz)", error=DataError)
+    if is_sparse_npz(arrays):
+        splits = {"train": (sparse_features(arrays, path), arrays["y"])}
+        return _numbered(_check_labels(splits, path), path, arrays, class_names, layout)
     for required in ("X", "y"):
         if required not in arrays:
             raise DataError(
@@ -179,6 +214,18 @@ def read_npz(
         if all(present):
             splits[split] = (arrays[f"X_{split}"], arrays[f"y_{split}"])
     splits = _check_rows(splits, path)
+    return _numbered(splits, path, arrays, class_names, layout)
+
+
+def _numbered(
+    splits: dict[str, Split],
+    path: Path,
+    arrays: dict[str, np.ndarray],
+    class_names: Sequence[str] | None,
+    layout: Layout | None,
+) -> FileRows:
+    """A ``.npz``'s checked splits with their labels numbered (and widths matched to
+    ``layout``)."""
     notes: tuple[str, ...] = ()
     if layout is not None:
         for split, (X, _) in splits.items():
@@ -193,6 +240,58 @@ def read_npz(
     )
     numbered = {split: (X, labelling.labels[split]) for split, (X, _) in splits.items()}
     return FileRows(numbered, labelling.class_names, notes + labelling.notes)
+
+
+def read_svmlight_file(
+    path: str | Path,
+    test_data: str | Path | None = None,
+    *,
+    zero_based: bool | str = "auto",
+    class_names: Sequence[str] | None = None,
+    layout: Layout | None = None,
+) -> FileRows:
+    """The training rows of an svmlight file (and the test rows of ``test_data``, read with
+    the same index base and the training width), labels numbered together. With ``layout`` the
+    width is the model's, as a test file's is the training file's."""
+    path = Path(path)
+    train = read_svmlight(
+        path,
+        zero_based=zero_based,
+        num_features=None if layout is None else layout.num_features,
+        width_source="the model",
+    )
+    splits = {"train": (train.X, train.y)}
+    notes = train.notes
+    if test_data is not None:
+        test_path = existing_file(test_data)
+        if test_path.suffix.lower() not in SVMLIGHT_SUFFIXES:
+            raise DataError(
+                f"the test file {test_path} is not an svmlight file (.svm, .svmlight, .libsvm); "
+                "give the test rows in the training file's format"
+            )
+        test = read_svmlight(
+            test_path,
+            zero_based=train.zero_based,
+            num_features=train.X.shape[1],
+            width_source=f"the training file {path.name}",
+        )
+        splits["test"] = (test.X, test.y)
+        base = "zero" if train.zero_based else "one"
+        read_as = (
+            f"{test_path}: read with {path.name}'s {base}-based indices and its "
+            f"{train.X.shape[1]} features"
+        )
+        notes += (*test.notes[1:], read_as)
+    labelling = number_labels(
+        {split: y for split, (_, y) in splits.items()},
+        where=str(path) if test_data is None else f"{path} and {test_data}",
+        describe=lambda split: "the labels" if split == "train" else "the test file's labels",
+        model_names=class_names,
+    )
+    numbered = {split: (X, labelling.labels[split]) for split, (X, _) in splits.items()}
+    return FileRows(
+        numbered, labelling.class_names, notes + labelling.notes, zero_based=train.zero_based
+    )
 
 
 def read_csv(
@@ -241,28 +340,47 @@ def file_sha256(path: str | Path) -> str:
 
 
 def existing_file(path: str | Path) -> Path:
-    """``path`` as a Path, if it is an existing ``.npz`` or ``.csv`` file."""
+    """``path`` as a Path, if it is an existing ``.npz``, ``.csv`` or svmlight file."""
     path = Path(path).expanduser()
     if path.is_dir():
-        raise DataError(f"{path} is a folder; pass the path of a .npz or .csv file")
+        raise DataError(f"{path} is a folder; pass the path of {FILE_KINDS}")
     if not path.is_file():
-        raise DataError(f"no such file: {path}; pass the path of a .npz or .csv file")
-    if path.suffix.lower() not in (".npz", ".csv"):
-        raise DataError(f"{path}: unknown file type {path.suffix!r}; use a .npz or .csv file")
+        raise DataError(f"no such file: {path}; pass the path of {FILE_KINDS}")
+    if path.suffix.lower() not in FILE_SUFFIXES:
+        raise DataError(f"{path}: unknown file type {path.suffix!r}; use {FILE_KINDS}")
     return path
 
 
 def no_label_column(label_column: str | None, path: Path) -> None:
-    """A ``.npz`` has no columns: ``label_column`` must not be given for one."""
+    """A ``.npz`` or svmlight file has no columns: ``label_column`` must not be given."""
     if label_column is not None:
+        whose = (
+            "a .npz, whose labels are its array y"
+            if path.suffix.lower() == ".npz"
+            else "an svmlight file, whose labels start each line"
+        )
         raise DataError(
-            f"{option('label_column')} only applies to .csv files; {path} is a .npz, whose "
-            "labels are its array y (it has no columns)"
+            f"{option('label_column')} only applies to .csv files; {path} is {whose} (it has "
+            "no columns)"
         )
 
 
 def _tag(array: str, split: str) -> str:
     return array if split == "train" else f"{array}_{split}"
+
+
+def _check_labels(splits: dict[str, Split], path: Path) -> dict[str, Split]:
+    """One label per row of a sparse ``X`` (``(N,)`` or a column ``(N, 1)``)."""
+    checked = {}
+    for split, (X, y) in splits.items():
+        y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+        if y.ndim != 1 or len(y) != X.shape[0]:
+            raise DataError(
+                f"{path}: {_tag('y', split)} must hold one label per row of the {X.shape[0]} "
+                f"rows of {_tag('X', split)}; got shape {y.shape}"
+            )
+        checked[split] = (X, y)
+    return checked
 
 
 def _check_rows(splits: dict[str, Split], path: Path) -> dict[str, Split]:

@@ -398,6 +398,11 @@ def pack_dataset(
     from slopelab.data.registry import load_dataset
 
     dataset = load_dataset(source, data_dir=data_dir, num_val=num_val, seed=seed)
+    if dataset.is_sparse:
+        raise DataError(
+            f"{source} holds sparse rows (scipy CSR, {dataset.num_features} features); a pack "
+            "stores dense rows, which would take N x D floats: train from the file itself"
+        )
     shape = dataset.image_shape
     what = "x".join(map(str, shape)) + " images" if shape else "not images"
     for name, value, matches, verb in (

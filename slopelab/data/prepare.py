@@ -106,6 +106,8 @@ def prepare_data(config: dict[str, Any], keep_raw: bool = False) -> Prepared:
         num_test=config.get("num_test"),
         seed=config.get("seed", 0),
         label_column=config.get("label_column"),
+        test_data=config.get("test_data"),
+        zero_based=config.get("zero_based", "auto"),
     )
     recorded = config.get("sha256")
     if recorded and dataset.sha256 != recorded:

@@ -1,10 +1,11 @@
 """Dataset names and what they stand for: ``DATASETS`` and :func:`load_dataset`.
 
 ``load_dataset`` takes a name (``digits``, ``cifar10``, ``mnist``, ``fashion-mnist``, ``toy2d``
-or ``toy2d:GENERATOR``), the path of a ``.npz``/``.csv`` file or of a pack (a folder written by
-``slopelab data pack``, read into memory; see :mod:`slopelab.data.pack`), and returns a validated
-:class:`~slopelab.data.dataset.Dataset` of raw float32 features. Preprocessing is separate
-(:class:`~slopelab.data.preprocess.Preprocessor`), fitted on the training split by the caller.
+or ``toy2d:GENERATOR``), the path of a ``.npz``/``.csv``/svmlight file or of a pack (a folder
+written by ``slopelab data pack``, read into memory; see :mod:`slopelab.data.pack`), and returns a
+validated :class:`~slopelab.data.dataset.Dataset` of raw float32 features (CSR for sparse files).
+Preprocessing is separate (:class:`~slopelab.data.preprocess.Preprocessor`), fitted on the
+training split by the caller.
 
 Download checksums are SHA-256 of the files as published, taken from public sources cited next
 to each one; ``download`` refuses a file whose hash differs.
@@ -35,7 +36,7 @@ from slopelab.data.dataset import (
     with_class_names,
 )
 from slopelab.data.errors import DataError, option
-from slopelab.data.files import file_sha256, load_file
+from slopelab.data.files import FILE_SUFFIXES, file_sha256, load_file
 from slopelab.data.idx import DIGIT_NAMES, find_idx_files, load_idx_dataset
 from slopelab.data.locations import resolve_data_dir
 from slopelab.data.pack import METADATA, Pack, is_pack, open_pack
@@ -185,8 +186,6 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
 }
 
-FILE_SUFFIXES = (".npz", ".csv")
-
 ALIASES = {"cifar-10": "cifar10", "fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist"}
 
 
@@ -201,15 +200,18 @@ def load_dataset(
     label_column: str | None = None,
     class_names: Sequence[str] | None = None,
     layout: Layout | None = None,
+    test_data: str | Path | None = None,
+    zero_based: bool | str = "auto",
 ) -> Dataset:
-    """Load a dataset by name or from a ``.npz``/``.csv`` path (see :data:`DATASETS`).
+    """Load a dataset by name or from a ``.npz``/``.csv``/svmlight path (see :data:`DATASETS`).
 
     ``num_val``/``num_test`` set the sizes of those splits and ``num_train`` takes that many of
     the remaining training rows (default: all). ``seed`` drives every random split.
     ``class_names`` (a trained model's, to evaluate it) numbers the labels as the model does,
     matched by name; a label the model does not know is a ``DataError`` naming it. ``layout``
     (the same model's columns) matches a CSV's columns to its features by name, and checks
-    that the rows are as long as the model's.
+    that the rows are as long as the model's. ``test_data`` and ``zero_based`` apply to an
+    svmlight file: the test split's own file, and its index base forced (default: detected).
 
     >>> load_dataset("digits").summary()
     'digits: 1293 train / 144 val / 360 test, 64 features (8x8x1), 10 classes'
@@ -231,7 +233,14 @@ def load_dataset(
             label_column=label_column,
             class_names=class_names,
             layout=layout,
+            test_data=test_data,
+            zero_based=zero_based,
             **sizes,
+        )
+    if test_data is not None or zero_based != "auto":
+        raise DataError(
+            f"a test file and zero_based apply to svmlight files; {text!r} is a dataset name or "
+            "a pack, whose test split is known"
         )
     if label_column is not None:
         raise DataError(
@@ -399,4 +408,7 @@ def load_toy2d(
 
 def _choices() -> str:
     names = ", ".join(name for name in DATASETS if name != "toy2d")
-    return f"use one of {names}, toy2d or toy2d:GENERATOR, or the path of a .npz or .csv file"
+    return (
+        f"use one of {names}, toy2d or toy2d:GENERATOR, or the path of a .npz, .csv or "
+        "svmlight (.svm, .svmlight, .libsvm) file"
+    )
