@@ -130,3 +130,6 @@ def test_the_site_builds_strict_offline(tmp_path):
     for notebook in sorted((DOCS / "notebooks").glob("*.ipynb")):  # executed, with outputs
         page = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
         assert "jp-OutputArea-output" in page and "data:image/png;base64" in page, notebook.name
+    # the rich display (a History's and a report's HTML) reaches the rendered notebooks
+    sgd_page = (site / "notebooks/03-gradient-descent-and-sgd/index.html").read_text("utf-8")
+    assert "<strong>History</strong>" in sgd_page
