@@ -13,6 +13,10 @@ import pytest
 import scipy.sparse
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.datasets import load_digits
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.estimator_checks import (
     check_class_weight_classifiers,
@@ -237,6 +241,25 @@ def test_balanced_class_weight_equals_explicit_sample_weights():
     as_dict = LinearClassifier(class_weight=dict(zip(classes, per_class, strict=True)), epochs=10)
     as_dict.set_params(random_state=0).fit(X, y)
     np.testing.assert_array_equal(as_dict.coef_, weighted.coef_)
+
+
+def test_balanced_class_weight_helps_the_rare_classes_of_imbalanced_digits():
+    """Classes 5-9 cut to ~10% in training: "balanced" raises the balanced accuracy on the
+    (balanced) test half (measured: 0.777 -> 0.899)."""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.5, random_state=0, stratify=y
+    )
+    keep = (y_train < 5) | (np.random.default_rng(0).random(len(y_train)) < 0.1)
+    scaler = StandardScaler().fit(X_train[keep])
+    X_train, X_test = scaler.transform(X_train[keep]), scaler.transform(X_test)
+    y_train = y_train[keep]
+    scores = {}
+    for class_weight in (None, "balanced"):
+        model = LinearClassifier(class_weight=class_weight, random_state=0)
+        predicted = model.fit(X_train, y_train).predict(X_test)
+        scores[class_weight] = balanced_accuracy_score(y_test, predicted)
+    assert scores["balanced"] > scores[None] + 0.05
 
 
 def test_class_weight_multiplies_sample_weight():
