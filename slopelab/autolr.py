@@ -62,6 +62,7 @@ def resolve_learning_rate(
     *,
     penalty: str = "l2",
     num_classes: int | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> Any:
     """``learning_rate`` as given (a number, a schedule, None), or ``"auto"`` resolved by
     :func:`auto_learning_rate` for this data, ``reg`` and update rule.
@@ -73,7 +74,13 @@ def resolve_learning_rate(
     """
     if isinstance(learning_rate, str) and learning_rate == "auto":
         return auto_learning_rate(
-            X, reg, optimizer, hyperparams, penalty=penalty, num_classes=num_classes
+            X,
+            reg,
+            optimizer,
+            hyperparams,
+            penalty=penalty,
+            num_classes=num_classes,
+            sample_weight=sample_weight,
         )
     return learning_rate
 
@@ -86,6 +93,7 @@ def auto_learning_rate(
     *,
     penalty: str = "l2",
     num_classes: int | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """The step size ``learning_rate="auto"`` resolves to for this data and update rule.
 
@@ -94,17 +102,21 @@ def auto_learning_rate(
     ``hyperparams`` are the rule's other knobs, checked as :func:`slopelab.optim.get_optimizer`
     checks them. ``penalty`` decides the curvature the penalty adds (``2 reg`` for l2 only) and,
     for l1, the cap ``0.1 / (reg^2 D C)`` (``num_classes`` C; 10 when not given).
+    ``sample_weight`` (N,) weights the rows as the weighted loss does (``A^T diag(w) A / sum w``
+    and a weighted ``rms``), so an integer weight resolves like the row repeated.
 
     Raises:
         InvalidValueError: the features are too large for float arithmetic (no finite step).
     """
     rule = get_optimizer(optimizer, **dict(hyperparams or {}))
     if optimizer in ADAPTIVE_DEFAULTS:
-        rate = ADAPTIVE_DEFAULTS[optimizer] / feature_rms(X)
+        rate = ADAPTIVE_DEFAULTS[optimizer] / feature_rms(X, sample_weight=sample_weight)
     else:
         momentum = rule.hyperparams.get("momentum", 0.0)
         curvature_reg = reg if penalty == "l2" else 0.0
-        rate = (1.0 - momentum) / gradient_lipschitz_constant(X, curvature_reg)
+        rate = (1.0 - momentum) / gradient_lipschitz_constant(
+            X, curvature_reg, sample_weight=sample_weight
+        )
         if penalty == "l1" and reg > 0:
             weights = X.shape[1] * (num_classes or DEFAULT_CLASSES)
             rate = min(rate, L1_JITTER_LOSS / (reg * reg * weights))
@@ -125,6 +137,7 @@ def gradient_lipschitz_constant(
     max_rows: int = MAX_ROWS,
     iterations: int = 30,
     tolerance: float = 1e-6,
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """``L = lambda_max([X, 1]^T [X, 1] / N) / 2 + 2 reg`` by power iteration (deterministic).
 
@@ -143,15 +156,16 @@ def gradient_lipschitz_constant(
     >>> round(gradient_lipschitz_constant(X), 2)
     2.53
     """
-    rows = sample_rows(X, max_rows)
+    rows, weights = _weighted_sample(X, sample_weight, max_rows)
     if rows.dtype.kind != "f":
         rows = rows.astype(np.float64)
-    num_rows, num_features = rows.shape
+    num_features = rows.shape[1]
+    num_rows = rows.shape[0] if weights is None else float(weights.sum())
     vector = 1.0 + 0.1 * np.random.default_rng(0).standard_normal(num_features + 1)
     vector /= np.linalg.norm(vector)
     eigenvalue = 0.0
     for _ in range(iterations):
-        product = _gram_product(rows, vector) / num_rows  # (D + 1,), float64
+        product = _gram_product(rows, vector, weights) / num_rows  # (D + 1,), float64
         previous, eigenvalue = eigenvalue, float(np.linalg.norm(product))
         if not (eigenvalue > 0 and math.isfinite(eigenvalue)):
             break
@@ -161,23 +175,32 @@ def gradient_lipschitz_constant(
     return 0.5 * eigenvalue + 2.0 * reg
 
 
-def _gram_product(rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """``A^T (A v)`` for ``A = [rows, 1]`` without building ``A``, in float64."""
+def _gram_product(
+    rows: np.ndarray, vector: np.ndarray, row_weights: np.ndarray | None = None
+) -> np.ndarray:
+    """``A^T (A v)`` for ``A = [rows, 1]`` without building ``A``, in float64;
+    ``A^T diag(w) A v`` with ``row_weights`` w."""
     weights = vector[:-1].astype(rows.dtype)
     projected = rows @ weights + rows.dtype.type(vector[-1])  # (n,) = A v
+    if row_weights is not None:
+        projected = projected * row_weights.astype(rows.dtype, copy=False)
     # rows^T u rather than u @ rows: the same product, and sparse-times-dense for sparse rows
     transposed = np.asarray(rows.T @ projected).astype(np.float64)  # (D,)
     return np.append(transposed, float(projected.sum(dtype=np.float64)))
 
 
 @np.errstate(over="ignore", invalid="ignore")
-def feature_rms(X: np.ndarray, max_rows: int = MAX_ROWS) -> float:
+def feature_rms(
+    X: np.ndarray, max_rows: int = MAX_ROWS, sample_weight: np.ndarray | None = None
+) -> float:
     """Root-mean-square feature value ``sqrt(mean(x^2))`` (1 for standardized data; 1 for all-zero
     data too, where any scale would do).
 
     >>> feature_rms(np.full((3, 2), 60.0))
     60.0
     """
+    if sample_weight is not None:
+        return _weighted_feature_rms(*_weighted_sample(X, sample_weight, max_rows))
     sample = sample_rows(X, max_rows)
     num_values = sample.shape[0] * sample.shape[1]
     if is_sparse(sample):  # the stored values alone: the implicit zeros add nothing
@@ -186,6 +209,29 @@ def feature_rms(X: np.ndarray, max_rows: int = MAX_ROWS) -> float:
         square_sum = sum(float(np.vdot(row, row)) for row in sample)
     rms = math.sqrt(square_sum / num_values)
     return rms if rms > 0 else 1.0
+
+
+def _weighted_feature_rms(sample: np.ndarray, weights: np.ndarray) -> float:
+    """``sqrt(sum_i w_i |x_i|^2 / (sum w * D))``, 1 when that is 0 (see :func:`feature_rms`)."""
+    if is_sparse(sample):
+        row_squares = np.asarray(sample.multiply(sample).sum(axis=1)).ravel()
+    else:
+        row_squares = np.einsum("ij,ij->i", sample, sample, dtype=np.float64)
+    square_sum = float(weights @ row_squares)
+    rms = math.sqrt(square_sum / (float(weights.sum()) * sample.shape[1]))
+    return rms if rms > 0 else 1.0
+
+
+def _weighted_sample(
+    X: np.ndarray, sample_weight: np.ndarray | None, max_rows: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`sample_rows` and the same rows' weights (None without weights)."""
+    if sample_weight is None:
+        return sample_rows(X, max_rows), None
+    if X.shape[0] <= max_rows:
+        return X, sample_weight
+    chosen = np.sort(np.random.default_rng(0).choice(X.shape[0], size=max_rows, replace=False))
+    return X[chosen], sample_weight[chosen]
 
 
 def sample_rows(X: np.ndarray, max_rows: int = MAX_ROWS) -> np.ndarray:

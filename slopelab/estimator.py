@@ -39,6 +39,7 @@ from slopelab.softmax import log_softmax, softmax_probabilities
 from slopelab.sparse import check_sparse_features, is_sparse
 from slopelab.train import SAMPLINGS, DescentConfig, DescentState, descend, steps_per_epoch
 from slopelab.validation import check_choice, check_finite, check_positive
+from slopelab.weights import check_sample_weight, class_weights, normalized_weights
 
 
 class DivergedError(SlopelabError, RuntimeError):
@@ -71,6 +72,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             accuracy has not improved for ``n_iter_no_change`` epochs (best weights restored).
         random_state: seed, ``numpy.random.Generator``, ``RandomState`` or None.
         warm_start: continue from the previous solution on the next ``fit``.
+        class_weight: None (every class 1), ``"balanced"`` (class ``c`` weighs
+            ``N / (C * count_c)``, as scikit-learn's ``compute_class_weight``; ``fit`` only) or
+            a dict ``{label: weight}`` (unlisted labels 1). Multiplies ``sample_weight``.
+
+    Weights (``sample_weight`` of ``fit``/``partial_fit``, times the class weights) make the
+    data loss the weighted mean ``sum_i w_i L_i / sum_i w_i``: an integer weight k is the row
+    repeated k times, a weight 0 the row removed (see :mod:`slopelab.weights`). Each call
+    normalizes its own weights, so a ``partial_fit`` chunk's weights are relative to each other.
 
     Continuing (``warm_start`` or ``partial_fit``) starts from the previous ``params_`` and reads
     every hyperparameter afresh, so ``set_params`` in between takes effect. The update rule's
@@ -111,6 +120,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change: int = 5,
         random_state: Any = None,
         warm_start: bool = False,
+        class_weight: Any = None,
     ) -> None:
         self.loss = loss
         self.optimizer = optimizer
@@ -126,10 +136,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.warm_start = warm_start
+        self.class_weight = class_weight
 
-    def fit(self, X: Any, y: Any) -> LinearClassifier:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearClassifier:
         """Train for ``epochs`` passes (fewer with early stopping) from a fresh start, or from
-        the previous solution with ``warm_start``."""
+        the previous solution with ``warm_start``; ``sample_weight`` (N,) weights the rows."""
         self._check_hyperparameters()
         warm = self.warm_start and hasattr(self, "params_")
         X, y = _validated(self, X, y, reset=not warm)
@@ -145,13 +156,25 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 f"warm_start: y has classes {classes.tolist()} but the model was fitted on "
                 f"{self.classes_.tolist()}; refit with warm_start=False"
             )
-        return self._train(X, y_index, classes, self.epochs, self.early_stopping, fresh=not warm)
+        weights = _example_weights(sample_weight, self.class_weight, classes, y_index)
+        return self._train(
+            X, y_index, classes, self.epochs, self.early_stopping, fresh=not warm, weights=weights
+        )
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> LinearClassifier:
+    def partial_fit(
+        self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
+    ) -> LinearClassifier:
         """One epoch over ``X, y``, continuing the optimizer's state; ``classes`` (all labels
-        that will ever appear) is required on the first call."""
+        that will ever appear) is required on the first call; ``sample_weight`` (N,) weights
+        the rows. ``class_weight="balanced"`` is refused, as by scikit-learn: one chunk's counts
+        are not the stream's; pass a dict computed from the stream's labels instead."""
         first_call = not hasattr(self, "params_")
         self._check_hyperparameters()
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            raise InvalidValueError(
+                "class_weight='balanced' is not supported by partial_fit; pass a dict such as "
+                "dict(zip(classes, compute_class_weight('balanced', classes=classes, y=y_all)))"
+            )
         X, y = _validated(self, X, y, reset=first_call)
         check_classification_targets(y)
         if first_call:
@@ -177,7 +200,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 f"{all_classes.tolist()}"
             )
         y_index = np.searchsorted(all_classes, y)
-        return self._train(X, y_index, all_classes, 1, early_stopping=False, fresh=first_call)
+        weights = _example_weights(sample_weight, self.class_weight, all_classes, y_index)
+        return self._train(
+            X, y_index, all_classes, 1, early_stopping=False, fresh=first_call, weights=weights
+        )
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Class scores ``X W + b``, shape (N, C); for two classes ``s_1 - s_0``, shape (N,)."""
@@ -248,11 +274,13 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         epochs: int,
         early_stopping: bool,
         fresh: bool,
+        weights: np.ndarray | None = None,
     ) -> LinearClassifier:
         """Train from a fresh start or from ``params_``. The estimator changes only at the end:
         fitted with the result, or unfitted if the loss diverged."""
         rng = self._continued_rng(fresh)
-        learning_rate, optimizer = self._update_rule(X, len(classes), fresh)
+        rate_weights = None if weights is None else normalized_weights(weights)
+        learning_rate, optimizer = self._update_rule(X, len(classes), fresh, rate_weights)
         recipe = (optimizer.name, learning_rate, optimizer.hyperparams)
         if fresh:
             params = init_params(X.shape[1], len(classes), rng, dtype=X.dtype)
@@ -263,7 +291,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         # A fresh loop state each call: new data, a fresh epoch, the divergence check measured
         # against this call's first loss; only the step count goes on with the rule's state.
         state = DescentState(params, opt_state, step=int(opt_state.count))
-        problem, config = self._problem(X, y, early_stopping, rng)
+        problem, config = self._problem(X, y, early_stopping, rng, weights)
         history = descend(problem, optimizer, config, Budget(epochs=epochs), rng, state=state)
         if history.status == "diverged":
             self._forget_fit()
@@ -280,12 +308,21 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _problem(
-        self, X: np.ndarray, y: np.ndarray, early_stopping: bool, rng: np.random.Generator
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        early_stopping: bool,
+        rng: np.random.Generator,
+        weights: np.ndarray | None = None,
     ) -> tuple[Problem, DescentConfig]:
         X_val = y_val = None
         if early_stopping:
-            X, X_val, y, y_val = _validation_split(X, y, self.validation_fraction, rng)
+            X, X_val, y, y_val, weights = _validation_split(
+                X, y, self.validation_fraction, rng, weights
+            )
         problem = Problem(get_loss(self.loss, self.penalty), X, y, X_val, y_val)
+        if weights is not None:
+            problem.sample_weight = normalized_weights(weights)
         config = DescentConfig(
             reg=self.reg,
             batch_size=self.batch_size,
@@ -302,7 +339,13 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             return _generator(self.random_state)
         return self._rng
 
-    def _update_rule(self, X: np.ndarray, num_classes: int, fresh: bool) -> tuple[Any, Optimizer]:
+    def _update_rule(
+        self,
+        X: np.ndarray,
+        num_classes: int,
+        fresh: bool,
+        sample_weight: np.ndarray | None = None,
+    ) -> tuple[Any, Optimizer]:
         """The learning rate and the update rule, both validated. ``"auto"`` is resolved on
         ``X`` unless the previous call resolved it from the same hyperparameters."""
         hyperparams = dict(self.optimizer_params or {})
@@ -322,6 +365,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 hyperparams,
                 penalty=self.penalty,
                 num_classes=num_classes,
+                sample_weight=sample_weight,
             )
         optimizer = get_optimizer(self.optimizer, learning_rate=learning_rate, **hyperparams)
         return learning_rate, optimizer
@@ -412,16 +456,41 @@ def _generator(random_state: Any) -> np.random.Generator:
     )
 
 
+def _example_weights(
+    sample_weight: Any, class_weight: Any, classes: np.ndarray, y_index: np.ndarray
+) -> np.ndarray | None:
+    """``sample_weight_i * class_weight[y_i]`` (N,), checked; None when both are None (the
+    unweighted loss, exactly)."""
+    if sample_weight is None and class_weight is None:
+        return None
+    weights = np.ones(len(y_index))
+    if sample_weight is not None:
+        weights = check_sample_weight(sample_weight, len(y_index))
+    weights = weights * class_weights(class_weight, classes, y_index)[y_index]
+    if not weights.any():
+        raise InvalidValueError(
+            "every example has weight zero (sample_weight times class_weight); "
+            "at least one must be positive"
+        )
+    return weights
+
+
 def _validation_split(
-    X: np.ndarray, y: np.ndarray, fraction: float, rng: np.random.Generator
-) -> tuple[np.ndarray, ...]:
+    X: np.ndarray,
+    y: np.ndarray,
+    fraction: float,
+    rng: np.random.Generator,
+    weights: np.ndarray | None = None,
+) -> tuple[Any, ...]:
+    """``X_train, X_val, y_train, y_val, weights_train`` (the validation rows' weights are
+    dropped: validation accuracy is unweighted)."""
     seed = int(rng.integers(0, 2**31 - 1))
     counts = np.bincount(y)
     stratify = y if counts[counts > 0].min() >= 2 else None
+    arrays = (X, y) if weights is None else (X, y, weights)
     try:
-        return tuple(
-            train_test_split(X, y, test_size=fraction, random_state=seed, stratify=stratify)
-        )
+        split = train_test_split(*arrays, test_size=fraction, random_state=seed, stratify=stratify)
+        return (*split[:4], split[4] if weights is not None else None)
     except ValueError as error:
         raise ValueError(
             f"early_stopping could not hold out validation_fraction={fraction} of "

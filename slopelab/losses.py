@@ -6,7 +6,13 @@ per-example loss plus the weight penalty (bias not penalized)::
     L(W, b) = (1/N) sum_i L_i(s_i, y_i) + reg * R(W)
     dL/dW   = X^T dS / N + reg * dR/dW,    dL/db = sum_i dS_i / N
 
-where ``dS = dL_i/ds`` comes from the per-example loss (``svm.py``, ``softmax.py``). ``X`` may be
+where ``dS = dL_i/ds`` comes from the per-example loss (``svm.py``, ``softmax.py``). With
+per-example weights (``sample_weight``, see :mod:`slopelab.weights`) the data loss is the
+weighted mean ``sum_i w_i L_i / sum_i w_i`` and every row of ``dS`` is scaled by its weight::
+
+    L(W, b) = sum_i w_i L_i / sum_i w_i + reg * R(W),   dL/dW = X^T diag(w) dS / sum w + ...
+
+``X`` may be
 a ``scipy.sparse`` CSR (as :func:`~slopelab.validation.check_features` returns it): ``X W`` and
 ``X^T dS`` are then sparse-times-dense products with dense results, and ``X`` is never densified.
 
@@ -26,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +55,7 @@ from slopelab.validation import (
     check_params,
     check_positive,
 )
+from slopelab.weights import check_sample_weight, normalized_weights
 
 Params = dict[str, np.ndarray]
 ExampleLoss = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -101,38 +109,71 @@ class Loss:
         return PENALTIES[self.penalty_name]
 
     def __call__(
-        self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float = 0.0
+        self,
+        params: Mapping[str, np.ndarray],
+        X: np.ndarray,
+        y: np.ndarray,
+        reg: float = 0.0,
+        sample_weight: Any = None,
     ) -> tuple[float, Params]:
+        """``(L, grads)``; with ``sample_weight`` (N,), ``L = sum_i w_i L_i / sum w + reg R``."""
         X = check_features(X)
         params = check_params(params, num_features=X.shape[1])
         y = check_labels(y, num_examples=X.shape[0], num_classes=params["W"].shape[1])
         check_positive(reg, "reg", allow_zero=True)
-        parts = self.parts(params, X, y, reg)
+        if sample_weight is not None:
+            sample_weight = normalized_weights(check_sample_weight(sample_weight, X.shape[0]))
+        parts = self.parts(params, X, y, reg, sample_weight)
         return parts.total, parts.grads
 
     def parts(
-        self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float = 0.0
+        self,
+        params: Mapping[str, np.ndarray],
+        X: np.ndarray,
+        y: np.ndarray,
+        reg: float = 0.0,
+        sample_weight: np.ndarray | None = None,
     ) -> LossParts:
-        """Data loss, regularization loss and gradients, without validation."""
+        """Data loss, regularization loss and gradients, without validation.
+
+        ``sample_weight`` (N,) is taken as given (normalized to mean 1 over the training set by
+        the caller, :func:`~slopelab.weights.normalized_weights`): the data loss is then
+        ``(1/N) sum_i w_i L_i`` and ``dS_i`` is scaled by ``w_i / N``.
+        """
         W = params["W"]
         num_examples = X.shape[0]
         scores = class_scores(params, X)  # (N, C)
         example_losses, dscores = self.example_loss(scores, y)
-        dscores *= 1.0 / num_examples  # (N, C), now the gradient of the mean
+        if sample_weight is None:
+            dscores *= 1.0 / num_examples  # (N, C), now the gradient of the mean
+            data_loss = example_losses.sum() / num_examples
+        else:
+            row_scale = (sample_weight / num_examples).astype(dscores.dtype, copy=False)  # (N,)
+            dscores *= row_scale[:, None]  # (N, C), the gradient of the weighted mean
+            data_loss = float(row_scale @ example_losses)
         dW = X.T @ dscores  # (D, C)
         penalty_value = add_penalty_gradient(self.penalty_name, W, reg, dW)
         db = column_sums(dscores)  # (C,)
         grads = {"W": dW, "b": db}
-        data_loss = example_losses.sum() / num_examples
         return LossParts(data_loss, reg * penalty_value, grads, scores)
 
     def evaluate(
-        self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float = 0.0
+        self,
+        params: Mapping[str, np.ndarray],
+        X: np.ndarray,
+        y: np.ndarray,
+        reg: float = 0.0,
+        sample_weight: np.ndarray | None = None,
     ) -> tuple[float, float]:
-        """``(data_loss, reg_loss)`` without any gradient (for gradient-free search)."""
+        """``(data_loss, reg_loss)`` without any gradient (for gradient-free search);
+        ``sample_weight`` normalized as for :meth:`parts`."""
         example_losses, _ = self.example_losses(params, X, y)
         penalty_value, _ = self.penalty(params["W"])
-        return example_losses.mean(), reg * penalty_value
+        if sample_weight is None:
+            data_loss = example_losses.mean()
+        else:
+            data_loss = float(sample_weight @ example_losses) / len(example_losses)
+        return data_loss, reg * penalty_value
 
     def example_losses(
         self, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray
@@ -157,13 +198,19 @@ def get_loss(name: str, penalty: str = "l2") -> Loss:
 
 
 def training_loss(
-    loss: Loss, params: Mapping[str, np.ndarray], X: np.ndarray, y: np.ndarray, reg: float
+    loss: Loss,
+    params: Mapping[str, np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    reg: float,
+    sample_weight: np.ndarray | None = None,
 ) -> float:
     """The full training loss at ``params``, ``L(W) = (1/N) sum_i L_i(W) + reg R(W)`` over all N
-    training examples; NaN for parameters that are not finite (a run that diverged)."""
+    training examples (``sample_weight`` normalized as for :meth:`Loss.parts`); NaN for
+    parameters that are not finite (a run that diverged)."""
     if not all(np.all(np.isfinite(value)) for value in params.values()):
         return math.nan
     with np.errstate(over="ignore", invalid="ignore"):  # a finite but huge W may overflow
-        data_loss, reg_loss = loss.evaluate(params, X, y, reg)
+        data_loss, reg_loss = loss.evaluate(params, X, y, reg, sample_weight)
     total = float(data_loss + reg_loss)
     return total if math.isfinite(total) else math.nan

@@ -23,6 +23,8 @@ class Problem:
     y: np.ndarray
     X_val: np.ndarray | None = None
     y_val: np.ndarray | None = None
+    # Per-example weights (N,) normalized to mean 1 (slopelab.weights); None: all equal.
+    sample_weight: np.ndarray | None = None
     num_classes: int = field(init=False)
 
     def __post_init__(self) -> None:

@@ -44,6 +44,7 @@ from slopelab.optim import Optimizer, add_updates, get_optimizer
 from slopelab.problem import Problem, is_streamed, make_problem
 from slopelab.sparse import is_sparse
 from slopelab.validation import check_choice, check_params, check_positive
+from slopelab.weights import check_sample_weight, normalized_weights
 
 if TYPE_CHECKING:
     from slopelab.distributed import Reducer
@@ -107,6 +108,7 @@ def sgd(
     patience: int | None = None,
     eval_every: int | None = 1,
     divergence_factor: float = 100.0,
+    sample_weight: Any = None,
 ) -> History:
     """Minibatch stochastic gradient descent.
 
@@ -114,10 +116,13 @@ def sgd(
     rule (plain SGD: ``W <- W - learning_rate * grad``). ``patience`` (epochs) turns on early
     stopping on validation accuracy, restoring the best parameters. ``optimizer_params`` are the
     other knobs of a rule given by name, e.g. ``{"momentum": 0.95}`` (``"auto"`` accounts for
-    them).
+    them). ``sample_weight`` (N,) weights the examples: the loss is the weighted mean
+    ``sum_i w_i L_i / sum_i w_i + reg R(W)``, each batch an unbiased estimate of it
+    (:mod:`slopelab.weights`).
     """
     config = DescentConfig(reg, batch_size, sampling, eval_every, patience, divergence_factor)
     problem = make_problem(loss, X, y, X_val, y_val)
+    problem.sample_weight = _training_weights(sample_weight, problem)
     optimizer = resolve_optimizer(
         optimizer, learning_rate, problem.X, reg, optimizer_params, problem=problem
     )
@@ -141,20 +146,31 @@ def gradient_descent(
     eval_every: int | None = 10,
     divergence_factor: float = 100.0,
     rng: np.random.Generator | int | None = None,
+    sample_weight: Any = None,
 ) -> History:
     """Full-batch gradient descent: every step uses the gradient over all N examples.
 
     One step is one epoch, so ``eval_every`` counts steps here. ``rng`` only initializes the
-    parameters when ``params`` is not given.
+    parameters when ``params`` is not given. ``sample_weight`` (N,) weights the examples: the
+    loss is ``sum_i w_i L_i / sum_i w_i + reg R(W)``, so an integer weight k gives the same
+    iterates as the row repeated k times.
     """
     config = DescentConfig(
         reg, None, "shuffle", eval_every, patience, divergence_factor, strategy="gradient_descent"
     )
     problem = make_problem(loss, X, y, X_val, y_val)
+    problem.sample_weight = _training_weights(sample_weight, problem)
     optimizer = resolve_optimizer(
         optimizer, learning_rate, problem.X, reg, optimizer_params, problem=problem
     )
     return descend(problem, optimizer, config, budget, as_generator(rng), params)
+
+
+def _training_weights(sample_weight: Any, problem: Problem) -> np.ndarray | None:
+    """Checked weights normalized to mean 1 over the training set, or None."""
+    if sample_weight is None:
+        return None
+    return normalized_weights(check_sample_weight(sample_weight, problem.num_examples))
 
 
 def resolve_optimizer(
@@ -179,8 +195,16 @@ def resolve_optimizer(
         if X is not None:
             penalty = problem.loss.penalty_name if problem is not None else "l2"
             classes = problem.num_classes if problem is not None else None
+            weights = problem.sample_weight if problem is not None else None
             learning_rate = resolve_learning_rate(
-                learning_rate, X, reg, optimizer, hyperparams, penalty=penalty, num_classes=classes
+                learning_rate,
+                X,
+                reg,
+                optimizer,
+                hyperparams,
+                penalty=penalty,
+                num_classes=classes,
+                sample_weight=weights,
             )
         return get_optimizer(optimizer, learning_rate=learning_rate, **hyperparams)
     if learning_rate is not None or hyperparams:
@@ -241,6 +265,8 @@ def descend(
     answer alike on every rank (``reducer.agreed_stop``).
     """
     _check_config(config, problem)
+    if reducer is not None and problem.sample_weight is not None:
+        raise InvalidValueError("sample_weight is not supported with several processes (MPI)")
     state = state if state is not None else start_state(problem, optimizer, rng, params)
     history = history if history is not None else History(config.strategy)
     num_examples = problem.num_examples
@@ -261,8 +287,10 @@ def descend(
             _finish(history, state, "interrupted", f"interrupted at step {state.step}")
             return history
         started = time.perf_counter()
-        X_batch, y_batch = _next_batch(problem, state, config, rng, batch_size, batch_rows, reducer)
-        parts = _loss_parts(problem, state, X_batch, y_batch, config.reg, reducer)
+        X_batch, y_batch, w_batch = _next_batch(
+            problem, state, config, rng, batch_size, batch_rows, reducer
+        )
+        parts = _loss_parts(problem, state, X_batch, y_batch, config.reg, reducer, w_batch)
         loss_value = float(parts.total)
         grad_norm = gradient_norm(parts.grads)
         if _diverged(loss_value, grad_norm, state, config):
@@ -355,7 +383,9 @@ def _next_batch(
     batch_size: int,
     buffer: np.ndarray | None = None,
     reducer: Reducer | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The next batch's rows, labels and weights (None when the problem has none)."""
+    weights = problem.sample_weight
     num_examples = problem.num_examples
     if batch_size == num_examples and config.batch_size is None:
         indices = None
@@ -374,13 +404,14 @@ def _next_batch(
     if indices is None:
         state.examples += num_examples
         if reducer is None:  # the whole set as it is (slicing a sparse X would copy it)
-            return problem.X, problem.y
+            return problem.X, problem.y, weights
         rows = reducer.shard(num_examples)
-        return problem.X[rows], problem.y[rows]
+        return problem.X[rows], problem.y[rows], None
     state.examples += len(indices)
     if reducer is not None:  # every rank drew the same global batch: gather only this shard
         indices = indices[reducer.shard(len(indices))]
-    return _gather(problem.X, indices, buffer), problem.y[indices]
+    batch_weights = None if weights is None else weights[indices]
+    return _gather(problem.X, indices, buffer), problem.y[indices], batch_weights
 
 
 def _diverged(
@@ -409,12 +440,18 @@ def _loss_parts(
     y_batch: np.ndarray,
     reg: float,
     reducer: Reducer | None,
+    w_batch: np.ndarray | None = None,
 ) -> Any:
     """The batch's loss parts, its examples added to the running accuracy; with a reducer,
-    those of the global batch whose shard this rank holds."""
+    those of the global batch whose shard this rank holds. With weights (normalized to mean 1
+    over the training set) the batch loss is ``(1/n) sum_i w_i L_i``, an unbiased estimate of
+    the weighted mean over the training set (:mod:`slopelab.weights`)."""
     if reducer is not None:
         return reducer.loss_parts(problem.loss, state, X_batch, y_batch, reg)
-    parts = problem.loss.parts(state.params, X_batch, y_batch, reg)
+    if w_batch is None:  # the unweighted call, as custom losses that predate weights take it
+        parts = problem.loss.parts(state.params, X_batch, y_batch, reg)
+    else:
+        parts = problem.loss.parts(state.params, X_batch, y_batch, reg, w_batch)
     _count_correct(state, parts.scores, y_batch)
     return parts
 

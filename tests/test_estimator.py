@@ -18,6 +18,12 @@ from slopelab import Budget, DivergedError, LinearClassifier, get_loss, gradient
 from slopelab.schedules import step_decay
 from tests.helpers import blobs, digits_split
 
+# The weighted loss is a weighted mean (sum w L / sum w, so weights k = rows repeated k times);
+# on the check's unscaled blobs (std 20) with weights 1000 : 1e-4, the default 50 epochs of
+# full-batch steps are too few to shift the predictions; tests/test_sample_weight.py runs the
+# check with 500 epochs, where it passes.
+CLASS_WEIGHT_BUDGET = {"check_class_weight_classifiers": "needs more than 50 full-batch epochs"}
+
 
 @parametrize_with_checks(
     [
@@ -25,7 +31,8 @@ from tests.helpers import blobs, digits_split
         LinearClassifier(loss="svm", optimizer="momentum", random_state=0),
         LinearClassifier(loss="svm-ova", optimizer="adam", random_state=0),
         LinearClassifier(loss="svm-structured", optimizer="nesterov", random_state=0),
-    ]
+    ],
+    expected_failed_checks=lambda estimator: CLASS_WEIGHT_BUDGET,
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)

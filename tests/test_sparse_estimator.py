@@ -139,4 +139,9 @@ def test_estimator_tags_say_sparse_input_is_supported():
 
 
 def test_check_estimator_passes_with_sparse_support_declared():
-    check_estimator(LinearClassifier(epochs=5, random_state=0))
+    # check_class_weight_classifiers needs more epochs (see tests/test_estimator.py)
+    check_estimator(
+        LinearClassifier(epochs=5, random_state=0),
+        expected_failed_checks={"check_class_weight_classifiers": "needs more epochs"},
+        on_skip=None,
+    )
