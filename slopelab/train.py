@@ -311,6 +311,8 @@ def descend(
     if reducer is not None and problem.sample_weight is not None:
         raise InvalidValueError("sample_weight is not supported with several processes (MPI)")
     state = state if state is not None else start_state(problem, optimizer, rng, params)
+    if config.average is None:  # averaging off (or turned off): the model is the iterate
+        state.average, state.averaged = None, 0
     history = history if history is not None else History(config.strategy)
     num_examples = problem.num_examples
     batch_size = num_examples if config.batch_size is None else min(config.batch_size, num_examples)

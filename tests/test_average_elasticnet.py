@@ -255,3 +255,36 @@ def test_bad_l1_ratio_is_refused_with_wording(bad):
 
 def test_check_estimator_passes_with_averaging_and_the_elastic_net():
     check_estimator(LinearClassifier(epochs=5, random_state=0, average=True, penalty="elasticnet"))
+
+
+def test_turning_averaging_off_makes_the_iterate_the_model_again():
+    problem = make_problem("softmax", X, Y)
+    rule = get_optimizer("sgd", learning_rate=0.05)
+    rng = np.random.default_rng(0)
+    state = start_state(problem, rule, rng)
+    descend(problem, rule, DescentConfig(average=1), Budget(steps=4), rng, state=state)
+    assert state.averaged == 4
+    history = descend(problem, rule, DescentConfig(), Budget(steps=6), rng, state=state)
+    assert state.average is None and history.raw_params is None
+    np.testing.assert_array_equal(history.params["W"], state.params["W"])
+
+
+def test_early_stopping_keeps_the_best_average():
+    X_train, y_train, X_val, y_val = X[::2], Y[::2], X[1::2], Y[1::2]
+    history = sgd(
+        "softmax",
+        X_train,
+        y_train,
+        X_val=X_val,
+        y_val=y_val,
+        budget=Budget(epochs=30),
+        batch_size=8,
+        learning_rate=0.5,
+        patience=2,
+        rng=0,
+        average=True,
+    )
+    problem = make_problem("softmax", X_train, y_train, X_val, y_val)
+    best = max(record.val_accuracy for record in history.epochs)
+    assert problem.val_accuracy(history.params) == best
+    assert not np.array_equal(history.params["W"], history.raw_params["W"])
