@@ -29,7 +29,9 @@ but its subgradient ``reg sign(W)`` pushes every weight by ``learning_rate * reg
 so the weights near zero jitter with that amplitude and the penalty of the jitter alone is
 about ``learning_rate * reg^2 * D * C``. "auto" keeps that below a tenth of a unit of loss,
 capping SGD's step at ``0.1 / (reg^2 D C)``: no cap at the usual small ``reg``, and no runaway
-(a tester saw ``reg=1e3`` diverge at the first step) at a large one.
+(a tester saw ``reg=1e3`` diverge at the first step) at a large one. ``"elasticnet"`` adds the
+curvature of its L2 part, ``2 reg (1 - l1_ratio)``, and no cap: its L1 part is a proximal step,
+which does not jitter.
 
 :func:`resolve_learning_rate` is the one place where ``"auto"`` becomes a number: the estimator,
 the training functions and the command line all call it.
@@ -63,6 +65,7 @@ def resolve_learning_rate(
     penalty: str = "l2",
     num_classes: int | None = None,
     sample_weight: np.ndarray | None = None,
+    l1_ratio: float = 0.15,
 ) -> Any:
     """``learning_rate`` as given (a number, a schedule, None), or ``"auto"`` resolved by
     :func:`auto_learning_rate` for this data, ``reg`` and update rule.
@@ -81,6 +84,7 @@ def resolve_learning_rate(
             penalty=penalty,
             num_classes=num_classes,
             sample_weight=sample_weight,
+            l1_ratio=l1_ratio,
         )
     return learning_rate
 
@@ -94,6 +98,7 @@ def auto_learning_rate(
     penalty: str = "l2",
     num_classes: int | None = None,
     sample_weight: np.ndarray | None = None,
+    l1_ratio: float = 0.15,
 ) -> float:
     """The step size ``learning_rate="auto"`` resolves to for this data and update rule.
 
@@ -104,6 +109,7 @@ def auto_learning_rate(
     for l1, the cap ``0.1 / (reg^2 D C)`` (``num_classes`` C; 10 when not given).
     ``sample_weight`` (N,) weights the rows as the weighted loss does (``A^T diag(w) A / sum w``
     and a weighted ``rms``), so an integer weight resolves like the row repeated.
+    ``"elasticnet"`` adds ``2 reg (1 - l1_ratio)``.
 
     Raises:
         InvalidValueError: the features are too large for float arithmetic (no finite step).
@@ -114,6 +120,8 @@ def auto_learning_rate(
     else:
         momentum = rule.hyperparams.get("momentum", 0.0)
         curvature_reg = reg if penalty == "l2" else 0.0
+        if penalty == "elasticnet":
+            curvature_reg = reg * (1.0 - l1_ratio)
         rate = (1.0 - momentum) / gradient_lipschitz_constant(
             X, curvature_reg, sample_weight=sample_weight
         )

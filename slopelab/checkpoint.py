@@ -2,6 +2,7 @@
 
 ``checkpoint.npz`` holds the parameters, the optimizer state (``opt/...``), the loop position
 (step, epoch, batch within the epoch, the epoch's permutation, counters), early-stopping memory,
+averaged SGD's running mean (``average/...`` and its count ``averaged``),
 how the run ended so far (``status``, JSON) and the RNG's bit-generator state (JSON). Resuming
 from it and running to the end gives the same parameters, bit for bit, as never stopping (with
 the same BLAS thread count: a multi-threaded matrix product may sum in a different order).
@@ -32,7 +33,7 @@ OLDER_PLAN = PLAN[:4]  # checkpoints written before the data was part of the pla
 MOVABLE = ("data_dir",)  # data entries that may change: where a named dataset is kept
 Plan = dict[str, Any]
 COUNTERS = ("step", "batch_in_epoch", "epochs_done", "evaluations", "examples", "stale_epochs")
-RUNNING_COUNTERS = ("epoch_correct", "epoch_scored")  # absent from older checkpoints: 0
+RUNNING_COUNTERS = ("epoch_correct", "epoch_scored", "averaged")  # absent from older ones: 0
 FLOATS = ("seconds", "start_loss", "best_val_accuracy")
 STATUSES = ("running", "completed", "early_stopped", "diverged", "interrupted")
 
@@ -63,6 +64,8 @@ def save_checkpoint(
     arrays.update({f"opt/{key}": value for key, value in state_to_arrays(state.opt_state).items()})
     if state.best_params is not None:
         arrays.update({f"best/{key}": value for key, value in state.best_params.items()})
+    if state.average is not None:
+        arrays.update({f"average/{key}": value for key, value in state.average.items()})
     if state.order is not None:
         arrays["order"] = state.order
     for name in COUNTERS + RUNNING_COUNTERS:
@@ -98,11 +101,18 @@ def load_checkpoint(
         except ValueError as error:
             raise _CorruptError(str(error)) from None
         state = DescentState(params, opt_state, best_params=best, order=_order(arrays, problem))
+        if _group(arrays, "average/"):
+            state.average = _params(arrays, "average/", problem)
         for name in COUNTERS:
             setattr(state, name, _counter(arrays, name))
         for name in RUNNING_COUNTERS:
             if name in arrays:
                 setattr(state, name, _counter(arrays, name))
+        if (state.average is None) != (state.averaged == 0):
+            raise _CorruptError(
+                f"averaged is {state.averaged} but average/* is "
+                f"{'missing' if state.average is None else 'present'}"
+            )
         for name in FLOATS:
             setattr(state, name, _float(arrays, name))
         if math.isnan(state.start_loss):

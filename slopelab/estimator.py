@@ -34,10 +34,17 @@ from slopelab.linear import class_scores, init_params
 from slopelab.losses import EXAMPLE_LOSSES, get_loss
 from slopelab.optim import OPTIMIZERS, Optimizer, get_optimizer
 from slopelab.problem import Problem
-from slopelab.regularization import PENALTIES
+from slopelab.regularization import PENALTIES, check_l1_ratio
 from slopelab.softmax import log_softmax, softmax_probabilities
 from slopelab.sparse import check_sparse_features, is_sparse
-from slopelab.train import SAMPLINGS, DescentConfig, DescentState, descend, steps_per_epoch
+from slopelab.train import (
+    SAMPLINGS,
+    DescentConfig,
+    DescentState,
+    average_start,
+    descend,
+    steps_per_epoch,
+)
 from slopelab.validation import check_choice, check_finite, check_positive
 from slopelab.weights import check_sample_weight, class_weights, normalized_weights
 
@@ -63,7 +70,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             (AdaGrad ``1e-1 / rms(x)``); see ``slopelab.autolr``), a float, or a schedule
             ``step -> rate``.
         reg: regularization strength; the loss adds ``reg * R(W)`` (bias not penalized).
-        penalty: ``"l2"`` (``R = sum W**2``), ``"l1"`` or ``"none"``.
+        penalty: ``"l2"`` (``R = sum W**2``), ``"l1"`` (subgradient), ``"elasticnet"``
+            (``R = l1_ratio sum|W| + (1 - l1_ratio) sum W**2``, its L1 part by a proximal
+            soft-thresholding step after every update, so weights reach exactly 0.0; see
+            ``slopelab.regularization``) or ``"none"``.
         batch_size: examples per update (capped at the number of training examples).
         epochs: passes over the training data per ``fit``.
         sampling: ``"shuffle"`` (a permutation per epoch) or ``"replacement"``.
@@ -75,6 +85,12 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         class_weight: None (every class 1), ``"balanced"`` (class ``c`` weighs
             ``N / (C * count_c)``, as scikit-learn's ``compute_class_weight``; ``fit`` only) or
             a dict ``{label: weight}`` (unlisted labels 1). Multiplies ``sample_weight``.
+        average: averaged SGD: ``True`` (from the first update) or the update ``t0 >= 1`` to
+            start from; the model (``params_``, ``coef_``, predictions) is then the mean of the
+            iterates ``W_t, t >= t0``, while training continues from the last iterate
+            (``warm_start`` and ``partial_fit`` carry both on). ``SGDClassifier(average=k)``
+            counts examples, this ``k`` counts updates.
+        l1_ratio: the L1 share of ``penalty="elasticnet"``, in [0, 1] (0: exactly l2).
 
     Weights (``sample_weight`` of ``fit``/``partial_fit``, times the class weights) make the
     data loss the weighted mean ``sum_i w_i L_i / sum_i w_i``: an integer weight k is the row
@@ -101,7 +117,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     two classes, as in scikit-learn —, ``intercept_``, ``params_`` (``W (D, C)``, ``b (C,)``),
     ``learning_rate_`` (what ``"auto"`` resolved to), ``loss_curve_`` (mean training loss per
     epoch), ``history_`` (of the last call), ``n_iter_`` (epochs) and ``t_`` (updates) over all
-    calls, ``n_features_in_``.
+    calls, ``n_features_in_``, ``sparsity_`` (the fraction of ``W`` that is exactly 0.0).
     """
 
     def __init__(
@@ -121,6 +137,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         random_state: Any = None,
         warm_start: bool = False,
         class_weight: Any = None,
+        average: bool | int = False,
+        l1_ratio: float = 0.15,
     ) -> None:
         self.loss = loss
         self.optimizer = optimizer
@@ -137,6 +155,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.warm_start = warm_start
         self.class_weight = class_weight
+        self.average = average
+        self.l1_ratio = l1_ratio
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LinearClassifier:
         """Train for ``epochs`` passes (fewer with early stopping) from a fresh start, or from
@@ -251,6 +271,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     def _check_hyperparameters(self) -> None:
         check_choice(self.loss, "loss", EXAMPLE_LOSSES)
         check_choice(self.penalty, "penalty", PENALTIES)
+        check_l1_ratio(self.l1_ratio)
+        average_start(self.average)
         check_choice(self.optimizer, "optimizer", OPTIMIZERS)
         check_choice(self.sampling, "sampling", SAMPLINGS)
         check_positive(self.reg, "reg", allow_zero=True)
@@ -284,13 +306,15 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         recipe = (optimizer.name, learning_rate, optimizer.hyperparams)
         if fresh:
             params = init_params(X.shape[1], len(classes), rng, dtype=X.dtype)
-        else:
-            params = self.params_
+        else:  # training goes on from the raw iterate, not from the average
+            params = self._raw_params if self._raw_params is not None else self.params_
         keep_state = not fresh and recipe == self._recipe
         opt_state = self._opt_state if keep_state else optimizer.init(params)
         # A fresh loop state each call: new data, a fresh epoch, the divergence check measured
         # against this call's first loss; only the step count goes on with the rule's state.
         state = DescentState(params, opt_state, step=int(opt_state.count))
+        if not fresh and average_start(self.average) is not None:
+            state.average, state.averaged = self._average, self._averaged
         problem, config = self._problem(X, y, early_stopping, rng, weights)
         history = descend(problem, optimizer, config, Budget(epochs=epochs), rng, state=state)
         if history.status == "diverged":
@@ -304,6 +328,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self._rng, self._rng_source = rng, self.random_state
         self.learning_rate_, self._rate_inputs = learning_rate, self._learning_rate_inputs()
         self._recipe, self._opt_state = recipe, state.opt_state
+        self._raw_params = history.raw_params
+        self._average, self._averaged = state.average, state.averaged
         self._record(history, problem.num_examples)
         return self
 
@@ -320,7 +346,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             X, X_val, y, y_val, weights = _validation_split(
                 X, y, self.validation_fraction, rng, weights
             )
-        problem = Problem(get_loss(self.loss, self.penalty), X, y, X_val, y_val)
+        problem = Problem(get_loss(self.loss, self.penalty, self.l1_ratio), X, y, X_val, y_val)
         if weights is not None:
             problem.sample_weight = normalized_weights(weights)
         config = DescentConfig(
@@ -329,6 +355,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             sampling=self.sampling,
             eval_every=None,
             patience=self.n_iter_no_change if early_stopping else None,
+            average=average_start(self.average),
         )
         return problem, config
 
@@ -366,6 +393,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 penalty=self.penalty,
                 num_classes=num_classes,
                 sample_weight=sample_weight,
+                l1_ratio=self.l1_ratio,
             )
         optimizer = get_optimizer(self.optimizer, learning_rate=learning_rate, **hyperparams)
         return learning_rate, optimizer
@@ -378,6 +406,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             dict(self.optimizer_params or {}),
             self.reg,
             self.penalty,
+            self.l1_ratio,
         )
 
     def _forget_fit(self) -> None:
@@ -390,6 +419,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     def _record(self, history: History, num_examples: int) -> None:
         self.history_ = history
         self.params_ = history.params
+        self.sparsity_ = history.sparsity
         epoch_length = steps_per_epoch(num_examples, self.batch_size)
         losses = history.column("loss")
         epoch_starts = range(0, len(losses), epoch_length)
@@ -408,6 +438,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 # What the estimator keeps between calls besides its fitted attributes (the optimizer holds
 # closures, which do not pickle: keep its recipe and its state arrays instead).
 _PRIVATE_STATE = ("_rng", "_rng_source", "_recipe", "_opt_state", "_rate_inputs")
+_PRIVATE_STATE += ("_raw_params", "_average", "_averaged")  # averaged SGD
 
 
 def _validated(estimator: LinearClassifier, X: Any, y: Any, *, reset: bool) -> Any:

@@ -109,7 +109,8 @@ class History:
 
     ``params`` are the parameters the run settled on (the best ones for random search and for
     early stopping); ``status`` is one of ``completed``, ``diverged``, ``early_stopped``,
-    ``interrupted``; ``message`` explains it in one line.
+    ``interrupted``; ``message`` explains it in one line. With averaged SGD, ``params`` are the
+    average of the iterates and ``raw_params`` the last iterate (None without averaging).
     """
 
     strategy: str
@@ -118,6 +119,16 @@ class History:
     params: Params | None = None
     status: str = "completed"
     message: str = ""
+    raw_params: Params | None = None
+
+    @property
+    def sparsity(self) -> float:
+        """The fraction of the weights ``params["W"]`` that are exactly 0.0 (NaN without
+        parameters): what the elastic net's proximal L1 step buys."""
+        if self.params is None or self.params["W"].size == 0:
+            return math.nan
+        W = self.params["W"]
+        return float(np.count_nonzero(W == 0.0)) / W.size
 
     def column(self, name: str) -> np.ndarray:
         """One field of every step (or, for epoch fields, every epoch) as an array.

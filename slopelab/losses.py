@@ -31,14 +31,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from slopelab.linear import class_scores
 from slopelab.reductions import column_sums
-from slopelab.regularization import PENALTIES, Penalty, add_penalty_gradient
+from slopelab.regularization import (
+    PENALTIES,
+    Penalty,
+    add_penalty_gradient,
+    check_l1_ratio,
+    penalty_function,
+)
 from slopelab.softmax import softmax_cross_entropy, softmax_cross_entropy_losses
 from slopelab.svm import (
     svm_ova,
@@ -103,10 +109,12 @@ class Loss:
     example_loss: ExampleLoss
     penalty_name: str = "l2"
     example_loss_values: ExampleLossValues | None = None
+    l1_ratio: float = 0.15
+    proximal: bool = False
 
     @property
     def penalty(self) -> Penalty:
-        return PENALTIES[self.penalty_name]
+        return penalty_function(self.penalty_name, self.l1_ratio)
 
     def __call__(
         self,
@@ -152,7 +160,9 @@ class Loss:
             dscores *= row_scale[:, None]  # (N, C), the gradient of the weighted mean
             data_loss = float(row_scale @ example_losses)
         dW = X.T @ dscores  # (D, C)
-        penalty_value = add_penalty_gradient(self.penalty_name, W, reg, dW)
+        penalty_value = add_penalty_gradient(
+            self.penalty_name, W, reg, dW, self.l1_ratio, self.proximal
+        )
         db = column_sums(dscores)  # (C,)
         grads = {"W": dW, "b": db}
         return LossParts(data_loss, reg * penalty_value, grads, scores)
@@ -188,13 +198,23 @@ class Loss:
         return losses, scores
 
 
-def get_loss(name: str, penalty: str = "l2") -> Loss:
+def get_loss(name: str, penalty: str = "l2", l1_ratio: float = 0.15) -> Loss:
     """Return the loss called ``name``: one of ``"svm"`` (Weston–Watkins), ``"svm-ova"``,
     ``"svm-structured"`` (Crammer–Singer) or ``"softmax"``; ``penalty`` is ``"l2"`` (default,
-    ``sum W**2``), ``"l1"`` or ``"none"``."""
+    ``sum W**2``), ``"l1"``, ``"elasticnet"`` (``l1_ratio sum|W| + (1 - l1_ratio) sum W**2``)
+    or ``"none"``."""
     check_choice(name, "loss", EXAMPLE_LOSSES)
     check_choice(penalty, "penalty", PENALTIES)
-    return Loss(name, EXAMPLE_LOSSES[name], penalty, EXAMPLE_LOSS_VALUES[name])
+    l1_ratio = check_l1_ratio(l1_ratio)
+    return Loss(name, EXAMPLE_LOSSES[name], penalty, EXAMPLE_LOSS_VALUES[name], l1_ratio)
+
+
+def proximal_loss(loss: Loss) -> Loss:
+    """``loss`` as the training loop uses it: for the elastic net, its gradient leaves out the
+    L1 part, which the loop's soft-thresholding step handles; other losses as they are."""
+    if loss.penalty_name != "elasticnet" or loss.proximal:
+        return loss
+    return replace(loss, proximal=True)
 
 
 def training_loss(

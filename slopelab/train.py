@@ -20,6 +20,18 @@ buffer), the two products are sparse, and ``W`` stays dense: every step still up
 ``D x C`` weights (no lazy or scaled updates), which ``benchmarks/bench_sparse.py`` measures
 against the sparse work.
 
+Averaged SGD (``average``, Polyak & Juditsky 1992, "Acceleration of stochastic approximation by
+averaging"; Ruppert 1988): from update ``t0 = average`` on, the loop keeps the running mean of the
+iterates ``W_t`` (the parameters after ``t`` updates), ``Wbar += (W_t - Wbar) / (t - t0 + 1)``.
+The mean is the model: ``History.params``, the early-stopping choice and the validation
+accuracy use it, while the updates go on from the raw iterate (``History.raw_params``).
+``average=True`` starts at the first update. scikit-learn's ``SGDClassifier(average=k)`` counts
+examples seen; here ``k`` counts updates.
+
+The elastic-net penalty's L1 part is handled by a soft-thresholding step after every update (see
+:mod:`slopelab.regularization`), so weights reach exactly 0.0; ``History.sparsity`` reports the
+fraction of them.
+
 The loop's whole position lives in a :class:`DescentState` (parameters, optimizer state, counters,
 the current epoch's permutation), so a run can be checkpointed and resumed exactly: the RNG is the
 only other state, and it is passed in.
@@ -39,9 +51,10 @@ from slopelab.autolr import resolve_learning_rate
 from slopelab.errors import InvalidValueError
 from slopelab.history import Budget, EpochRecord, History, StepRecord
 from slopelab.linear import as_generator, init_params
-from slopelab.losses import Loss
+from slopelab.losses import Loss, proximal_loss
 from slopelab.optim import Optimizer, add_updates, get_optimizer
 from slopelab.problem import Problem, is_streamed, make_problem
+from slopelab.regularization import l1_weight, soft_threshold
 from slopelab.sparse import is_sparse
 from slopelab.validation import check_choice, check_params, check_positive
 from slopelab.weights import check_sample_weight, normalized_weights
@@ -74,6 +87,8 @@ class DescentState:
     epoch_scored: int = 0  # training examples scored so far this epoch
     status: str = "running"  # or how the run ended: completed, early_stopped, diverged, ...
     message: str = ""
+    average: Params | None = None  # averaged SGD: the running mean of the iterates so far
+    averaged: int = 0  # how many iterates the mean holds
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,7 @@ class DescentConfig:
     patience: int | None = None
     divergence_factor: float = 100.0
     strategy: str = "sgd"
+    average: int | None = None  # averaged SGD from this update on (see average_start)
 
 
 def sgd(
@@ -109,6 +125,7 @@ def sgd(
     eval_every: int | None = 1,
     divergence_factor: float = 100.0,
     sample_weight: Any = None,
+    average: bool | int = False,
 ) -> History:
     """Minibatch stochastic gradient descent.
 
@@ -119,8 +136,19 @@ def sgd(
     them). ``sample_weight`` (N,) weights the examples: the loss is the weighted mean
     ``sum_i w_i L_i / sum_i w_i + reg R(W)``, each batch an unbiased estimate of it
     (:mod:`slopelab.weights`).
+    ``average`` (True, or the update ``t0 >= 1`` to start from) turns on averaged SGD:
+    ``history.params`` is then the mean of the iterates ``W_t, t >= t0`` and
+    ``history.raw_params`` the last iterate.
     """
-    config = DescentConfig(reg, batch_size, sampling, eval_every, patience, divergence_factor)
+    config = DescentConfig(
+        reg,
+        batch_size,
+        sampling,
+        eval_every,
+        patience,
+        divergence_factor,
+        average=average_start(average),
+    )
     problem = make_problem(loss, X, y, X_val, y_val)
     problem.sample_weight = _training_weights(sample_weight, problem)
     optimizer = resolve_optimizer(
@@ -196,6 +224,7 @@ def resolve_optimizer(
             penalty = problem.loss.penalty_name if problem is not None else "l2"
             classes = problem.num_classes if problem is not None else None
             weights = problem.sample_weight if problem is not None else None
+            l1_ratio = problem.loss.l1_ratio if problem is not None else 0.15
             learning_rate = resolve_learning_rate(
                 learning_rate,
                 X,
@@ -205,6 +234,7 @@ def resolve_optimizer(
                 penalty=penalty,
                 num_classes=classes,
                 sample_weight=weights,
+                l1_ratio=l1_ratio,
             )
         return get_optimizer(optimizer, learning_rate=learning_rate, **hyperparams)
     if learning_rate is not None or hyperparams:
@@ -213,6 +243,19 @@ def resolve_optimizer(
             "pass the object or a name with them, not both"
         )
     return optimizer
+
+
+def average_start(average: Any) -> int | None:
+    """The update averaging starts from: None for ``False``/0 (no averaging), 1 for ``True``,
+    ``average`` itself for a whole number >= 1."""
+    if isinstance(average, (bool, np.bool_)):
+        return 1 if average else None
+    if isinstance(average, (int, np.integer)) and average >= 0:
+        return int(average) or None
+    raise InvalidValueError(
+        "average must be True, False or the update to start averaging from (a whole number "
+        f">= 1; 0 turns averaging off); got {average!r}"
+    )
 
 
 def steps_per_epoch(num_examples: int, batch_size: int | None) -> int:
@@ -268,6 +311,8 @@ def descend(
     if reducer is not None and problem.sample_weight is not None:
         raise InvalidValueError("sample_weight is not supported with several processes (MPI)")
     state = state if state is not None else start_state(problem, optimizer, rng, params)
+    if config.average is None:  # averaging off (or turned off): the model is the iterate
+        state.average, state.averaged = None, 0
     history = history if history is not None else History(config.strategy)
     num_examples = problem.num_examples
     batch_size = num_examples if config.batch_size is None else min(config.batch_size, num_examples)
@@ -281,6 +326,8 @@ def descend(
     update = optimizer.update
     first_step = state.step
     batch_rows = _batch_buffer(problem, config, batch_size)
+    loss = proximal_loss(problem.loss)
+    l1_strength = config.reg * l1_weight(loss.penalty_name, loss.l1_ratio)
 
     while not _spent(budget, state, num_examples):
         if stop_requested is not None and stop_requested():
@@ -290,7 +337,7 @@ def descend(
         X_batch, y_batch, w_batch = _next_batch(
             problem, state, config, rng, batch_size, batch_rows, reducer
         )
-        parts = _loss_parts(problem, state, X_batch, y_batch, config.reg, reducer, w_batch)
+        parts = _loss_parts(loss, state, X_batch, y_batch, config.reg, reducer, w_batch)
         loss_value = float(parts.total)
         grad_norm = gradient_norm(parts.grads)
         if _diverged(loss_value, grad_norm, state, config):
@@ -303,6 +350,11 @@ def descend(
         if state.step == first_step and optimizer.unchecked_update is not None:
             update = optimizer.unchecked_update
         new_params = add_updates(state.params, updates)
+        if l1_strength:
+            new_params = {
+                **new_params,
+                "W": soft_threshold(new_params["W"], learning_rate * l1_strength),
+            }
         state.seconds += time.perf_counter() - started
 
         history.steps.append(
@@ -310,6 +362,8 @@ def descend(
         )
         state.params, state.opt_state = new_params, opt_state
         state.step += 1
+        if config.average is not None and state.step >= config.average:
+            _add_to_average(state)
         state.batch_in_epoch += 1
         if state.batch_in_epoch == batches_per_epoch:
             state.batch_in_epoch = 0
@@ -323,6 +377,25 @@ def descend(
     if history.status != "early_stopped":
         _finish(history, state, "completed", f"budget spent after {state.step} steps")
     return history
+
+
+def _add_to_average(state: DescentState) -> None:
+    """``Wbar += (W_t - Wbar) / n`` for the ``n``-th averaged iterate; the first is copied."""
+    state.averaged += 1
+    if state.average is None or state.averaged == 1:
+        state.average = {key: value.copy() for key, value in state.params.items()}
+        state.averaged = 1
+        return
+    count = state.averaged
+    state.average = {
+        key: mean + (state.params[key] - mean) / count for key, mean in state.average.items()
+    }
+
+
+def model_params(state: DescentState) -> Params:
+    """The parameters the run's model is: the average of the iterates once averaging has
+    started, the current iterate otherwise."""
+    return state.average if state.average is not None else state.params
 
 
 def _check_config(config: DescentConfig, problem: Problem) -> None:
@@ -434,7 +507,7 @@ def _norm(array: np.ndarray) -> float:
 
 
 def _loss_parts(
-    problem: Problem,
+    loss: Loss,
     state: DescentState,
     X_batch: np.ndarray,
     y_batch: np.ndarray,
@@ -447,11 +520,11 @@ def _loss_parts(
     over the training set) the batch loss is ``(1/n) sum_i w_i L_i``, an unbiased estimate of
     the weighted mean over the training set (:mod:`slopelab.weights`)."""
     if reducer is not None:
-        return reducer.loss_parts(problem.loss, state, X_batch, y_batch, reg)
+        return reducer.loss_parts(loss, state, X_batch, y_batch, reg)
     if w_batch is None:  # the unweighted call, as custom losses that predate weights take it
-        parts = problem.loss.parts(state.params, X_batch, y_batch, reg)
+        parts = loss.parts(state.params, X_batch, y_batch, reg)
     else:
-        parts = problem.loss.parts(state.params, X_batch, y_batch, reg, w_batch)
+        parts = loss.parts(state.params, X_batch, y_batch, reg, w_batch)
     _count_correct(state, parts.scores, y_batch)
     return parts
 
@@ -546,7 +619,7 @@ def _epoch_end(
         return False
     if record.val_accuracy > state.best_val_accuracy:
         state.best_val_accuracy = record.val_accuracy
-        state.best_params = state.params
+        state.best_params = model_params(state)
         state.stale_epochs = 0
         return False
     state.stale_epochs += 1
@@ -567,7 +640,7 @@ def _epoch_record(problem: Problem, state: DescentState) -> EpochRecord:
     split. Starts the next epoch's running count."""
     train = state.epoch_correct / state.epoch_scored if state.epoch_scored else math.nan
     state.epoch_correct = state.epoch_scored = 0
-    val = problem.val_accuracy(state.params)
+    val = problem.val_accuracy(model_params(state))
     return EpochRecord(
         epoch=state.examples / problem.num_examples,
         step=state.step,
@@ -588,4 +661,5 @@ def _finish(history: History, state: DescentState, status: str, message: str) ->
     history.status, history.message = status, message
     state.status, state.message = status, message
     use_best = state.best_params is not None and status in ("early_stopped", "completed")
-    history.params = state.best_params if use_best else state.params
+    history.params = state.best_params if use_best else model_params(state)
+    history.raw_params = state.params if state.average is not None else None

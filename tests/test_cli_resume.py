@@ -88,7 +88,7 @@ EDITS = [
     ("training", "full_batch", "yes", r'training.full_batch must be true or false; got "yes"'),
     ("training", "lr", 0.1, r"training.lr is not a setting of a train run \(known: batch_siz"),
     ("loss", "loss", "hinge", r"loss.loss must be one of svm, svm-ova, svm-structured, softmax"),
-    ("loss", "penalty", "l3", r"loss.penalty must be one of l2, l1, none; got \"l3\""),
+    ("loss", "penalty", "l3", r"loss.penalty must be one of l2, l1, none, elasticnet; got \"l3\""),
     ("loss", "reg", -1, r"loss.reg must be a number >= 0; got -1"),
     ("loss", "reg", float("nan"), r"loss.reg must be a number >= 0; got NaN"),
     ("loss", "reg", "lots", r"loss.reg must be a number; got 'lots'"),

@@ -80,6 +80,14 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def fraction_value(text: str) -> float:
+    """A number from 0 to 1, both included (``--l1-ratio``)."""
+    value = _number(text, float)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1; got {text}")
+    return value
+
+
 def learning_rate_value(text: str) -> float | str:
     return "auto" if text == "auto" else positive_float(text)
 
@@ -137,10 +145,14 @@ def add_data_arguments(
 
 
 def add_loss_arguments(
-    parser: argparse.ArgumentParser, reg: float | None = 1e-4, loss: str | None = "softmax"
+    parser: argparse.ArgumentParser,
+    reg: float | None = 1e-4,
+    loss: str | None = "softmax",
+    elasticnet: bool = False,
 ) -> None:
     """``--loss --penalty --reg``; ``reg=None`` or ``loss=None`` means the default depends on
-    the dataset (the command resolves it and says which in its help)."""
+    the dataset (the command resolves it and says which in its help). ``elasticnet``: offer
+    ``--penalty elasticnet`` and ``--l1-ratio`` (a command that trains with them)."""
     group = parser.add_argument_group("loss")
     group.add_argument(
         "--loss",
@@ -152,10 +164,24 @@ def add_loss_arguments(
     )
     group.add_argument(
         "--penalty",
-        choices=tuple(PENALTIES),
+        choices=tuple(name for name in PENALTIES if elasticnet or name != "elasticnet"),
         default="l2",
-        help="weight penalty R(W): l2 = sum W^2 (default), l1, none",
+        help="weight penalty R(W): l2 = sum W^2 (default), l1, none"
+        + (
+            ", elasticnet = r sum|W| + (1 - r) sum W^2 with r = --l1-ratio (its L1 part by a "
+            "proximal step: exact zeros)"
+            if elasticnet
+            else ""
+        ),
     )
+    if elasticnet:
+        group.add_argument(
+            "--l1-ratio",
+            type=fraction_value,
+            default=0.15,
+            metavar="R",
+            help="the L1 share r of --penalty elasticnet, from 0 (l2) to 1 (default: 0.15)",
+        )
     shown = "the dataset's default" if reg is None else f"{reg:g}"
     group.add_argument(
         "--reg",

@@ -149,7 +149,8 @@ def draw(
     """Find W, measure the line and the plane, draw and report them."""
     from slopelab import plots
 
-    loss, reg = get_loss(objective.loss, objective.penalty), objective.reg
+    loss = get_loss(objective.loss, objective.penalty, objective.l1_ratio)
+    reg = objective.reg
     params, path, features = point_and_path(prepared, args, loss, reg, model)
     rows = np.random.default_rng(args.seed).permutation(len(prepared.y_train))
     rows = rows[: args.num_examples]

@@ -33,11 +33,16 @@ class Objective:
     penalty: str
     reg: float
     notes: list[str] = field(default_factory=list)
+    l1_ratio: float = 0.15  # of the elasticnet penalty, as model.npz records it
 
     def describe(self) -> str:
         """``svm loss + 0.0001 x l2 penalty``."""
         if self.penalty == "none" or self.reg == 0:
             return f"{self.loss} loss (no penalty)"
+        if self.penalty == "elasticnet":
+            return (
+                f"{self.loss} loss + {self.reg:g} x elasticnet penalty (l1_ratio {self.l1_ratio:g})"
+            )
         return f"{self.loss} loss + {self.reg:g} x {self.penalty} penalty"
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,7 +95,8 @@ def model_objective(args: argparse.Namespace, model: SavedModel) -> Objective:
                 f"using --{name} {_shown(flag)}" + ("" if name in given else ", the default")
             )
         chosen[name] = flag if name in given or value is None else value
-    return Objective(chosen["loss"], chosen["penalty"], float(chosen["reg"]), notes)
+    l1_ratio = float(model.meta.get("l1_ratio", 0.15))
+    return Objective(chosen["loss"], chosen["penalty"], float(chosen["reg"]), notes, l1_ratio)
 
 
 def _shown(value: object) -> str:

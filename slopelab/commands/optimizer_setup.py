@@ -125,6 +125,7 @@ def optimizer_config(
             hyper,
             penalty=getattr(args, "penalty", "l2"),
             num_classes=num_classes,
+            l1_ratio=getattr(args, "l1_ratio", 0.15),
         )
     except SlopelabError as error:
         raise CommandError(f"--learning-rate auto: {error}") from None

@@ -86,7 +86,7 @@ PROG = "slopelab train"
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("train", help=summary("train"), description=DESCRIPTION)
     add_data_arguments(parser)
-    add_loss_arguments(parser)
+    add_loss_arguments(parser, elasticnet=True)
     add_optimizer_arguments(parser, epochs=50)
     parser.add_argument(
         "--patience",
@@ -94,6 +94,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="EPOCHS",
         help="early stopping: stop when validation accuracy has not improved "
         "for EPOCHS epochs and keep the best weights",
+    )
+    parser.add_argument(
+        "--average",
+        type=positive_int,
+        nargs="?",
+        const=1,
+        metavar="START",
+        help="averaged SGD: the model is the mean of the iterates from update START on "
+        "(default 1, the first update); training goes on from the last iterate",
     )
     parser.add_argument(
         "--resume",
@@ -249,7 +258,7 @@ def start_training(
     checkpoint in ``run_dir`` (a RunError when it or metrics.jsonl does not fit the run).
     Rank 0 calls it before handing the run over, so what it refuses is one line of rank 0's."""
     training = config["training"]
-    loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"])
+    loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"], _l1_ratio(config))
     if is_streamed(prepared.X_train):  # its epochs are block shuffles of the training seed
         prepared.X_train.seed = training["seed"]
     problem = Problem(loss, prepared.X_train, prepared.y_train, prepared.X_val, prepared.y_val)
@@ -259,6 +268,7 @@ def start_training(
         batch_size=None if training.get("full_batch") else training["batch_size"],
         sampling=training["sampling"],
         patience=training["patience"],
+        average=training.get("average"),  # absent from runs older than --average
     )
     plan = checkpoint_plan(config)
     rng = np.random.default_rng(training["seed"])
@@ -410,6 +420,7 @@ def _finish(
         meta={
             "loss": config["loss"]["loss"],
             "penalty": config["loss"]["penalty"],
+            "l1_ratio": _l1_ratio(config),
             "dataset": dataset.name,
             "data": {**config["data"], "sha256": dataset.sha256},
             "image_shape": dataset.image_shape,
@@ -419,7 +430,7 @@ def _finish(
     )
     save_model(run_dir / MODEL, model)
     figures = _figures(run_dir, history, prepared, params)
-    loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"])
+    loss = get_loss(config["loss"]["loss"], config["loss"]["penalty"], _l1_ratio(config))
     final_loss, train_accuracy = split_loss_and_accuracy(
         loss, params, prepared.X_train, prepared.y_train, config["loss"]["reg"]
     )
@@ -434,6 +445,8 @@ def _finish(
         "seconds": history.seconds,
         "status": history.status,
         "message": history.message,
+        "sparsity": history.sparsity,  # the fraction of W that is exactly 0.0
+        "averaged_from": config["training"].get("average"),
         "run_dir": str(run_dir),
         "figures": [str(path) for path in figures],
     }
@@ -452,12 +465,31 @@ def _finish(
         f"({result['epochs']:.1f} epochs) in {result['seconds']:.3g} s of training; "
         f"{history.message}"
     )
+    console.say(_model_line(config, history))
     console.say(
         f"run folder: {run_dir} (model.npz, metrics.jsonl, "
         + ", ".join(path.name for path in figures)
         + ")"
     )
     return result
+
+
+def _l1_ratio(config: dict[str, Any]) -> float:
+    """The run's ``--l1-ratio`` (runs older than the elastic net have none: the default)."""
+    return config["loss"].get("l1_ratio", 0.15)
+
+
+def _model_line(config: dict[str, Any], history: History) -> str:
+    """What the saved weights are: averaged or not, and how many of them are exactly 0.0."""
+    start = config["training"].get("average")
+    what = (
+        f"the model is the average of the iterates from update {start} on"
+        if start is not None
+        else "the model is the last iterate"
+    )
+    W = history.params["W"]
+    zeros = int((W == 0.0).sum())
+    return f"{what}; sparsity: {zeros} of {W.size} weights ({history.sparsity:.1%}) are exactly 0"
 
 
 def _figures(run_dir: Path, history: History, prepared: Prepared, params: dict) -> list[Path]:

@@ -64,11 +64,17 @@ def train_config(args: argparse.Namespace, prepared: Prepared) -> dict[str, Any]
         "patience": args.patience,
         "seed": args.seed,
         "threads": args.threads,  # BLAS threads; a resume continues with them
+        "average": getattr(args, "average", None),  # averaged SGD's first update, or None
     }
     check_run_length(training, num_examples, f"--epochs {args.epochs}", EPOCHS_FLAG_FIX)
     check_streaming(training, prepared.X_train)
     return {
-        "loss": {"loss": args.loss, "penalty": args.penalty, "reg": args.reg},
+        "loss": {
+            "loss": args.loss,
+            "penalty": args.penalty,
+            "reg": args.reg,
+            "l1_ratio": getattr(args, "l1_ratio", 0.15),
+        },
         "optimizer": optimizer_config(
             args, prepared.X_train, num_classes=prepared.dataset.num_classes
         ),
@@ -159,7 +165,7 @@ def entry_rules(flags: Mapping[str, argparse.Action]) -> dict[str, dict[str, Rul
     return {
         "data": {key: flag(key) for key in DATA_OPTIONS}
         | {"sha256": _fingerprint, "stream": check_stream_entry},
-        "loss": {key: flag(key) for key in ("loss", "penalty", "reg")},
+        "loss": {key: flag(key) for key in ("loss", "penalty", "reg", "l1_ratio")},
         "optimizer": {
             "optimizer": flag("optimizer"),
             "learning_rate": _text_rule(positive_float),  # resolved: a number, never "auto"
@@ -176,6 +182,7 @@ def entry_rules(flags: Mapping[str, argparse.Action]) -> dict[str, dict[str, Rul
             "patience": flag("patience"),
             "seed": flag("seed"),
             "threads": flag("threads"),
+            "average": flag("average"),
         },
     }
 
