@@ -83,6 +83,7 @@ BAD_VALUES = {
     "non_negative_float": ["abc", "", "nan", "inf", "-1", "1e400"],
     "learning_rate_value": ["fast", "", "nan", "inf", "-0.1", "0"],
     "batch_size_value": ["half", "", "0", "-5", "2.5", "nan"],
+    "fraction_value": ["half", "", "nan", "inf", "-0.1", "1.5", "1e400"],
     "port_number": ["http", "0", "-1", "65536"],
     "thread_count": ["two", "", "0", "-1", "1.5", "1025", "nan"],
     "float": ["1e-3", "abc"],  # sweep --reg: refused whatever its value (it sweeps reg)
