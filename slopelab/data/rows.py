@@ -1,4 +1,5 @@
-"""Rows given to a trained model to predict: a ``.npz``'s ``X`` or a CSV's feature columns.
+"""Rows given to a trained model to predict: a ``.npz``'s ``X``, a CSV's feature columns, or an
+svmlight file's rows (a CSR, read with the model's width and index base).
 
 A CSV's columns are matched to the model's features (:mod:`slopelab.data.columns`): by name
 when both have names, else by position. Its label column (``label_column``, the model's own, or
@@ -21,6 +22,7 @@ from slopelab.data.csvfile import feature_matrix, label_cells, read_table
 from slopelab.data.errors import DataError, reported_as
 from slopelab.data.files import existing_file, no_label_column
 from slopelab.data.labels import number_labels
+from slopelab.data.svmlight import SVMLIGHT_SUFFIXES, read_svmlight
 from slopelab.npzfile import load_npz
 from slopelab.validation import check_features
 
@@ -45,13 +47,18 @@ def read_features(
     label_column: str | None = None,
     layout: Layout | None = None,
     class_names: Sequence[str] | None = None,
+    zero_based: bool | str = "auto",
 ) -> FeatureRows:
     """Rows to predict, in file order: ``X`` of a ``.npz``, or the columns of a ``.csv``
     except its label column (``label_column``, the model's label column, or one named
     label/class/target/y, if any). With ``layout`` the columns are matched to the model's
     features (:mod:`slopelab.data.columns`); with ``class_names`` the file's labels, if any,
-    are matched to the model's classes for :attr:`FeatureRows.y`."""
+    are matched to the model's classes for :attr:`FeatureRows.y`. ``zero_based`` is how an
+    svmlight file's indices are read: the base of the model's own training file."""
     path = existing_file(path)
+    if path.suffix.lower() in SVMLIGHT_SUFFIXES:
+        no_label_column(label_column, path)
+        return _svmlight_features(path, layout, class_names, zero_based)
     if path.suffix.lower() == ".npz":
         no_label_column(label_column, path)
         return _npz_features(path, layout, class_names)
@@ -89,6 +96,21 @@ def _npz_features(
         arrays["y"], str(path), class_names, 0, arrays.get("class_names"), len(X)
     )
     return FeatureRows(X, None, notes + label_notes, y, "array y")
+
+
+def _svmlight_features(
+    path: Path, layout: Layout | None, class_names: Sequence[str] | None, zero_based: bool | str
+) -> FeatureRows:
+    read = read_svmlight(
+        path,
+        zero_based=zero_based,
+        num_features=None if layout is None else layout.num_features,
+        width_source="the model",
+    )
+    if class_names is None:
+        return FeatureRows(read.X, None, read.notes)
+    y, label_notes = _model_labels(read.y, str(path), class_names, 1, None, read.X.shape[0])
+    return FeatureRows(read.X, None, read.notes + label_notes, y, "the svmlight labels")
 
 
 def _model_labels(
