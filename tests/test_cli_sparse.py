@@ -115,7 +115,7 @@ def test_data_info_prints_the_notes_and_the_density(workdir, capsys):  # noqa: F
     write_svm(workdir / "tr.svm")
     code, out, err = cli(["data", "info", "tr.svm"], capsys)
     assert code == 0, err
-    assert "read as one-based" in out and "note: " in out
+    assert "read as one-based" in out and "force the other reading with --zero-based yes" in out
     X, _ = load_svmlight_file(str(workdir / "tr.svm"), zero_based=False)
     assert re.search(r"sparse: \d+ stored values in the training rows \(\d+\.\d\d% of N x D\)", out)
     code, out, _ = cli(["data", "info", "tr.svm", "--json"], capsys)
@@ -260,7 +260,7 @@ def test_zero_based_forces_the_index_base_and_is_recorded(workdir, capsys):  # n
     write_svm(workdir / "zero.svm", zero_based=True)  # index 0 is used
     code, _, err = cli([*TRAIN, "--data", "zero.svm", "--zero-based", "no"], capsys)
     assert code == 2
-    assert re.search(r"zero\.svm, line \d+: .*index 0", one_line(err))
+    assert re.search(r"zero\.svm, line \d+: .*index 0 .*--zero-based yes or auto", one_line(err))
 
 
 @pytest.fixture
