@@ -19,6 +19,7 @@ from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 from slopelab.commands import train as train_command
 from slopelab.data.preprocess import SPARSE_AUTO_NOTE
 from slopelab.model import load_model
+from slopelab.runs import RunError
 from tests.test_cli_runs import (  # the fixtures are used by name
     assert_same_run,
     cli,
@@ -26,6 +27,7 @@ from tests.test_cli_runs import (  # the fixtures are used by name
     stop_after,
     workdir,  # noqa: F401
 )
+from tests.test_model import changed
 
 NUM_FEATURES = 12
 TRAIN = ["train", "--no-progress", "--epochs", "3", "--batch-size", "16"]
@@ -337,3 +339,30 @@ def test_an_interrupted_sparse_run_resumed_equals_the_uninterrupted_one(
         assert code == 130 and "checkpoint saved in runs/stopped" in err
     assert cli(["train", "--resume", "runs/stopped", "--no-progress"], capsys)[0] == 0
     assert_same_run(workdir / "runs/stopped", workdir / "runs/straight")
+
+
+# --- what a model records about its svmlight files ----------------------------------------------
+
+BAD_DATA_META = {
+    "zero_based text": ('"zero_based": "yes"', r"meta's data has a malformed zero_based: 'yes'"),
+    "zero_based number": ('"zero_based": 1', r"meta's data has a malformed zero_based: 1"),
+    "test_data number": ('"test_data": 3', r"meta's data has a malformed test_data: 3"),
+    "test_sha256 bool": ('"test_sha256": true', r"meta's data has a malformed test_sha256: True"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DATA_META))
+def test_a_malformed_svmlight_record_in_a_model_is_named(tmp_path, case):
+    entry, message = BAD_DATA_META[case]
+    meta = np.array('{"data": {"data": "/a.svm", ' + entry + "}}")
+    np.savez(tmp_path / "model.npz", **changed(meta=meta))
+    with pytest.raises(RunError, match=message) as raised:
+        load_model(tmp_path / "model.npz")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("base", [True, False, "auto"])
+def test_a_recorded_index_base_loads(tmp_path, base):
+    meta = np.array(json.dumps({"data": {"data": "/a.svm", "zero_based": base}}))
+    np.savez(tmp_path / "model.npz", **changed(meta=meta))
+    assert load_model(tmp_path / "model.npz").meta["data"]["zero_based"] == base
