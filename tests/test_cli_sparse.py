@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 
 from slopelab.commands import train as train_command
+from slopelab.data import save_sparse_npz
 from slopelab.data.preprocess import SPARSE_AUTO_NOTE
 from slopelab.model import load_model
 from slopelab.runs import RunError
@@ -366,3 +367,15 @@ def test_a_recorded_index_base_loads(tmp_path, base):
     meta = np.array(json.dumps({"data": {"data": "/a.svm", "zero_based": base}}))
     np.savez(tmp_path / "model.npz", **changed(meta=meta))
     assert load_model(tmp_path / "model.npz").meta["data"]["zero_based"] == base
+
+
+def test_predict_reads_a_sparse_npz(workdir, capsys):  # noqa: F811
+    write_svm(workdir / "tr.svm")
+    X, y = sparse_rows(5, 40)
+    save_sparse_npz(workdir / "new.npz", X, y)
+    assert cli([*TRAIN, "--data", "tr.svm", "--name", "t"], capsys)[0] == 0
+    code, out, err = cli(["predict", "runs/t", "--input", "new.npz", "--json"], capsys)
+    assert code == 0, err
+    predicted = load_model("runs/t").predict(X.astype(np.float32))
+    assert json.loads(out)["predictions"] == predicted.tolist()
+    assert json.loads(out)["accuracy"] == pytest.approx(np.mean(predicted == y))

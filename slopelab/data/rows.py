@@ -22,6 +22,7 @@ from slopelab.data.csvfile import feature_matrix, label_cells, read_table
 from slopelab.data.errors import DataError, reported_as
 from slopelab.data.files import existing_file, no_label_column
 from slopelab.data.labels import number_labels
+from slopelab.data.sparse_npz import is_sparse_npz, sparse_features
 from slopelab.data.svmlight import SVMLIGHT_SUFFIXES, read_svmlight
 from slopelab.npzfile import load_npz
 from slopelab.validation import check_features
@@ -82,10 +83,13 @@ def _npz_features(
     path: Path, layout: Layout | None, class_names: Sequence[str] | None
 ) -> FeatureRows:
     arrays = load_npz(path, ".npz of rows", error=DataError)
-    if "X" not in arrays:
+    if is_sparse_npz(arrays):  # scipy.sparse.save_npz's arrays plus y: a CSR, never densified
+        X = sparse_features(arrays, path)
+    elif "X" not in arrays:
         raise DataError(f"{path} has no array 'X'; save the rows with np.savez(path, X=X)")
-    with reported_as(str(path)):
-        X = check_features(arrays["X"], name="X", dtype=np.float32)
+    else:
+        with reported_as(str(path)):
+            X = check_features(arrays["X"], name="X", dtype=np.float32)
     notes: tuple[str, ...] = ()
     if layout is not None:
         check_width(X.shape[1], layout, str(path))
@@ -93,7 +97,7 @@ def _npz_features(
     if "y" not in arrays or class_names is None:
         return FeatureRows(X, None, notes)
     y, label_notes = _model_labels(
-        arrays["y"], str(path), class_names, 0, arrays.get("class_names"), len(X)
+        arrays["y"], str(path), class_names, 0, arrays.get("class_names"), X.shape[0]
     )
     return FeatureRows(X, None, notes + label_notes, y, "array y")
 
