@@ -240,7 +240,9 @@ def _check_plan(saved: Plan, plan: Plan, batch_in_epoch: int, path: Path) -> Non
 
 def _check_data(saved: Any, now: Any, path: Path) -> None:
     """Refuse the first entry of the data config that changed, but the movable ones."""
-    movable = MOVABLE + (("data",) if isinstance(saved, dict) and saved.get("sha256") else ())
+    recorded = saved if isinstance(saved, dict) else {}
+    movable = MOVABLE + (("data",) if recorded.get("sha256") else ())
+    movable += ("test_data",) if recorded.get("test_sha256") else ()
     for entry, before, after in _changes(saved, now, "data"):
         if entry.removeprefix("data.") not in movable:
             raise RunError(

@@ -231,8 +231,12 @@ def _check_data_options(options: Any) -> None:
     if not isinstance(options, dict) or not isinstance(options.get("data"), str):
         raise InvalidValueError("meta's data must be a JSON object naming the data")
     kinds = {"data_dir": str, "label_column": str, "seed": int, "sha256": str}
+    kinds.update({"test_data": str, "test_sha256": str})
     kinds.update({key: int for key in ("num_train", "num_val", "num_test")})
     for key, kind in kinds.items():
         value = options.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
             raise InvalidValueError(f"meta's data has a malformed {key}: {value!r}")
+    base = options.get("zero_based", "auto")
+    if not (isinstance(base, bool) or base == "auto"):
+        raise InvalidValueError(f"meta's data has a malformed zero_based: {base!r}")

@@ -96,6 +96,7 @@ BAD_STRINGS = {  # options whose values are free text, by destination
     "opt": ["momentum", "=1", "bogus=1"],
     "strategies": ["sgd,magic", "", ","],
     "label_column": ["no_such_column"],
+    "test_data": ["missing.svm", "", "rows.csv"],  # the data is not svmlight, or the file gone
     "function": ["no_module_here:f", "justtext", "os:no_such_function"],
     "params": ["missing.npz"],
     "at": ["no/such/run"],

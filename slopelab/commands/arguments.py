@@ -109,7 +109,8 @@ def add_data_arguments(
         "--data",
         default=default,
         metavar="NAME|FILE|PACKED",
-        help=f"dataset: {names}, toy2d:GENERATOR, a .npz/.csv file, or a folder packed by "
+        help=f"dataset: {names}, toy2d:GENERATOR, a .npz/.csv/svmlight (.svm) file, or a "
+        "folder packed by "
         f"slopelab data pack (images from folders){shown}",
     )
     group.add_argument(
@@ -141,6 +142,19 @@ def add_data_arguments(
         )
     group.add_argument(
         "--label-column", metavar="NAME", help="label column of a CSV file (any letter case)"
+    )
+    group.add_argument(
+        "--test-data",
+        metavar="FILE",
+        help="an svmlight --data file's test split, from its own svmlight file (LIBLINEAR's "
+        "habit); read with the training file's width and index base",
+    )
+    group.add_argument(
+        "--zero-based",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="whether an svmlight file's feature indices start at 0 (yes) or 1 (no); auto: "
+        "from 0 only if some index is 0 (a saved model reads files with its own base)",
     )
 
 

@@ -10,6 +10,7 @@ from slopelab.commands import summary
 from slopelab.commands.arguments import add_common_arguments, positive_int
 from slopelab.commands.console import Console, console_for
 from slopelab.data import DATASETS, download, find_dataset, load_dataset, resolve_data_dir
+from slopelab.data.dataset import Dataset
 from slopelab.data.errors import DataError
 from slopelab.data.pack import Pack, is_pack, open_pack, verify_pack
 from slopelab.errors import InterruptedRun
@@ -235,8 +236,12 @@ def run_info(args: argparse.Namespace) -> int:
             "pack (a folder written by `slopelab data pack`)"
         )
     dataset = load_dataset(args.name, data_dir=resolve_data_dir(args.data_dir))
+    for note in dataset.notes:
+        console.say(f"note: {note}")
     console.say(dataset.summary())
     console.say(f"source: {dataset.source}")
+    if dataset.is_sparse:
+        console.say(f"sparse: {_density(dataset)}")
     console.say("classes: " + ", ".join(dataset.class_names))
     console.emit(
         {
@@ -248,9 +253,19 @@ def run_info(args: argparse.Namespace) -> int:
             "num_test": len(dataset.y_test),
             "num_features": dataset.num_features,
             "class_names": list(dataset.class_names),
+            "sparse": dataset.is_sparse,
+            "zero_based": dataset.zero_based,
+            "notes": list(dataset.notes),
         }
     )
     return 0
+
+
+def _density(dataset: Dataset) -> str:
+    """How many values the sparse training rows store, and which fraction of N x D that is."""
+    stored = dataset.X_train.nnz
+    cells = dataset.X_train.shape[0] * dataset.X_train.shape[1]
+    return f"{stored} stored values in the training rows ({stored / cells:.2%} of N x D)"
 
 
 def run_download(args: argparse.Namespace) -> int:

@@ -37,7 +37,7 @@ from slopelab.data.labels import to_model_classes
 from slopelab.data.npyrows import NpyRows
 from slopelab.data.pack import METADATA, is_pack, open_pack
 from slopelab.data.pack_splits import carve_splits
-from slopelab.data.prepare import DATA_OPTIONS, data_config
+from slopelab.data.prepare import DATA_OPTIONS, data_config, is_svmlight_name
 from slopelab.data.registry import ALIASES, DATASETS, is_file_name
 from slopelab.data.rows import read_features
 from slopelab.data.stream import EVAL_ROWS
@@ -55,7 +55,8 @@ error. A CSV's columns are matched to the model's features by name. A data file 
 since training is refused unless --data names it (it is then scored as new data). A pack is
 read in blocks, never loaded whole (--in-memory loads it)."""
 
-PREDICT = """Predict classes for the rows of a .npz (array X) or .csv file and write a CSV:
+PREDICT = """Predict classes for the rows of a .npz (array X), .csv or svmlight file (read with
+the model's index base) and write a CSV:
 row, class index, class name, and for softmax models the probability of each class. A CSV's
 columns are matched to the model's features by name (any order); its label column (the
 model's, --label-column, or one named label, class, target or y), if present, is not a
@@ -72,7 +73,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     predict = subparsers.add_parser("predict", help=summary("predict"), description=PREDICT)
     predict.add_argument("model", metavar="RUN|MODEL.npz")
-    predict.add_argument("--input", required=True, metavar="FILE", help=".npz or .csv rows")
+    predict.add_argument(
+        "--input", required=True, metavar="FILE", help=".npz, .csv or svmlight (.svm) rows"
+    )
     predict.add_argument(
         "--output", metavar="FILE.csv", help="where to write predictions (default: stdout)"
     )
@@ -103,6 +106,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
             label_column=config["label_column"],
             class_names=model.class_names,
             layout=model.layout,
+            test_data=config["test_data"],
+            zero_based=config["zero_based"],
         )
     notes = (*notes, *dataset.notes)
     for note in notes:
@@ -182,6 +187,8 @@ def evaluation_data(
     flags = {key: getattr(args, key, None) for key in DATA_OPTIONS if key in given}
     saved = model.meta.get("data")
     fresh = {"data": args.data, "seed": args.seed, **flags}
+    if is_svmlight_name(args.data) and "zero_based" not in flags:
+        fresh["zero_based"] = model_index_base(model)  # else columns may shift by one
     if args.data is not None:
         wanted = data_config(args.data)["data"]
         if not (saved and saved.get("data") == wanted):
@@ -197,6 +204,7 @@ def evaluation_data(
         return _resolved({**fresh, "data": _dataset_name(args, model)}), ()
     else:
         _check_saved_file(saved["data"], args)
+        _check_test_file(saved, flags, args)
         if _changed(saved):
             raise CommandError(
                 f"{saved['data']} changed since {args.model} was trained on it (its SHA-256 "
@@ -222,6 +230,29 @@ def _changed(saved: dict[str, Any]) -> bool:
     if not is_file_name(saved["data"]) or not path.is_file():
         return False  # missing: the loader says so
     return file_sha256(path) != recorded
+
+
+def model_index_base(model: SavedModel) -> bool | str:
+    """The index base of the svmlight file a model was trained on ("auto": it was not one), to
+    read another svmlight file the same way: detected afresh, a file without index 0 would be
+    read one-based and every column shift by one under a zero-based model."""
+    saved = model.meta.get("data") or {}
+    base = saved.get("zero_based", "auto")
+    return base if isinstance(base, bool) else "auto"
+
+
+def _check_test_file(saved: dict[str, Any], flags: dict[str, Any], args: Any) -> None:
+    """The model's own test file (``--test-data`` in training), unless another is given, must
+    be the one it was trained beside: its test accuracy would otherwise not be the run's."""
+    recorded, path = saved.get("test_sha256"), saved.get("test_data")
+    if not recorded or "test_data" in flags or not path:
+        return
+    if not Path(path).is_file() or file_sha256(Path(path)) != recorded:
+        raise CommandError(
+            f"{path}, the test file {args.model} was trained beside, is gone or changed since "
+            "(its SHA-256 differs from the one in model.npz); restore it, or pass "
+            "--test-data FILE to score another test file"
+        )
 
 
 def _resolved(options: dict[str, Any]) -> dict[str, Any]:
@@ -260,6 +291,7 @@ def run_predict(args: argparse.Namespace) -> int:
         label_column=args.label_column,
         layout=model.layout,
         class_names=model.class_names,
+        zero_based=model_index_base(model),
     )
     csv_on_stdout = not args.output and not args.json
 

@@ -18,7 +18,13 @@ from typing import Any
 
 from slopelab.commands.console import Console
 from slopelab.data.pack import is_pack
-from slopelab.data.prepare import DATA_OPTIONS, Prepared, data_config, prepare_data
+from slopelab.data.prepare import (
+    DATA_OPTIONS,
+    Prepared,
+    data_config,
+    prepare_data,
+    record_read,
+)
 from slopelab.data.registry import is_file_name
 from slopelab.data.streamed_pack import default_stream
 from slopelab.environment import busy_machine_note, describe_environment
@@ -78,7 +84,7 @@ def load_prepared(config: dict[str, Any], console: Console) -> Prepared:
 
 def say_loaded(prepared: Prepared, console: Console) -> None:
     """What was loaded, and the notes on how it was read (e.g. a CSV without a header)."""
-    for note in prepared.dataset.notes:
+    for note in prepared.dataset.notes + prepared.notes:
         console.say(f"note: {note}")
     console.say(f"{prepared.dataset.summary()}; preprocessing: {prepared.preprocess}")
     X = prepared.X_train
@@ -120,7 +126,7 @@ def start_run(
     check_run_name(args.out, args.name, resume)
     data = data_config_of(args)
     prepared = prepare_data(data, keep_raw=keep_raw)
-    data["sha256"] = prepared.dataset.sha256  # a resumed run refuses a changed file
+    record_read(data, prepared.dataset)  # a resumed run refuses a changed file
     resolved = resolve(prepared) if resolve else {}
     say_loaded(prepared, console)
     busy = busy_machine_note()

@@ -164,7 +164,12 @@ def entry_rules(flags: Mapping[str, argparse.Action]) -> dict[str, dict[str, Rul
 
     return {
         "data": {key: flag(key) for key in DATA_OPTIONS}
-        | {"sha256": _fingerprint, "stream": check_stream_entry},
+        | {
+            "sha256": _fingerprint,
+            "test_sha256": _fingerprint,
+            "zero_based": _index_base,
+            "stream": check_stream_entry,
+        },
         "loss": {key: flag(key) for key in ("loss", "penalty", "reg", "l1_ratio")},
         "optimizer": {
             "optimizer": flag("optimizer"),
@@ -259,6 +264,14 @@ def _fingerprint(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value)):
         return value
     raise argparse.ArgumentTypeError(f"must be a SHA-256 in hex (64 digits); got {_shown(value)}")
+
+
+def _index_base(value: Any) -> bool | str:
+    """How an svmlight file's indices are read: the base the run used (true: from 0), or
+    "auto" (a data file of another kind, or a config written by hand)."""
+    if isinstance(value, bool) or value == "auto":
+        return value
+    raise argparse.ArgumentTypeError(f'must be true, false or "auto"; got {_shown(value)}')
 
 
 def _hyperparams(value: Any) -> dict[str, float]:

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 
 from slopelab.data.dataset import Dataset
-from slopelab.data.errors import DataError
+from slopelab.data.errors import DataError, option
+from slopelab.data.files import file_sha256
 from slopelab.data.locations import resolve_data_dir
 from slopelab.data.pack import is_pack
-from slopelab.data.preprocess import Preprocessor
+from slopelab.data.preprocess import SPARSE_AUTO_NOTE, SPARSE_AUTO_PREPROCESS, Preprocessor
 from slopelab.data.registry import DATASETS, is_file_name, load_dataset
+from slopelab.data.svmlight import SVMLIGHT_SUFFIXES
 
 DATA_OPTIONS = (
     "data",
@@ -29,7 +31,10 @@ DATA_OPTIONS = (
     "preprocess",
     "label_column",
     "seed",
+    "test_data",
+    "zero_based",
 )
+ZERO_BASED_CHOICES = {"auto": "auto", "yes": True, "no": False}
 
 
 @dataclass
@@ -46,6 +51,7 @@ class Prepared:
     y_val: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    notes: tuple[str, ...] = ()  # on the preprocessing chosen, for the user
 
     @property
     def chance(self) -> float:
@@ -62,13 +68,30 @@ def data_config(
     preprocess: str = "auto",
     label_column: str | None = None,
     seed: int = 0,
+    test_data: str | None = None,
+    zero_based: bool | str | None = "auto",
 ) -> dict[str, Any]:
     """The data part of a run's config: a file as its absolute path, and the data folder of a
-    named dataset resolved (``--data-dir`` > ``$SLOPELAB_DATA`` > the user cache)."""
+    named dataset resolved (``--data-dir`` > ``$SLOPELAB_DATA`` > the user cache).
+
+    ``test_data`` (an svmlight test file) becomes an absolute path too; ``zero_based`` is the
+    index base asked for: ``"auto"`` (or None), True/False, or the flag's ``yes``/``no``.
+    :func:`record_read` replaces both by what was read (the file's SHA-256, the base used)."""
     named = not is_file_name(data) and data.partition(":")[0].lower() in DATASETS
     needs_folder = named and data.lower() not in ("digits",) and not data.startswith("toy2d")
     if is_file_name(data) or is_pack(data):
         data = str(Path(data).expanduser().resolve())
+    base = _index_base(zero_based)
+    if (test_data is not None or base != "auto") and not is_svmlight_name(data):
+        asked, why = (
+            (option("test_data"), " (its test split comes from the data itself)")
+            if test_data is not None
+            else (option("zero_based"), "")
+        )
+        raise DataError(
+            f"{asked} applies to svmlight files ({', '.join(SVMLIGHT_SUFFIXES)}); {data} is not "
+            f"one{why}: drop the option"
+        )
     folder = resolve_data_dir(data_dir) if needs_folder else data_dir
     return {
         "data": data,
@@ -79,7 +102,33 @@ def data_config(
         "preprocess": preprocess,
         "label_column": label_column,
         "seed": seed,
+        "test_data": None if test_data is None else str(Path(test_data).expanduser().resolve()),
+        "zero_based": base,
     }
+
+
+def is_svmlight_name(data: str | None) -> bool:
+    """Whether ``data`` names an svmlight file (by its suffix)."""
+    return data is not None and Path(data).suffix.lower() in SVMLIGHT_SUFFIXES
+
+
+def _index_base(zero_based: bool | str | None) -> bool | str:
+    if zero_based is None or isinstance(zero_based, bool):
+        return "auto" if zero_based is None else zero_based
+    if zero_based not in ZERO_BASED_CHOICES:
+        raise DataError(f"zero_based must be 'auto', 'yes' or 'no'; got {zero_based!r}")
+    return ZERO_BASED_CHOICES[zero_based]
+
+
+def record_read(config: dict[str, Any], dataset: Dataset) -> None:
+    """Record in a data config what reading it found, so the run can be resumed and its model
+    read other files the same way: the files' SHA-256 (a resumed run refuses a changed file)
+    and the svmlight index base actually used (never "auto": another file may not show it)."""
+    config["sha256"] = dataset.sha256
+    if dataset.zero_based is not None:
+        config["zero_based"] = dataset.zero_based
+    if config.get("test_data"):
+        config["test_sha256"] = file_sha256(Path(config["test_data"]))
 
 
 def prepare_data(config: dict[str, Any], keep_raw: bool = False) -> Prepared:
@@ -109,15 +158,12 @@ def prepare_data(config: dict[str, Any], keep_raw: bool = False) -> Prepared:
         test_data=config.get("test_data"),
         zero_based=config.get("zero_based", "auto"),
     )
-    recorded = config.get("sha256")
-    if recorded and dataset.sha256 != recorded:
-        raise DataError(
-            f"{config['data']} changed since this run started (its SHA-256 differs from the one "
-            "in the run's config.json), so its splits would not be the run's; restore the file, "
-            "or start a new run"
-        )
-    kind = config.get("preprocess", "auto")
-    kind = dataset.default_preprocess if kind == "auto" else kind
+    _check_unchanged(config["data"], dataset.sha256, config.get("sha256"))
+    if config.get("test_sha256"):
+        test_path = Path(config["test_data"])
+        _check_unchanged(config["test_data"], file_sha256(test_path), config["test_sha256"])
+    asked = config.get("preprocess", "auto")
+    kind = preprocess_kind(asked, dataset)
     preprocessor = Preprocessor(kind).fit(dataset.X_train)
 
     splits = (dataset.X_train, dataset.X_val, dataset.X_test)
@@ -140,4 +186,27 @@ def prepare_data(config: dict[str, Any], keep_raw: bool = False) -> Prepared:
         dataset.y_val,
         transform(dataset.X_test),
         dataset.y_test,
+        preprocess_notes(asked, dataset),
     )
+
+
+def preprocess_kind(asked: str, dataset: Dataset) -> str:
+    """The preprocessing ``asked`` names: ``"auto"`` is the dataset's default, and for sparse
+    data the sparse-safe scaling (:data:`SPARSE_AUTO_PREPROCESS`, never centering)."""
+    if asked != "auto":
+        return asked
+    return SPARSE_AUTO_PREPROCESS if dataset.is_sparse else dataset.default_preprocess
+
+
+def preprocess_notes(asked: str, dataset: Dataset) -> tuple[str, ...]:
+    """What to tell the user about the preprocessing: why sparse data is only scaled."""
+    return (SPARSE_AUTO_NOTE,) if asked == "auto" and dataset.is_sparse else ()
+
+
+def _check_unchanged(path: str, sha256: str | None, recorded: str | None) -> None:
+    if recorded and sha256 != recorded:
+        raise DataError(
+            f"{path} changed since this run started (its SHA-256 differs from the one in the "
+            "run's config.json), so its splits would not be the run's; restore the file, or "
+            "start a new run"
+        )

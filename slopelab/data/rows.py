@@ -1,4 +1,5 @@
-"""Rows given to a trained model to predict: a ``.npz``'s ``X`` or a CSV's feature columns.
+"""Rows given to a trained model to predict: a ``.npz``'s ``X``, a CSV's feature columns, or an
+svmlight file's rows (a CSR, read with the model's width and index base).
 
 A CSV's columns are matched to the model's features (:mod:`slopelab.data.columns`): by name
 when both have names, else by position. Its label column (``label_column``, the model's own, or
@@ -21,6 +22,8 @@ from slopelab.data.csvfile import feature_matrix, label_cells, read_table
 from slopelab.data.errors import DataError, reported_as
 from slopelab.data.files import existing_file, no_label_column
 from slopelab.data.labels import number_labels
+from slopelab.data.sparse_npz import is_sparse_npz, sparse_features
+from slopelab.data.svmlight import SVMLIGHT_SUFFIXES, read_svmlight
 from slopelab.npzfile import load_npz
 from slopelab.validation import check_features
 
@@ -45,13 +48,18 @@ def read_features(
     label_column: str | None = None,
     layout: Layout | None = None,
     class_names: Sequence[str] | None = None,
+    zero_based: bool | str = "auto",
 ) -> FeatureRows:
     """Rows to predict, in file order: ``X`` of a ``.npz``, or the columns of a ``.csv``
     except its label column (``label_column``, the model's label column, or one named
     label/class/target/y, if any). With ``layout`` the columns are matched to the model's
     features (:mod:`slopelab.data.columns`); with ``class_names`` the file's labels, if any,
-    are matched to the model's classes for :attr:`FeatureRows.y`."""
+    are matched to the model's classes for :attr:`FeatureRows.y`. ``zero_based`` is how an
+    svmlight file's indices are read: the base of the model's own training file."""
     path = existing_file(path)
+    if path.suffix.lower() in SVMLIGHT_SUFFIXES:
+        no_label_column(label_column, path)
+        return _svmlight_features(path, layout, class_names, zero_based)
     if path.suffix.lower() == ".npz":
         no_label_column(label_column, path)
         return _npz_features(path, layout, class_names)
@@ -75,10 +83,13 @@ def _npz_features(
     path: Path, layout: Layout | None, class_names: Sequence[str] | None
 ) -> FeatureRows:
     arrays = load_npz(path, ".npz of rows", error=DataError)
-    if "X" not in arrays:
+    if is_sparse_npz(arrays):  # scipy.sparse.save_npz's arrays plus y: a CSR, never densified
+        X = sparse_features(arrays, path)
+    elif "X" not in arrays:
         raise DataError(f"{path} has no array 'X'; save the rows with np.savez(path, X=X)")
-    with reported_as(str(path)):
-        X = check_features(arrays["X"], name="X", dtype=np.float32)
+    else:
+        with reported_as(str(path)):
+            X = check_features(arrays["X"], name="X", dtype=np.float32)
     notes: tuple[str, ...] = ()
     if layout is not None:
         check_width(X.shape[1], layout, str(path))
@@ -86,9 +97,24 @@ def _npz_features(
     if "y" not in arrays or class_names is None:
         return FeatureRows(X, None, notes)
     y, label_notes = _model_labels(
-        arrays["y"], str(path), class_names, 0, arrays.get("class_names"), len(X)
+        arrays["y"], str(path), class_names, 0, arrays.get("class_names"), X.shape[0]
     )
     return FeatureRows(X, None, notes + label_notes, y, "array y")
+
+
+def _svmlight_features(
+    path: Path, layout: Layout | None, class_names: Sequence[str] | None, zero_based: bool | str
+) -> FeatureRows:
+    read = read_svmlight(
+        path,
+        zero_based=zero_based,
+        num_features=None if layout is None else layout.num_features,
+        width_source="the model",
+    )
+    if class_names is None:
+        return FeatureRows(read.X, None, read.notes)
+    y, label_notes = _model_labels(read.y, str(path), class_names, 1, None, read.X.shape[0])
+    return FeatureRows(read.X, None, read.notes + label_notes, y, "the svmlight labels")
 
 
 def _model_labels(

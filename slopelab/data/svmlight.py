@@ -148,7 +148,11 @@ def _apply_index_base(
             else f"the smallest index is {smallest}, not 0, so indices are read as one-based "
             "(LIBSVM's convention: index 1 is the first column)"
         )
-        force = "zero_based=False" if use_zero else "zero_based=True"
+        force = (
+            "--zero-based no (zero_based=False in Python)"
+            if use_zero
+            else "--zero-based yes (zero_based=True in Python)"
+        )
         note = f"{path}: {how}; force the other reading with {force}"
     else:
         use_zero = bool(zero_based)
@@ -157,7 +161,8 @@ def _apply_index_base(
         row = row_of_entry(X, int(np.flatnonzero(X.indices == 0)[0]))
         raise DataError(
             f"{path}, line {lines.of(row)}: feature index 0 in a file read as one-based "
-            "(indices from 1); read it as zero-based (zero_based=True or 'auto'), or fix the line"
+            "(indices from 1); read it as zero-based (--zero-based yes or auto; zero_based=True or "
+            "'auto' in Python), or fix the line"
         )
     if use_zero:
         return X, True, (note,)
