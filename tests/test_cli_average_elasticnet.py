@@ -19,6 +19,7 @@ from tests.test_cli_runs import (  # the fixtures are used by name
     one_blas_thread,  # noqa: F401
     quick_figures,  # noqa: F401
     stop_after,
+    stop_and_resume,
     workdir,  # noqa: F401
     write_blobs,
 )
@@ -36,13 +37,7 @@ def test_an_interrupted_averaged_elastic_net_run_resumes_bit_for_bit(
     write_blobs(workdir / "blobs.npz")
     common = [*BLOBS, "--epochs", "5", "--average", "3", *ELASTIC]
     assert cli([*common, "--name", "straight"], capsys)[0] == 0
-    for number, polls in enumerate(stops):
-        with monkeypatch.context() as patched:
-            patched.setattr(train_command, "interrupt_flag", lambda polls=polls: stop_after(polls))
-            resume = ["train", "--resume", "runs/stopped", "--no-progress"]
-            code, _, err = cli(resume if number else [*common, "--name", "stopped"], capsys)
-        assert code == 130 and "checkpoint saved in runs/stopped" in err
-    assert cli(["train", "--resume", "runs/stopped", "--no-progress"], capsys)[0] == 0
+    stop_and_resume(common, stops, capsys, monkeypatch)
     assert_same_run(workdir / "runs/stopped", workdir / "runs/straight")
 
 

@@ -123,6 +123,18 @@ def test_resuming_an_early_stopped_run_changes_nothing(workdir, capsys):
             assert after[name] == before[name], name
 
 
+def stop_and_resume(common: list[str], stops: list[int], capsys, monkeypatch) -> None:
+    """Train ``common`` as runs/stopped, interrupted after each number of polls in ``stops``
+    (every interrupt exits 130 with a checkpoint), then resume it to the end."""
+    for number, polls in enumerate(stops):
+        with monkeypatch.context() as patched:
+            patched.setattr(train_command, "interrupt_flag", lambda polls=polls: stop_after(polls))
+            resume = ["train", "--resume", "runs/stopped", "--no-progress"]
+            code, _, err = cli(resume if number else [*common, "--name", "stopped"], capsys)
+        assert code == 130 and "checkpoint saved in runs/stopped" in err
+    assert cli(["train", "--resume", "runs/stopped", "--no-progress"], capsys)[0] == 0
+
+
 @pytest.mark.parametrize(
     "stops",
     [[5], [4], [8, 3], [1, 1, 1, 6], [19]],  # mid-epoch, on an epoch's end, several times
@@ -133,13 +145,7 @@ def test_an_interrupted_run_resumed_equals_the_uninterrupted_one_line_by_line(
     write_blobs(workdir / "blobs.npz")
     common = [*BLOBS, "--epochs", "5", "--optimizer", "adam", "--seed", "4"]
     assert cli([*common, "--name", "straight"], capsys)[0] == 0
-    for number, polls in enumerate(stops):
-        with monkeypatch.context() as patched:
-            patched.setattr(train_command, "interrupt_flag", lambda polls=polls: stop_after(polls))
-            resume = ["train", "--resume", "runs/stopped", "--no-progress"]
-            code, _, err = cli(resume if number else [*common, "--name", "stopped"], capsys)
-        assert code == 130 and "checkpoint saved in runs/stopped" in err
-    assert cli(["train", "--resume", "runs/stopped", "--no-progress"], capsys)[0] == 0
+    stop_and_resume(common, stops, capsys, monkeypatch)
     lines = records(workdir / "runs/stopped")
     assert [line["type"] for line in lines] == (["step"] * 4 + ["epoch"]) * 5
     assert_same_run(workdir / "runs/stopped", workdir / "runs/straight")

@@ -26,6 +26,7 @@ from tests.test_cli_runs import (  # the fixtures are used by name
     cli,
     one_blas_thread,  # noqa: F401
     stop_after,
+    stop_and_resume,
     workdir,  # noqa: F401
 )
 from tests.test_model import changed
@@ -332,13 +333,7 @@ def test_an_interrupted_sparse_run_resumed_equals_the_uninterrupted_one(
         "4",
     ]
     assert cli([*common, "--name", "straight"], capsys)[0] == 0
-    for number, polls in enumerate(stops):
-        with monkeypatch.context() as patched:
-            patched.setattr(train_command, "interrupt_flag", lambda polls=polls: stop_after(polls))
-            resume = ["train", "--resume", "runs/stopped", "--no-progress"]
-            code, _, err = cli(resume if number else [*common, "--name", "stopped"], capsys)
-        assert code == 130 and "checkpoint saved in runs/stopped" in err
-    assert cli(["train", "--resume", "runs/stopped", "--no-progress"], capsys)[0] == 0
+    stop_and_resume(common, stops, capsys, monkeypatch)
     assert_same_run(workdir / "runs/stopped", workdir / "runs/straight")
 
 
